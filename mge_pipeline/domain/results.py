@@ -1,0 +1,130 @@
+"""What execution produces: attempts, atom results, wave summaries and the execution state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorCategory(StrEnum):
+    """Why an attempt failed; the retry prompt's guidance is chosen by category."""
+
+    SYNTAX = "syntax"
+    IMPORT = "import"
+    TYPE = "type"
+    LOGIC = "logic"
+    RUNTIME = "runtime"
+    TIMEOUT = "timeout"
+    DEPENDENCY = "dependency"
+    CONTEXT = "context"
+    NO_CODE = "no_code"
+    API = "api"
+    BUDGET = "budget"
+
+
+class AtomStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    CACHED = "cached"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    SKIPPED = "skipped"
+
+
+class ExecutionStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ValidationIssue(_Record):
+    category: ErrorCategory
+    message: str
+    line: int | None = None
+
+
+class ValidationVerdict(_Record):
+    passed: bool
+    issues: list[ValidationIssue] = Field(default_factory=list)
+    duration_seconds: float = 0.0
+
+    @property
+    def category(self) -> ErrorCategory | None:
+        return self.issues[0].category if self.issues else None
+
+
+class AttemptRecord(_Record):
+    atom_id: str
+    attempt_number: int = Field(ge=1)
+    temperature: float
+    prompt_tokens: int = 0
+    response_tokens: int = 0
+    cost_usd: float = 0.0
+    duration_seconds: float = 0.0
+    api_retries: int = 0
+    passed: bool = False
+    error_category: ErrorCategory | None = None
+    errors: list[str] = Field(default_factory=list)
+    code: str | None = None
+
+
+class AtomResult(_Record):
+    atom_id: str
+    status: AtomStatus
+    code: str | None = None
+    attempts: list[AttemptRecord] = Field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def cost_usd(self) -> float:
+        return sum(attempt.cost_usd for attempt in self.attempts)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (AtomStatus.SUCCEEDED, AtomStatus.CACHED)
+
+
+class WaveSummary(_Record):
+    wave_index: int
+    atoms_total: int
+    succeeded: int
+    cached: int
+    failed: int
+    blocked: int
+    skipped: int
+    attempts: int
+    cost_usd: float
+    duration_seconds: float
+
+    @property
+    def success_rate(self) -> float:
+        """Share of the wave's atoms that ended validated (cached counts as validated)."""
+        return (self.succeeded + self.cached) / self.atoms_total if self.atoms_total else 1.0
+
+
+class ExecutionState(_Record):
+    """The spec's state schema: one row per run, readable while the run goes on."""
+
+    execution_id: str
+    masterplan_id: str
+    status: ExecutionStatus
+    current_wave: int = 0
+    total_waves: int
+    atoms_completed: int = 0
+    atoms_total: int
+    atoms_succeeded: int = 0
+    atoms_failed: int = 0
+    total_cost_usd: float = 0.0
+    total_time_seconds: float = 0.0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    provider: str | None = None
+    reason: str | None = None

@@ -1,0 +1,43 @@
+"""The one exception tree of MGE; SDK and subprocess errors are translated at the boundary.
+
+    MgeError
+    ├── MasterPlanError          a plan that cannot run: bad file, schema, ids, dependencies
+    ├── ProviderError            an LLM call failed in a way worth retrying (transport, 429, 5xx)
+    │   └── ProviderFatalError   retrying cannot help (auth, bad request, spend limit)
+    ├── BudgetExceededError      the run's cost budget cannot cover another call
+    └── StoreError               the store cannot be read or written
+"""
+
+from __future__ import annotations
+
+
+class MgeError(Exception):
+    """Root of every error MGE raises on purpose."""
+
+
+class MasterPlanError(MgeError):
+    """A masterplan is rejected before any LLM call; ``problems`` has one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ProviderError(MgeError):
+    """A transient LLM failure: retried with backoff, without consuming a generation attempt."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderFatalError(ProviderError):
+    """An LLM failure that no retry can fix; the run stops instead of burning attempts."""
+
+
+class BudgetExceededError(MgeError):
+    """Reserving the worst-case cost of the next call would push the run past its budget."""
+
+
+class StoreError(MgeError):
+    """The store is unreachable or inconsistent."""

@@ -1,0 +1,106 @@
+"""Turning atoms' code into files: imports merged once at the top, atoms in dependency order.
+
+The same function builds the partial files a sandbox needs to test one atom and the final
+output, so what is validated is laid out exactly like what is shipped.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+import networkx as nx
+
+from mge_pipeline.domain import AtomKind, AtomSpec, Language
+
+
+def split_imports(code: str, language: Language) -> tuple[list[str], str]:
+    """Top-level import statements (to hoist) and the rest of the code."""
+    if language is not Language.PYTHON:
+        return [], code
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return [], code
+    lines = code.splitlines()
+    hoisted: list[str] = []
+    drop: set[int] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            end = node.end_lineno or node.lineno
+            hoisted.append(ast.unparse(node))
+            drop.update(range(node.lineno - 1, end))
+    body = "\n".join(line for index, line in enumerate(lines) if index not in drop)
+    return hoisted, body.strip("\n")
+
+
+def dependency_order(graph: nx.DiGraph, atom_ids: Iterable[str]) -> list[str]:
+    """Topological order of the given atoms, ties broken by plan order."""
+    wanted = set(atom_ids)
+    order = nx.get_node_attributes(graph, "order")
+    sub = graph.subgraph(wanted)
+    return list(nx.lexicographical_topological_sort(sub, key=lambda node: order.get(node, 0)))
+
+
+def assemble_files(
+    atoms: Mapping[str, AtomSpec], codes: Mapping[str, str], graph: nx.DiGraph
+) -> dict[str, str]:
+    """Files for the atoms that have code; methods go inside their class's block."""
+    ordered = dependency_order(graph, [atom_id for atom_id in codes if atom_id in atoms])
+    by_file: dict[str, list[str]] = defaultdict(list)
+    for atom_id in ordered:
+        by_file[atoms[atom_id].file_path].append(atom_id)
+    return {
+        path: _render_file([atoms[i] for i in ids], codes) for path, ids in sorted(by_file.items())
+    }
+
+
+def _render_file(atoms: list[AtomSpec], codes: Mapping[str, str]) -> str:
+    imports: list[str] = []
+    blocks: list[str] = []
+    class_blocks: dict[str, int] = {}
+    for atom in atoms:
+        imports.extend(atom.context.imports)
+        hoisted, body = split_imports(codes[atom.id], atom.language)
+        imports.extend(hoisted)
+        scope = atom.context.parent_scope
+        if atom.kind is AtomKind.METHOD and scope and scope in class_blocks:
+            index = class_blocks[scope]
+            blocks[index] = blocks[index].rstrip() + "\n\n" + _indent(body)
+            continue
+        if atom.kind is AtomKind.CLASS:
+            class_blocks[atom.name] = len(blocks)
+        blocks.append(body)
+    header = _merge_imports(imports)
+    parts = [header] if header else []
+    parts.extend(blocks)
+    return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
+
+
+def _merge_imports(statements: list[str]) -> str:
+    """Deduplicated, ``from __future__`` first, otherwise in first-seen order."""
+    seen: dict[str, None] = {}
+    for statement in statements:
+        for line in statement.strip().splitlines():
+            seen.setdefault(line.strip(), None)
+    ordered = sorted(seen, key=lambda line: not line.startswith("from __future__"))
+    return "\n".join(ordered)
+
+
+def _indent(code: str) -> str:
+    return "\n".join(("    " + line) if line.strip() else "" for line in code.splitlines())
+
+
+def files_for_atom(
+    atom_id: str,
+    candidate: str,
+    atoms: Mapping[str, AtomSpec],
+    dependency_codes: Mapping[str, str],
+    graph: nx.DiGraph,
+) -> dict[str, str]:
+    """The files a sandbox needs to test one candidate: its transitive dependencies and itself."""
+    needed = nx.ancestors(graph, atom_id)
+    codes = {dep: dependency_codes[dep] for dep in needed if dep in dependency_codes}
+    codes[atom_id] = candidate
+    return assemble_files(atoms, codes, graph)

@@ -1,0 +1,154 @@
+"""The run report: per-atom status, attempts, cost and time; precision; the per-wave table."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pydantic import BaseModel
+
+from mge_pipeline.domain import AttemptRecord, ExecutionState, MasterPlan, WaveSummary
+
+
+class AtomReport(BaseModel):
+    atom_id: str
+    task_id: str
+    file_path: str
+    wave_index: int
+    status: str
+    attempts: int
+    cost_usd: float
+    duration_seconds: float
+    error_categories: list[str]
+    reason: str | None = None
+
+
+class RunReport(BaseModel):
+    masterplan_id: str
+    masterplan_name: str
+    execution_id: str
+    status: str
+    reason: str | None
+    provider: str | None
+    model: str | None
+    atoms_total: int
+    atoms_validated: int
+    atoms_failed: int
+    atoms_blocked: int
+    atoms_skipped: int
+    atoms_cached: int
+    precision_percent: float
+    attempts_total: int
+    retry_rate_percent: float
+    total_cost_usd: float
+    total_time_seconds: float
+    output_dir: str
+    files: list[str]
+    acceptance: str = "none defined"
+    acceptance_output: str = ""
+    waves: list[WaveSummary]
+    atoms: list[AtomReport]
+
+
+def build_report(
+    plan: MasterPlan,
+    state: ExecutionState,
+    info: dict[str, Any],
+    results: list[dict[str, Any]],
+    attempts: list[AttemptRecord],
+    waves: list[WaveSummary],
+    files: list[str],
+) -> RunReport:
+    """Assemble from store rows; precision = validated atoms / all atoms of the plan."""
+    by_atom: dict[str, list[AttemptRecord]] = defaultdict(list)
+    for attempt in attempts:
+        by_atom[attempt.atom_id].append(attempt)
+    rows = {row["atom_id"]: row for row in results}
+    task_of = plan.task_of()
+    atoms = [_atom_report(atom.id, atom.file_path, task_of[atom.id], rows.get(atom.id), by_atom[atom.id])
+             for atom in plan.atoms()]  # fmt: skip
+    count = _counter(atoms)
+    generated = [a for a in atoms if a.attempts > 0]
+    total = len(atoms)
+    return RunReport(
+        masterplan_id=plan.id, masterplan_name=plan.name, execution_id=state.execution_id,
+        status=state.status.value, reason=state.reason, provider=info.get("provider"),
+        model=info.get("model"), atoms_total=total,
+        atoms_validated=count("succeeded") + count("cached"), atoms_failed=count("failed"),
+        atoms_blocked=count("blocked"), atoms_skipped=count("skipped"),
+        atoms_cached=count("cached"),
+        precision_percent=100.0 * (count("succeeded") + count("cached")) / total if total else 0.0,
+        attempts_total=len(attempts),
+        retry_rate_percent=(100.0 * sum(1 for a in generated if a.attempts > 1) / len(generated)
+                            if generated else 0.0),
+        total_cost_usd=state.total_cost_usd, total_time_seconds=state.total_time_seconds,
+        output_dir=str(info.get("output_dir") or ""), files=files, waves=waves, atoms=atoms,
+    )  # fmt: skip
+
+
+def _counter(atoms: list[AtomReport]) -> Any:
+    def count(status: str) -> int:
+        return sum(1 for atom in atoms if atom.status == status)
+
+    return count
+
+
+def _atom_report(
+    atom_id: str, file_path: str, task_id: str, row: dict[str, Any] | None, attempts: list[AttemptRecord]
+) -> AtomReport:
+    return AtomReport(
+        atom_id=atom_id, task_id=task_id, file_path=file_path,
+        wave_index=row["wave_index"] if row else -1,
+        status=row["status"] if row else "pending",
+        attempts=len(attempts), cost_usd=sum(a.cost_usd for a in attempts),
+        duration_seconds=sum(a.duration_seconds for a in attempts),
+        error_categories=[a.error_category.value for a in attempts if a.error_category],
+        reason=row["reason"] if row else None,
+    )  # fmt: skip
+
+
+def render_markdown(report: RunReport) -> str:
+    lines = [
+        f"# {report.masterplan_name} (`{report.masterplan_id}`)",
+        "",
+        f"- Status: **{report.status}**" + (f" — {report.reason}" if report.reason else ""),
+        f"- Provider: {report.provider} ({report.model})",
+        f"- Precision: **{report.precision_percent:.1f}%** "
+        f"({report.atoms_validated}/{report.atoms_total} atoms validated, "
+        f"{report.atoms_cached} from cache)",
+        f"- Failed: {report.atoms_failed}, blocked: {report.atoms_blocked}, "
+        f"skipped: {report.atoms_skipped}",
+        f"- Attempts: {report.attempts_total}, retry rate {report.retry_rate_percent:.1f}%",
+        f"- Cost: ${report.total_cost_usd:.4f}; wall time {report.total_time_seconds:.1f} s",
+        f"- Output: `{report.output_dir}` ({len(report.files)} files)",
+        f"- Acceptance tests: {report.acceptance}",
+        "",
+        "## Waves",
+        "",
+        wave_table(report.waves),
+        "",
+        "## Atoms",
+        "",
+        "| atom | task | file | wave | status | attempts | cost (USD) | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {a.atom_id} | {a.task_id} | {a.file_path} | {a.wave_index} | {a.status} | "
+        f"{a.attempts} | {a.cost_usd:.4f} | {', '.join(a.error_categories) or '-'} |"
+        for a in report.atoms
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def wave_table(waves: list[WaveSummary]) -> str:
+    lines = [
+        "| wave | atoms | succeeded | cached | failed | blocked | skipped | attempts | success | cost (USD) | time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {w.wave_index} | {w.atoms_total} | {w.succeeded} | {w.cached} | {w.failed} | {w.blocked} | "
+        f"{w.skipped} | {w.attempts} | {100 * w.success_rate:.0f}% | {w.cost_usd:.4f} | "
+        f"{w.duration_seconds:.1f} |"
+        for w in waves
+    ]
+    return "\n".join(lines)

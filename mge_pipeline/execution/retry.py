@@ -1,0 +1,225 @@
+"""The retry orchestrator: generate → validate → feed errors back, up to four attempts.
+
+Two kinds of retry live here and must not be confused. A *generation attempt* is a new answer
+at a lower temperature with the previous validation errors in the prompt; there are at most
+``max_attempts`` of them and they never wait. An *API retry* repeats the same request after
+a transport error, 429 or 5xx, with exponential backoff (1 s, 2 s, 4 s plus jitter, or the
+server's ``retry-after`` if longer); it does not consume a generation attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from mge_pipeline.domain import (
+    AtomResult,
+    AtomSpec,
+    AtomStatus,
+    AttemptRecord,
+    ErrorCategory,
+    ValidationIssue,
+    ValidationVerdict,
+)
+from mge_pipeline.exceptions import BudgetExceededError, ProviderError, ProviderFatalError
+from mge_pipeline.execution.budget import CostGuard
+from mge_pipeline.generation import (
+    SYSTEM_PROMPT,
+    GenerationRequest,
+    GenerationResponse,
+    LLMProvider,
+    ModelPrice,
+    build_prompt,
+    call_cost,
+    extract_code,
+    worst_case_cost,
+)
+from mge_pipeline.generation.pricing import estimate_tokens
+from mge_pipeline.validation.dispatch import AtomValidator
+
+# How far an attempt got, for keeping the best failed attempt: higher is closer to passing.
+_PROGRESS: dict[ErrorCategory | None, int] = {
+    ErrorCategory.LOGIC: 6,
+    ErrorCategory.TYPE: 5,
+    ErrorCategory.RUNTIME: 5,
+    ErrorCategory.IMPORT: 4,
+    ErrorCategory.TIMEOUT: 3,
+    ErrorCategory.CONTEXT: 2,
+    ErrorCategory.SYNTAX: 1,
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    temperatures: tuple[float, ...] = (0.7, 0.5, 0.3, 0.3)
+    max_api_retries: int = 3
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 60.0
+    jitter_fraction: float = 0.25
+    attempt_timeout_seconds: float = 120.0
+    max_tokens: int = 2048
+
+    def temperature(self, attempt_number: int) -> float:
+        return self.temperatures[min(attempt_number, len(self.temperatures)) - 1]
+
+    def backoff_seconds(self, retry_index: int, rng: random.Random, retry_after: float | None) -> float:
+        """1 s, 2 s, 4 s … plus up to 25 % jitter; never shorter than the server asked."""
+        base = min(self.backoff_base_seconds * 2**retry_index, self.backoff_max_seconds)
+        delay = base * (1 + self.jitter_fraction * rng.random())
+        return max(delay, retry_after or 0.0)
+
+
+AttemptCallback = Callable[[AttemptRecord], Awaitable[None]]
+FilesForCode = Callable[[str], dict[str, str]]
+
+
+@dataclass
+class AtomJob:
+    """Everything one atom's loop needs; the op builds it, tests build it by hand."""
+
+    atom: AtomSpec
+    provider: LLMProvider
+    validator: AtomValidator
+    cost_guard: CostGuard
+    price: ModelPrice
+    files_for: FilesForCode
+    dependency_code: Sequence[str] = ()
+    policy: RetryPolicy = RetryPolicy()
+    on_attempt: AttemptCallback | None = None
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    rng: random.Random | None = None
+
+
+@dataclass(frozen=True)
+class _Call:
+    response: GenerationResponse | None
+    cost_usd: float
+    api_retries: int
+    error: str | None
+
+
+async def run_atom(job: AtomJob) -> AtomResult:
+    """Attempts until one validates; a budget stop or refusal ends the loop early."""
+    attempts: list[AttemptRecord] = []
+    feedback: Sequence[ValidationIssue] = ()
+    rng = job.rng or random.Random(job.atom.id)
+    for number in range(1, job.policy.max_attempts + 1):
+        try:
+            record, code, refusal = await _attempt(job, number, feedback, rng)
+        except BudgetExceededError as exc:
+            return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
+        attempts.append(record)
+        if job.on_attempt is not None:
+            await job.on_attempt(record)
+        if record.passed:
+            return AtomResult(
+                atom_id=job.atom.id, status=AtomStatus.SUCCEEDED, code=code, attempts=attempts
+            )
+        if refusal:
+            return _final(job.atom, attempts, AtomStatus.FAILED, refusal)
+        feedback = [ValidationIssue(category=record.error_category or ErrorCategory.LOGIC, message=m)
+                    for m in record.errors]  # fmt: skip
+    reason = f"no attempt validated in {len(attempts)} attempts"
+    return _final(job.atom, attempts, AtomStatus.FAILED, reason)
+
+
+async def _attempt(
+    job: AtomJob, number: int, feedback: Sequence[ValidationIssue], rng: random.Random
+) -> tuple[AttemptRecord, str | None, str | None]:
+    started = time.perf_counter()
+    temperature = job.policy.temperature(number)
+    prompt = build_prompt(job.atom, dependency_code=job.dependency_code, feedback=feedback)
+    request = GenerationRequest(
+        atom=job.atom, system=SYSTEM_PROMPT, prompt=prompt, temperature=temperature,
+        max_tokens=job.policy.max_tokens, attempt_number=number,
+    )  # fmt: skip
+    call = await _call_with_api_retries(job, request, rng)
+    code: str | None = None
+    refusal: str | None = None
+    if call.response is None:
+        verdict = _failed(ErrorCategory.API, call.error or "the API call failed")
+    else:
+        refusal = call.response.refusal
+        code, verdict = await _check_answer(job, call.response)
+    record = AttemptRecord(
+        atom_id=job.atom.id,
+        attempt_number=number,
+        temperature=temperature,
+        prompt_tokens=call.response.input_tokens if call.response else 0,
+        response_tokens=call.response.output_tokens if call.response else 0,
+        cost_usd=call.cost_usd,
+        duration_seconds=time.perf_counter() - started,
+        api_retries=call.api_retries,
+        passed=verdict.passed,
+        error_category=verdict.category,
+        errors=[issue.message for issue in verdict.issues],
+        code=code,
+    )
+    return record, code, refusal
+
+
+async def _check_answer(
+    job: AtomJob, response: GenerationResponse
+) -> tuple[str | None, ValidationVerdict]:
+    if response.refusal:
+        return None, _failed(ErrorCategory.NO_CODE, response.refusal)
+    if response.stop_reason == "max_tokens":
+        message = "the answer was cut off at max_tokens; write shorter code with no commentary"
+        return None, _failed(ErrorCategory.NO_CODE, message)
+    extracted = extract_code(response.text, job.atom)
+    if extracted.code is None:
+        return None, _failed(ErrorCategory.NO_CODE, extracted.problem or "no code in the answer")
+    code = extracted.code
+    return code, await job.validator.validate(job.atom, code, job.files_for(code))
+
+
+async def _call_with_api_retries(
+    job: AtomJob, request: GenerationRequest, rng: random.Random
+) -> _Call:
+    """Reserve, call, settle; transient errors wait and repeat, fatal ones propagate."""
+    prompt_tokens = estimate_tokens(request.system) + estimate_tokens(request.prompt)
+    worst = worst_case_cost(job.price, prompt_tokens=prompt_tokens, max_tokens=request.max_tokens)
+    last_error = ""
+    for retry in range(job.policy.max_api_retries + 1):
+        reservation = await job.cost_guard.reserve(atom_id=job.atom.id, amount_usd=worst)
+        try:
+            response = await asyncio.wait_for(
+                job.provider.generate(request), job.policy.attempt_timeout_seconds
+            )
+        except ProviderFatalError:
+            await job.cost_guard.settle(reservation, actual_usd=0.0)
+            raise
+        except (ProviderError, TimeoutError) as exc:
+            await job.cost_guard.settle(reservation, actual_usd=0.0)
+            last_error = str(exc) or f"no answer within {job.policy.attempt_timeout_seconds}s"
+            if retry < job.policy.max_api_retries:
+                retry_after = exc.retry_after if isinstance(exc, ProviderError) else None
+                await job.sleep(job.policy.backoff_seconds(retry, rng, retry_after))
+            continue
+        cost = call_cost(
+            job.price, input_tokens=response.input_tokens, output_tokens=response.output_tokens,
+            cache_write_tokens=response.cache_write_tokens,
+            cache_read_tokens=response.cache_read_tokens,
+        )  # fmt: skip
+        await job.cost_guard.settle(reservation, actual_usd=cost)
+        return _Call(response, cost, retry, None)
+    return _Call(None, 0.0, job.policy.max_api_retries, f"API failed after retries: {last_error}")
+
+
+def _failed(category: ErrorCategory, message: str) -> ValidationVerdict:
+    return ValidationVerdict(passed=False, issues=[ValidationIssue(category=category, message=message)])
+
+
+def _final(
+    atom: AtomSpec, attempts: list[AttemptRecord], status: AtomStatus, reason: str
+) -> AtomResult:
+    """Failed atoms keep their best attempt's code, for review."""
+    best = max(attempts, key=lambda a: (_PROGRESS.get(a.error_category, 0), a.attempt_number), default=None)
+    return AtomResult(
+        atom_id=atom.id, status=status, code=best.code if best else None,
+        attempts=attempts, reason=reason,
+    )  # fmt: skip

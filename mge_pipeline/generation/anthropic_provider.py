@@ -1,0 +1,91 @@
+"""The Anthropic provider over the official SDK's AsyncAnthropic client.
+
+Retry layering: the SDK's own retries are turned off (``max_retries=0``) and every transient
+error is raised as ``ProviderError`` carrying ``retry-after``, so the retry orchestrator is the
+one place that backs off. Stacking both layers would multiply waits and hide 429s from the run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+
+from mge_pipeline.exceptions import ProviderError, ProviderFatalError
+from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
+
+_SPEND_LIMIT_MARKERS = ("spend limit", "credit balance", "billing")
+
+
+class AnthropicProvider:
+    name = "anthropic"
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None,
+        model: str,
+        base_url: str | None = None,
+        timeout_seconds: float = 120.0,
+    ) -> None:
+        self.model = model
+        self._client = anthropic.AsyncAnthropic(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_seconds
+        )
+
+    async def generate(self, request: GenerationRequest) -> GenerationResponse:
+        try:
+            message = await self._client.messages.create(
+                model=self.model,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                system=[
+                    {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+                ],
+                messages=[{"role": "user", "content": request.prompt}],
+            )
+        except anthropic.APIError as exc:
+            raise translate_error(exc) from exc
+        return _to_response(message, self.model)
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def translate_error(exc: anthropic.APIError) -> ProviderError:
+    """Map SDK errors onto retryable vs fatal, saying which and why in the message."""
+    if isinstance(exc, anthropic.APITimeoutError | anthropic.APIConnectionError):
+        return ProviderError(f"transport error, will retry: {exc}")
+    if isinstance(exc, anthropic.RateLimitError):
+        if any(marker in str(exc).lower() for marker in _SPEND_LIMIT_MARKERS):
+            return ProviderFatalError(f"the account's spend limit is reached: {exc}")
+        return ProviderError(f"rate limited (429): {exc}", retry_after=_retry_after(exc))
+    if isinstance(exc, anthropic.APIStatusError):
+        if exc.status_code >= 500:
+            return ProviderError(
+                f"server error ({exc.status_code}): {exc}", retry_after=_retry_after(exc)
+            )
+        return ProviderFatalError(f"request rejected ({exc.status_code}): {exc}")
+    return ProviderError(f"API error: {exc}")
+
+
+def _retry_after(exc: anthropic.APIStatusError) -> float | None:
+    value = exc.response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _to_response(message: Any, model: str) -> GenerationResponse:
+    text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
+    usage = message.usage
+    return GenerationResponse(
+        text=text,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        model=getattr(message, "model", model) or model,
+        stop_reason=message.stop_reason or "end_turn",
+        cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
+        cache_write_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+    )

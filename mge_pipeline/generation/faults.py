@@ -1,0 +1,128 @@
+"""Realistic faults the simulated model injects into reference code.
+
+Each fault mirrors a failure real models produce and the validator must catch: code that does
+not parse, a forgotten import, an off-by-one or flipped comparison, a stray exception, a loop
+that never ends. AST rewrites lose comments, which is fine for an answer that must fail anyway.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import re
+from collections.abc import Callable
+from enum import StrEnum
+
+
+class FaultKind(StrEnum):
+    SYNTAX_ERROR = "syntax_error"
+    MISSING_IMPORT = "missing_import"
+    WRONG_RESULT = "wrong_result"
+    EXCEPTION = "exception"
+    ENDLESS_LOOP = "endless_loop"
+
+
+_COMPARE_FLIPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+}
+_BINOP_FLIPS: dict[type[ast.operator], type[ast.operator]] = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.FloorDiv,
+    ast.FloorDiv: ast.Mult,
+}
+
+
+def inject_fault(code: str, kind: FaultKind, rng: random.Random) -> str:
+    """Return a faulty version of ``code``; Python gets AST-level faults, other languages text ones."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return _text_fault(code, kind)
+    return _PYTHON_FAULTS[kind](code, tree, rng)
+
+
+def _syntax_error(code: str, tree: ast.Module, rng: random.Random) -> str:
+    lines = code.splitlines()
+    for index, line in enumerate(lines):
+        if re.match(r"\s*(async\s+def|def|class|if|for|while)\b.*:\s*$", line):
+            lines[index] = line.rstrip()[:-1]
+            return "\n".join(lines) + "\n"
+    return code.rstrip() + "\n)\n"
+
+
+def _missing_import(code: str, tree: ast.Module, rng: random.Random) -> str:
+    imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
+    if imports:
+        dropped = rng.choice(imports)
+        tree.body.remove(dropped)
+        return ast.unparse(tree) + "\n"
+    use = ast.parse('_scratch = textwrap.dedent("")').body[0]
+    _insert_first(tree, use)
+    return ast.unparse(tree) + "\n"
+
+
+def _wrong_result(code: str, tree: ast.Module, rng: random.Random) -> str:
+    candidates = [
+        node
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Compare) and type(node.ops[0]) in _COMPARE_FLIPS)
+        or (isinstance(node, ast.BinOp) and type(node.op) in _BINOP_FLIPS)
+        or (isinstance(node, ast.Constant) and type(node.value) is int)
+    ]
+    if not candidates:
+        return _exception(code, tree, rng)
+    node = rng.choice(candidates)
+    if isinstance(node, ast.Compare):
+        node.ops[0] = _COMPARE_FLIPS[type(node.ops[0])]()
+    elif isinstance(node, ast.BinOp):
+        node.op = _BINOP_FLIPS[type(node.op)]()
+    elif isinstance(node, ast.Constant) and isinstance(node.value, int):
+        node.value += 1
+    return ast.unparse(tree) + "\n"
+
+
+def _exception(code: str, tree: ast.Module, rng: random.Random) -> str:
+    _insert_first(tree, ast.parse('raise RuntimeError("unexpected state")').body[0])
+    return ast.unparse(tree) + "\n"
+
+
+def _endless_loop(code: str, tree: ast.Module, rng: random.Random) -> str:
+    _insert_first(tree, ast.parse("while True:\n    pass").body[0])
+    return ast.unparse(tree) + "\n"
+
+
+def _insert_first(tree: ast.Module, statement: ast.stmt) -> None:
+    """Into the first function body if there is one, else at module level after imports."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            position = 1 if ast.get_docstring(node) else 0
+            node.body.insert(position, statement)
+            return
+    position = sum(1 for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom))
+    tree.body.insert(position, statement)
+
+
+_PYTHON_FAULTS: dict[FaultKind, Callable[[str, ast.Module, random.Random], str]] = {
+    FaultKind.SYNTAX_ERROR: _syntax_error,
+    FaultKind.MISSING_IMPORT: _missing_import,
+    FaultKind.WRONG_RESULT: _wrong_result,
+    FaultKind.EXCEPTION: _exception,
+    FaultKind.ENDLESS_LOOP: _endless_loop,
+}
+
+
+def _text_fault(code: str, kind: FaultKind) -> str:
+    """Faults for TypeScript/JavaScript (or Python that did not parse) by plain text edits."""
+    if kind is FaultKind.SYNTAX_ERROR:
+        return code.replace("{", "", 1)
+    if kind is FaultKind.WRONG_RESULT and "<" in code:
+        return code.replace("<", "<=", 1)
+    if kind is FaultKind.ENDLESS_LOOP:
+        return code.replace("{", "{ while (true) {}", 1)
+    return code.replace("{", '{ throw new Error("unexpected state");', 1)

@@ -1,0 +1,43 @@
+"""The one small async interface every LLM provider implements.
+
+Providers raise ``ProviderError`` for transient failures (the retry orchestrator backs off and
+calls again without consuming an attempt) and ``ProviderFatalError`` when retrying cannot help.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from mge_pipeline.domain import AtomSpec
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    atom: AtomSpec
+    system: str
+    prompt: str
+    temperature: float
+    max_tokens: int
+    attempt_number: int
+
+
+@dataclass(frozen=True)
+class GenerationResponse:
+    text: str
+    input_tokens: int
+    output_tokens: int
+    model: str
+    stop_reason: str = "end_turn"
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    refusal: str | None = field(default=None)
+    """Set when the provider knows no retry can produce code (e.g. simulated, no reference)."""
+
+
+@runtime_checkable
+class LLMProvider(Protocol):
+    name: str
+    model: str
+
+    async def generate(self, request: GenerationRequest) -> GenerationResponse: ...

@@ -1,0 +1,65 @@
+"""The simulated model: replays reference implementations with realistic injected faults.
+
+It lets the whole pipeline (retries, costs, timing, concurrency) run offline and reproducibly.
+It never invents code: an atom without a reference implementation gets a refusal that fails
+validation and says that a real model is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass
+
+from mge_pipeline.generation.faults import FaultKind, inject_fault
+from mge_pipeline.generation.pricing import estimate_tokens
+from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
+
+SIMULATED_MODEL_NAME = "simulated-claude-sonnet-4-5"
+NO_REFERENCE_MESSAGE = (
+    "The simulated model has no reference implementation for atom '{atom_id}' and does not "
+    "write code it was not given; run this atom with a real model (provider=anthropic)."
+)
+_PREAMBLES = ("", "Here is the implementation:\n\n", "Sure.\n\n")
+
+
+@dataclass
+class SimulatedModel:
+    """Deterministic for a given seed: the same atom and attempt always get the same answer."""
+
+    seed: int = 0
+    fault_rate: float = 0.10
+    latency_seconds: float = 0.2
+    model: str = SIMULATED_MODEL_NAME
+    name: str = "simulated"
+
+    async def generate(self, request: GenerationRequest) -> GenerationResponse:
+        if self.latency_seconds > 0:
+            await asyncio.sleep(self.latency_seconds)
+        input_tokens = estimate_tokens(request.system) + estimate_tokens(request.prompt)
+        reference = request.atom.reference_implementation
+        if not reference:
+            message = NO_REFERENCE_MESSAGE.format(atom_id=request.atom.id)
+            return self._response(message, input_tokens, refusal=message)
+        rng = random.Random(f"{self.seed}:{request.atom.id}:{request.attempt_number}")
+        code = reference
+        if rng.random() < self.fault_rate:
+            code = inject_fault(reference, rng.choice(list(FaultKind)), rng)
+        fence = f"```{request.atom.language}\n{code.rstrip()}\n```\n"
+        return self._response(rng.choice(_PREAMBLES) + fence, input_tokens)
+
+    def choose_fault(self, atom_id: str, attempt_number: int) -> FaultKind | None:
+        """The fault the given attempt will carry, for tests and reports; None for clean answers."""
+        rng = random.Random(f"{self.seed}:{atom_id}:{attempt_number}")
+        return rng.choice(list(FaultKind)) if rng.random() < self.fault_rate else None
+
+    def _response(
+        self, text: str, input_tokens: int, *, refusal: str | None = None
+    ) -> GenerationResponse:
+        return GenerationResponse(
+            text=text,
+            input_tokens=input_tokens,
+            output_tokens=estimate_tokens(text),
+            model=self.model,
+            refusal=refusal,
+        )

@@ -1,0 +1,90 @@
+"""The job compiler: one masterplan in, one Dagster job out, its waves drawn as fan-outs.
+
+    prepare → wave_0 ─map→ wave_0_generate_atom ─collect→ wave_0_close → wave_1 → … → finalize
+
+Each wave's fan-out yields one DynamicOutput per atom that needs generating; each atom is its
+own async op, so the async executor keeps up to ``max_concurrent`` LLM calls in flight.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_async_executor import async_executor
+
+from mge_pipeline import constants as c
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
+from mge_pipeline.orchestration.config import default_run_config
+from mge_pipeline.orchestration.environment import ResourceOptions, make_resources
+from mge_pipeline.orchestration.ops import (
+    make_finalize_op,
+    make_generate_atom_op,
+    make_prepare_op,
+    make_wave_close_op,
+    make_wave_fan_out_op,
+)
+from mge_pipeline.planning import load_masterplan
+
+
+def job_name_for(masterplan_id: str) -> str:
+    return c.JOB_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", masterplan_id)
+
+
+def compile_masterplan_job(
+    plan: MasterPlan, *, resources: Mapping[str, Any] | None = None
+) -> dg.JobDefinition:
+    """Pure function of the plan; raises MasterPlanError for a plan that cannot run.
+
+    Without ``resources`` the job gets them from ``Definitions``; with them it is standalone.
+    """
+    return compile_bundle(bundle_masterplan(plan), resources=resources)
+
+
+def compile_masterplan_job_from_file(
+    path: str, options: Mapping[str, Any] | None = None
+) -> dg.JobDefinition:
+    """The reconstructor used by ``mge run``: rebuilds a standalone job from the file."""
+    resources = make_resources(ResourceOptions(**(options or {})))
+    return compile_masterplan_job(load_masterplan(Path(path)), resources=resources)
+
+
+def compile_bundle(
+    bundle: PlanBundle, *, resources: Mapping[str, Any] | None = None
+) -> dg.JobDefinition:
+    plan = bundle.plan
+    prepare = make_prepare_op(bundle)
+    generate = make_generate_atom_op(bundle)
+    fan_outs = [make_wave_fan_out_op(bundle, k) for k in range(len(bundle.waves))]
+    closes = [make_wave_close_op(bundle, k) for k in range(len(bundle.waves))]
+    finalize = make_finalize_op(bundle)
+
+    @dg.job(
+        name=job_name_for(plan.id),
+        description=_describe(bundle),
+        executor_def=async_executor,
+        config=default_run_config(),
+        tags={c.TAG_MASTERPLAN_ID: plan.id, c.TAG_MASTERPLAN_REVISION: plan.revision()},
+        resource_defs=dict(resources) if resources else None,
+    )
+    def masterplan_job() -> None:
+        run = prepare()
+        for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
+            tickets, started = fan_out(run)
+            outcomes = tickets.map(generate.alias(f"wave_{k}_generate_atom"))
+            run = close(started, outcomes.collect())
+        finalize(run)
+
+    return masterplan_job
+
+
+def _describe(bundle: PlanBundle) -> str:
+    widths = ", ".join(str(len(wave)) for wave in bundle.waves)
+    return (
+        f"{bundle.plan.name}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves "
+        f"(widths {widths}). {bundle.plan.description}".strip()
+    )

@@ -1,0 +1,99 @@
+"""Run config: the limits of one run, all visible with their defaults in the Launchpad."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from mge_pipeline import constants as c
+from mge_pipeline.execution import RetryPolicy
+from mge_pipeline.execution.run_context import RunContext, RunSettings
+
+
+class MasterplanRunConfig(dg.Config):
+    """Config of the ``prepare`` op; it travels to every atom through the RunContext."""
+
+    budget_usd: float = Field(
+        default=c.DEFAULT_BUDGET_USD, gt=0, description="Cost budget of the run in USD; never exceeded."
+    )
+    max_attempts: int = Field(
+        default=c.DEFAULT_MAX_ATTEMPTS, ge=1, le=10, description="Generation attempts per atom."
+    )
+    temperatures: list[float] = Field(
+        default=list(c.DEFAULT_TEMPERATURES),
+        description="Temperature per attempt; the last value repeats for further attempts.",
+    )
+    max_tokens: int = Field(default=c.DEFAULT_MAX_TOKENS, ge=64, description="Output cap per call.")
+    attempt_timeout_seconds: float = Field(
+        default=c.DEFAULT_ATTEMPT_TIMEOUT_SECONDS, gt=0, description="Wall-clock limit of one LLM call."
+    )
+    max_api_retries: int = Field(
+        default=3, ge=0, description="Retries of one call after transport errors, 429 and 5xx."
+    )
+    validation_timeout_seconds: float = Field(
+        default=c.DEFAULT_VALIDATION_TIMEOUT_SECONDS, gt=0,
+        description="Wall-clock limit of one sandboxed test run.",
+    )  # fmt: skip
+    validation_memory_mb: int = Field(
+        default=c.DEFAULT_VALIDATION_MEMORY_MB, ge=64, description="Address-space limit of the sandbox."
+    )
+    wave_stop_threshold: float = Field(
+        default=c.DEFAULT_WAVE_STOP_THRESHOLD, ge=0, le=1,
+        description="A wave validating a smaller share of its atoms than this stops the run.",
+    )  # fmt: skip
+    output_dir: str = Field(
+        default="", description="Where files and reports go; empty means $MGE_OUTPUT_DIR/<masterplan id>."
+    )
+
+
+@dataclass(frozen=True)
+class AtomTicket:
+    """One DynamicOutput of a wave fan-out: which atom, in which run."""
+
+    atom_id: str
+    wave_index: int
+    run: RunContext
+
+
+@dataclass(frozen=True)
+class WaveStart:
+    run: RunContext
+    wave_index: int
+    started_monotonic: float
+
+
+@dataclass(frozen=True)
+class AtomOutcome:
+    atom_id: str
+    status: str
+    attempts: int
+    cost_usd: float
+
+
+def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSettings:
+    return RunSettings(
+        budget_usd=config.budget_usd,
+        policy=RetryPolicy(
+            max_attempts=config.max_attempts,
+            temperatures=tuple(config.temperatures) or c.DEFAULT_TEMPERATURES,
+            max_api_retries=config.max_api_retries,
+            attempt_timeout_seconds=config.attempt_timeout_seconds,
+            max_tokens=config.max_tokens,
+        ),
+        validation_timeout_seconds=config.validation_timeout_seconds,
+        validation_memory_mb=config.validation_memory_mb,
+        wave_stop_threshold=config.wave_stop_threshold,
+        output_dir=output_dir,
+    )
+
+
+def default_run_config(**prepare: Any) -> dict[str, Any]:
+    """The full run config with defaults; passing all of it means nothing is left unlimited."""
+    max_concurrent = prepare.pop("max_concurrent", c.DEFAULT_MAX_CONCURRENT)
+    return {
+        "ops": {"prepare": {"config": MasterplanRunConfig(**prepare).model_dump()}},
+        "execution": {"config": {"max_concurrent": max_concurrent}},
+    }

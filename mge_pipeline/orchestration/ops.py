@@ -1,0 +1,208 @@
+"""The ops of a compiled masterplan job; each is a thin wrapper over ``execution``.
+
+Ops are made by factories because each closes over its masterplan (specs, graph, waves): a
+job is a pure function of its plan, and nothing about the plan is looked up at run time.
+"""
+
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import dagster as dg
+
+from mge_pipeline import settings as env
+from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
+from mge_pipeline.exceptions import ProviderFatalError
+from mge_pipeline.execution.atom_runner import execute_atom
+from mge_pipeline.execution.plan_bundle import PlanBundle
+from mge_pipeline.execution.run_context import RunContext
+from mge_pipeline.execution.run_steps import close_wave, finalize_run, prepare_run, run_tags
+from mge_pipeline.execution.waves import plan_wave
+from mge_pipeline.generation import price_for
+from mge_pipeline.orchestration.config import (
+    AtomOutcome,
+    AtomTicket,
+    MasterplanRunConfig,
+    WaveStart,
+    settings_from_config,
+)
+from mge_pipeline.orchestration.resources import LLMProviderResource, SandboxResource, StoreResource
+from mge_pipeline.validation.dispatch import LanguageDispatchValidator
+
+
+def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
+    @dg.op(name="prepare", description="Stores the masterplan, opens the execution and its budget.")
+    def prepare(
+        context: dg.OpExecutionContext,
+        config: MasterplanRunConfig,
+        store: StoreResource,
+        llm: LLMProviderResource,
+    ) -> RunContext:
+        provider = llm.get_provider()
+        output_dir = config.output_dir or str(env.output_root() / bundle.plan.id)
+        settings = settings_from_config(config, str(Path(output_dir).resolve()))
+        run = prepare_run(bundle, settings, store.get_store(), context.run_id, provider)
+        context.instance.add_run_tags(context.run_id, run_tags(bundle.plan, provider))
+        context.log.info(
+            f"{bundle.plan.id}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves, "
+            f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}"
+        )
+        return run
+
+    return prepare
+
+
+def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
+    atom_ids = bundle.waves[wave_index]
+    shown = ", ".join(atom_ids[:8]) + (", …" if len(atom_ids) > 8 else "")
+
+    @dg.op(
+        name=f"wave_{wave_index}",
+        description=f"Fans out wave {wave_index}: {len(atom_ids)} atoms ({shown}).",
+        out={"atoms": dg.DynamicOut(AtomTicket), "wave": dg.Out(WaveStart)},
+    )
+    def wave_fan_out(
+        run: RunContext, store: StoreResource
+    ) -> Iterator[dg.DynamicOutput[AtomTicket] | dg.Output[WaveStart]]:
+        started = time.monotonic()
+        repository = store.get_store()
+        repository.set_current_wave(run.execution_id, wave_index)
+        decision = plan_wave(
+            bundle, wave_index,
+            statuses=repository.atom_statuses(run.execution_id),
+            cached_code=repository.validated_code, stop_reason=run.stop_reason,
+        )  # fmt: skip
+        for result in decision.settled:
+            repository.record_atom_result(
+                run.execution_id, wave_index=wave_index,
+                spec_hash=bundle.spec_hashes[result.atom_id], result=result,
+            )  # fmt: skip
+        for atom_id in decision.to_generate:
+            yield dg.DynamicOutput(
+                AtomTicket(atom_id, wave_index, run), output_name="atoms",
+                mapping_key=bundle.mapping_keys[atom_id],
+            )  # fmt: skip
+        yield dg.Output(WaveStart(run, wave_index, started), output_name="wave")
+
+    return wave_fan_out
+
+
+def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
+    @dg.op(
+        name="generate_atom",
+        description="Generates one atom: up to N attempts of generate → validate, errors fed back.",
+    )
+    async def generate_atom(
+        ticket: AtomTicket,
+        store: StoreResource,
+        llm: LLMProviderResource,
+        sandbox: SandboxResource,
+    ) -> dg.Output[AtomOutcome]:
+        settings = ticket.run.settings
+        provider = llm.get_provider()
+        validator = LanguageDispatchValidator(
+            sandbox.get_sandbox(), timeout_seconds=settings.validation_timeout_seconds,
+            memory_mb=settings.validation_memory_mb,
+        )  # fmt: skip
+        repository = store.get_store()
+        try:
+            result = await execute_atom(
+                bundle, ticket.atom_id, execution_id=ticket.run.execution_id,
+                store=repository, provider=provider, validator=validator,
+                price=price_for(provider.model), policy=settings.policy,
+            )  # fmt: skip
+        except ProviderFatalError as exc:
+            reason = f"the LLM provider cannot serve this run: {exc}"
+            await anyio.to_thread.run_sync(
+                lambda: repository.finish_execution(
+                    ticket.run.execution_id, status=ExecutionStatus.FAILED, reason=reason
+                )
+            )
+            raise dg.Failure(description=reason, allow_retries=False) from exc
+        outcome = AtomOutcome(
+            result.atom_id, result.status.value, len(result.attempts), result.cost_usd
+        )
+        return dg.Output(outcome, metadata=attempt_metadata(result.status, result.attempts, result.reason))
+
+    return generate_atom
+
+
+def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
+    @dg.op(
+        name=f"wave_{wave_index}_close",
+        description=f"Closes wave {wave_index}: records its summary and applies the stop rule.",
+    )
+    def wave_close(
+        context: dg.OpExecutionContext,
+        wave: WaveStart,
+        outcomes: list[AtomOutcome],
+        store: StoreResource,
+    ) -> dg.Output[RunContext]:
+        run, summary = close_wave(
+            bundle, wave.run, wave_index, wave.started_monotonic, store.get_store()
+        )
+        if run.stop_reason and not wave.run.stop_reason:
+            context.log.warning(run.stop_reason)
+        return dg.Output(
+            run,
+            metadata={
+                "succeeded": summary.succeeded, "cached": summary.cached, "failed": summary.failed,
+                "blocked": summary.blocked, "skipped": summary.skipped,
+                "success_rate": dg.MetadataValue.float(summary.success_rate),
+                "cost_usd": dg.MetadataValue.float(summary.cost_usd),
+                "duration_seconds": dg.MetadataValue.float(summary.duration_seconds),
+            },
+        )  # fmt: skip
+
+    return wave_close
+
+
+def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
+    @dg.op(name="finalize", description="Assembles validated atoms into files; writes the report.")
+    async def finalize(
+        run: RunContext, store: StoreResource, sandbox: SandboxResource
+    ) -> dg.Output[str]:
+        report = await finalize_run(bundle, run, store.get_store(), sandbox.get_sandbox())
+        metadata: dict[str, Any] = {
+            "status": report.status,
+            "precision_percent": dg.MetadataValue.float(report.precision_percent),
+            "cost_usd": dg.MetadataValue.float(report.total_cost_usd),
+            "acceptance": report.acceptance,
+            "output_dir": dg.MetadataValue.path(report.output_dir),
+        }
+        if report.status != ExecutionStatus.COMPLETED.value:
+            raise dg.Failure(description=report.reason or "the run failed", metadata=metadata)
+        return dg.Output(report.output_dir, metadata=metadata)
+
+    return finalize
+
+
+def attempt_metadata(
+    status: AtomStatus, attempts: Sequence[AttemptRecord], reason: str | None
+) -> dict[str, Any]:
+    """One Markdown table per atom step: the whole retry history visible in Dagit."""
+    rows = ["| # | temp | tokens in/out | cost (USD) | s | verdict |", "|---|---|---|---|---|---|"]
+    rows += [
+        f"| {a.attempt_number} | {a.temperature} | {a.prompt_tokens}/{a.response_tokens} | "
+        f"{a.cost_usd:.4f} | {a.duration_seconds:.2f} | {_verdict(a)} |"
+        for a in attempts
+    ]
+    metadata: dict[str, Any] = {
+        "status": status.value,
+        "attempts": len(attempts),
+        "cost_usd": dg.MetadataValue.float(sum(a.cost_usd for a in attempts)),
+        "attempt_history": dg.MetadataValue.md("\n".join(rows)),
+    }
+    if reason:
+        metadata["reason"] = reason
+    return metadata
+
+
+def _verdict(attempt: AttemptRecord) -> str:
+    if attempt.passed:
+        return "passed"
+    first = (attempt.errors or [""])[0][:100].replace("|", "\\|").replace("\n", " ")
+    return f"{attempt.error_category}: {first}"

@@ -1,0 +1,79 @@
+"""Resources: the store, the LLM provider (real or simulated) and the sandbox.
+
+Each keeps its live object in a private attribute, so every atom of a run shares one database
+engine, one HTTP client and one sandbox process limit.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from mge_pipeline import constants as c
+from mge_pipeline.generation import AnthropicProvider, LLMProvider, SimulatedModel
+from mge_pipeline.store import MgeStore
+from mge_pipeline.validation import PythonSandbox
+
+
+class StoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    database_url: str = Field(description="SQLAlchemy URL of the MGE store.")
+    _store: MgeStore | None = PrivateAttr(default=None)
+
+    def get_store(self) -> MgeStore:
+        if self._store is None:
+            self._store = MgeStore(self.database_url)
+            self._store.create_all()
+        return self._store
+
+
+class LLMProviderResource(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
+    """Base of the two providers; ops depend on this, definitions pick the implementation."""
+
+    @abstractmethod
+    def get_provider(self) -> LLMProvider: ...
+
+
+class AnthropicResource(LLMProviderResource):
+    model: str = Field(default=c.DEFAULT_MODEL, description="Anthropic model name.")
+    api_key: str | None = Field(default=None, description="API key; use EnvVar('ANTHROPIC_API_KEY').")
+    base_url: str | None = Field(default=None, description="Override of the API base URL.")
+    timeout_seconds: float = Field(default=c.DEFAULT_ATTEMPT_TIMEOUT_SECONDS)
+    _provider: AnthropicProvider | None = PrivateAttr(default=None)
+
+    def get_provider(self) -> LLMProvider:
+        if self._provider is None:
+            self._provider = AnthropicProvider(
+                api_key=self.api_key, model=self.model, base_url=self.base_url,
+                timeout_seconds=self.timeout_seconds,
+            )  # fmt: skip
+        return self._provider
+
+
+class SimulatedModelResource(LLMProviderResource):
+    seed: int = Field(default=0, description="Same seed, same answers.")
+    fault_rate: float = Field(
+        default=c.DEFAULT_FAULT_RATE, ge=0, le=1, description="Probability of a faulty answer per attempt."
+    )
+    latency_seconds: float = Field(
+        default=c.DEFAULT_SIMULATED_LATENCY_SECONDS, ge=0, description="Simulated time per call."
+    )
+
+    def get_provider(self) -> LLMProvider:
+        return SimulatedModel(
+            seed=self.seed, fault_rate=self.fault_rate, latency_seconds=self.latency_seconds
+        )
+
+
+class SandboxResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    max_processes: int = Field(
+        default=c.DEFAULT_SANDBOX_PROCESSES, ge=1,
+        description="Sandbox processes at once per run; more than the cores only adds contention.",
+    )  # fmt: skip
+    _sandbox: PythonSandbox | None = PrivateAttr(default=None)
+
+    def get_sandbox(self) -> PythonSandbox:
+        if self._sandbox is None:
+            self._sandbox = PythonSandbox(max_processes=self.max_processes)
+        return self._sandbox

@@ -1,0 +1,50 @@
+"""The sensor that launches masterplans submitted as ``ready`` (``mge submit``)."""
+
+
+import dagster as dg
+
+from mge_pipeline import constants as c
+from mge_pipeline.orchestration.compiler import job_name_for
+from mge_pipeline.orchestration.config import default_run_config
+from mge_pipeline.orchestration.resources import StoreResource
+from mge_pipeline.store import MASTERPLAN_READY
+
+
+def make_ready_masterplan_sensor(job_names: set[str]) -> dg.SensorDefinition:
+    """One run per masterplan revision: the run_key makes a second request for it a no-op."""
+
+    @dg.sensor(
+        name="ready_masterplan_sensor",
+        minimum_interval_seconds=30,
+        description="Launches the job of every masterplan whose status is 'ready'.",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+    )
+    def ready_masterplan_sensor(
+        context: dg.SensorEvaluationContext, store: StoreResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        ready = store.get_store().masterplans(status=MASTERPLAN_READY)
+        requests = []
+        unknown = []
+        for row in ready:
+            job_name = job_name_for(row["masterplan_id"])
+            if job_name not in job_names:
+                unknown.append(row["masterplan_id"])
+                continue
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{row['masterplan_id']}:{row['revision']}",
+                    job_name=job_name,
+                    run_config=default_run_config(),
+                    tags={c.TAG_MASTERPLAN_ID: row["masterplan_id"],
+                          c.TAG_MASTERPLAN_REVISION: row["revision"]},
+                )  # fmt: skip
+            )
+        if unknown and not requests:
+            return dg.SkipReason(
+                "ready masterplans not in this code location yet (reload it): " + ", ".join(unknown)
+            )
+        if not requests:
+            return dg.SkipReason("no masterplan is ready")
+        return dg.SensorResult(run_requests=requests)
+
+    return ready_masterplan_sensor

@@ -1,0 +1,58 @@
+"""The one place that reads environment variables; everything else gets values passed in.
+
+| variable            | default                                  |
+|---------------------|------------------------------------------|
+| MGE_HOME            | ./.mge                                   |
+| MGE_DATABASE_URL    | sqlite:///$MGE_HOME/mge.db               |
+| MGE_OUTPUT_DIR      | $MGE_HOME/output                         |
+| MGE_PROVIDER        | anthropic if ANTHROPIC_API_KEY is set, else simulated |
+| MGE_MODEL           | claude-sonnet-4-5                        |
+| ANTHROPIC_API_KEY   | unset                                    |
+| ANTHROPIC_BASE_URL  | the SDK's default                        |
+| MGE_EXAMPLES_DIR    | <repository>/examples/masterplans        |
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mge_pipeline import constants as c
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+
+def mge_home() -> Path:
+    return Path(os.environ.get(c.ENV_HOME, c.DEFAULT_HOME)).resolve()
+
+
+def database_url() -> str:
+    return os.environ.get(c.ENV_DATABASE_URL) or f"sqlite:///{mge_home() / 'mge.db'}"
+
+
+def output_root() -> Path:
+    return Path(os.environ.get(c.ENV_OUTPUT_DIR) or mge_home() / "output").resolve()
+
+
+def anthropic_api_key() -> str | None:
+    return os.environ.get(c.ENV_ANTHROPIC_API_KEY) or None
+
+
+def anthropic_base_url() -> str | None:
+    return os.environ.get(c.ENV_ANTHROPIC_BASE_URL) or None
+
+
+def provider_name() -> str:
+    """Explicit MGE_PROVIDER wins; otherwise a key in the environment means the real API."""
+    explicit = os.environ.get(c.ENV_PROVIDER)
+    if explicit:
+        return explicit
+    return "anthropic" if anthropic_api_key() else "simulated"
+
+
+def model_name() -> str:
+    return os.environ.get(c.ENV_MODEL) or c.DEFAULT_MODEL
+
+
+def examples_dir() -> Path:
+    return Path(os.environ.get(c.ENV_EXAMPLES_DIR) or REPOSITORY_ROOT / "examples" / "masterplans")

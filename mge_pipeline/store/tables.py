@@ -1,0 +1,125 @@
+"""The store's schema: SQLAlchemy Core tables, portable between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+masterplans = Table(
+    "masterplans",
+    metadata,
+    Column("masterplan_id", String(200), primary_key=True),
+    Column("revision", String(32), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("source", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+atoms = Table(
+    "atoms",
+    metadata,
+    Column("masterplan_id", String(200), primary_key=True),
+    Column("atom_id", String(200), primary_key=True),
+    Column("task_id", String(200)),
+    Column("file_path", String(500), nullable=False),
+    Column("wave_index", Integer, nullable=False),
+    Column("spec_hash", String(64), nullable=False),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("execution_id", String(64), primary_key=True),
+    Column("masterplan_id", String(200), nullable=False, index=True),
+    Column("revision", String(32), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("current_wave", Integer, nullable=False, default=0),
+    Column("total_waves", Integer, nullable=False),
+    Column("atoms_total", Integer, nullable=False),
+    Column("budget_usd", Float, nullable=False),
+    Column("spent_usd", Float, nullable=False, default=0.0),
+    Column("reserved_usd", Float, nullable=False, default=0.0),
+    Column("provider", String(50)),
+    Column("model", String(100)),
+    Column("output_dir", Text),
+    Column("reason", Text),
+    Column("started_at", DateTime(timezone=True)),
+    Column("completed_at", DateTime(timezone=True)),
+)
+
+waves = Table(
+    "waves",
+    metadata,
+    Column("execution_id", String(64), primary_key=True),
+    Column("wave_index", Integer, primary_key=True),
+    Column("atoms_total", Integer, nullable=False),
+    Column("succeeded", Integer, nullable=False),
+    Column("cached", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("blocked", Integer, nullable=False),
+    Column("skipped", Integer, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("execution_id", String(64), nullable=False, index=True),
+    Column("atom_id", String(200), nullable=False),
+    Column("attempt_number", Integer, nullable=False),
+    Column("temperature", Float, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("response_tokens", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("api_retries", Integer, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("error_category", String(20)),
+    Column("errors", JSON, nullable=False),
+    Column("code", Text),
+)
+
+atom_results = Table(
+    "atom_results",
+    metadata,
+    Column("execution_id", String(64), primary_key=True),
+    Column("atom_id", String(200), primary_key=True),
+    Column("wave_index", Integer, nullable=False),
+    Column("spec_hash", String(64), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("code", Text),
+    Column("attempt_count", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("reason", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+cost_ledger = Table(
+    "cost_ledger",
+    metadata,
+    Column("reservation_id", String(64), primary_key=True),
+    Column("execution_id", String(64), nullable=False, index=True),
+    Column("atom_id", String(200), nullable=False),
+    Column("reserved_usd", Float, nullable=False),
+    Column("actual_usd", Float),
+    Column("settled", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
