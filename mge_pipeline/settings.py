@@ -56,3 +56,12 @@ def model_name() -> str:
 
 def examples_dir() -> Path:
     return Path(os.environ.get(c.ENV_EXAMPLES_DIR) or REPOSITORY_ROOT / "examples" / "masterplans")
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME when set (as ``dagster dev`` uses it), else $MGE_HOME/dagster."""
+    return Path(os.environ.get("DAGSTER_HOME") or mge_home() / "dagster").resolve()
+
+
+def instance_config_template() -> Path:
+    return REPOSITORY_ROOT / "dagster.yaml"

@@ -72,12 +72,12 @@ def compile_bundle(
         resource_defs=dict(resources) if resources else None,
     )
     def masterplan_job() -> None:
-        run = prepare()
+        run = prepare.alias("prepare")()
         for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
-            tickets, started = fan_out(run)
+            tickets, started = fan_out.alias(f"wave_{k}")(run)
             outcomes = tickets.map(generate.alias(f"wave_{k}_generate_atom"))
-            run = close(started, outcomes.collect())
-        finalize(run)
+            run = close.alias(f"wave_{k}_close")(started, outcomes.collect())
+        finalize.alias("finalize")(run)
 
     return masterplan_job
 

@@ -5,6 +5,7 @@ job is a pure function of its plan, and nothing about the plan is looked up at r
 """
 
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -33,8 +34,13 @@ from mge_pipeline.orchestration.resources import LLMProviderResource, SandboxRes
 from mge_pipeline.validation.dispatch import LanguageDispatchValidator
 
 
+def op_name(bundle: PlanBundle, role: str) -> str:
+    """Op definitions are unique per repository, so they carry the plan; nodes are aliased."""
+    return f"{re.sub(r'[^A-Za-z0-9_]', '_', bundle.plan.id)}__{role}"
+
+
 def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
-    @dg.op(name="prepare", description="Stores the masterplan, opens the execution and its budget.")
+    @dg.op(name=op_name(bundle, "prepare"), description="Stores the masterplan, opens the execution and its budget.")
     def prepare(
         context: dg.OpExecutionContext,
         config: MasterplanRunConfig,
@@ -60,7 +66,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
     shown = ", ".join(atom_ids[:8]) + (", …" if len(atom_ids) > 8 else "")
 
     @dg.op(
-        name=f"wave_{wave_index}",
+        name=op_name(bundle, f"wave_{wave_index}"),
         description=f"Fans out wave {wave_index}: {len(atom_ids)} atoms ({shown}).",
         out={"atoms": dg.DynamicOut(AtomTicket), "wave": dg.Out(WaveStart)},
     )
@@ -92,7 +98,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
 
 def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
     @dg.op(
-        name="generate_atom",
+        name=op_name(bundle, "generate_atom"),
         description="Generates one atom: up to N attempts of generate → validate, errors fed back.",
     )
     async def generate_atom(
@@ -132,7 +138,7 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
 
 def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
     @dg.op(
-        name=f"wave_{wave_index}_close",
+        name=op_name(bundle, f"wave_{wave_index}_close"),
         description=f"Closes wave {wave_index}: records its summary and applies the stop rule.",
     )
     def wave_close(
@@ -161,7 +167,7 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
 
 
 def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
-    @dg.op(name="finalize", description="Assembles validated atoms into files; writes the report.")
+    @dg.op(name=op_name(bundle, "finalize"), description="Assembles validated atoms into files; writes the report.")
     async def finalize(
         run: RunContext, store: StoreResource, sandbox: SandboxResource
     ) -> dg.Output[str]:

@@ -1,0 +1,277 @@
+"""The ``mge`` command line: a thin layer over planning, the compiler and the store.
+
+Exit codes: 0 success, 1 the run failed (its reason is printed), 2 bad input (one line per
+problem on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mge_pipeline import constants as c
+from mge_pipeline import settings
+from mge_pipeline.domain import ExecutionState, MasterPlan
+from mge_pipeline.exceptions import MasterPlanError
+from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
+from mge_pipeline.planning import load_masterplan, plan_statistics
+from mge_pipeline.store import MASTERPLAN_READY, MgeStore
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except MasterPlanError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mge", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="compile and execute a masterplan on the local instance")
+    run.add_argument("plan", type=Path)
+    run.add_argument("--provider", choices=("anthropic", "simulated"), default=None,
+                     help="default: anthropic if ANTHROPIC_API_KEY is set, else simulated")  # fmt: skip
+    run.add_argument("--model", default=None, help=f"Anthropic model (default {c.DEFAULT_MODEL})")
+    run.add_argument("--seed", type=int, default=0, help="simulated model seed")
+    run.add_argument("--fault-rate", type=float, default=c.DEFAULT_FAULT_RATE)
+    run.add_argument("--latency", type=float, default=c.DEFAULT_SIMULATED_LATENCY_SECONDS,
+                     help="simulated seconds per LLM call")  # fmt: skip
+    run.add_argument("--budget", type=float, default=c.DEFAULT_BUDGET_USD, help="USD")
+    run.add_argument("--max-concurrent", type=int, default=c.DEFAULT_MAX_CONCURRENT)
+    run.add_argument("--max-attempts", type=int, default=c.DEFAULT_MAX_ATTEMPTS)
+    run.add_argument("--output", type=Path, default=None, help="default: $MGE_OUTPUT_DIR/<plan id>")
+    run.set_defaults(handler=_run)
+
+    submit = commands.add_parser("submit", help="store a masterplan as ready for the sensor")
+    submit.add_argument("plan", type=Path)
+    submit.set_defaults(handler=_submit)
+
+    status = commands.add_parser("status", help="execution state of recent runs")
+    status.add_argument("masterplan_id", nargs="?")
+    status.set_defaults(handler=_status)
+
+    check = commands.add_parser("validate-plan", help="check a masterplan without running it")
+    check.add_argument("plan", type=Path)
+    check.set_defaults(handler=_validate_plan)
+
+    schema = commands.add_parser("schema", help="print the masterplan JSON Schema")
+    schema.set_defaults(handler=_schema)
+    return parser
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(MasterPlan.model_json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _validate_plan(args: argparse.Namespace) -> int:
+    bundle = bundle_masterplan(load_masterplan(args.plan))
+    print(f"{args.plan}: masterplan '{bundle.plan.id}' is valid")
+    _print_table([("statistic", "value"), *plan_statistics(bundle.graph).as_rows()])
+    return EXIT_OK
+
+
+def _submit(args: argparse.Namespace) -> int:
+    plan = load_masterplan(args.plan)
+    bundle_masterplan(plan)
+    store = _store()
+    revision = store.save_masterplan(plan, status=MASTERPLAN_READY, source=str(args.plan.resolve()))
+    from mge_pipeline.orchestration import job_name_for
+
+    print(f"submitted '{plan.id}' revision {revision} as ready; job {job_name_for(plan.id)}")
+    print("the ready_masterplan_sensor launches it; reload the code location if the job is new")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    states = _store().executions(args.masterplan_id)
+    if not states:
+        print("no executions" + (f" for '{args.masterplan_id}'" if args.masterplan_id else ""))
+        return EXIT_OK
+    print_states(states)
+    return EXIT_OK
+
+
+def print_states(states: Sequence[ExecutionState]) -> None:
+    rows: list[tuple[str, ...]] = [
+        ("execution", "masterplan", "status", "wave", "atoms done/total", "ok", "failed",
+         "cost (USD)", "time (s)", "started")  # fmt: skip
+    ]
+    rows += [
+        (s.execution_id[:8], s.masterplan_id, s.status.value, f"{s.current_wave + 1}/{s.total_waves}",
+         f"{s.atoms_completed}/{s.atoms_total}", str(s.atoms_succeeded), str(s.atoms_failed),
+         f"{s.total_cost_usd:.4f}", f"{s.total_time_seconds:.1f}",
+         s.started_at.strftime("%Y-%m-%d %H:%M:%S") if s.started_at else "-")  # fmt: skip
+        for s in states
+    ]
+    _print_table(rows)
+
+
+def _run(args: argparse.Namespace) -> int:
+    plan_path = args.plan.resolve()
+    bundle = bundle_masterplan(load_masterplan(plan_path))
+    from mge_pipeline.orchestration.environment import ResourceOptions, make_llm_resource
+
+    options = ResourceOptions(
+        provider=args.provider, model=args.model, database_url=settings.database_url(),
+        seed=args.seed, fault_rate=args.fault_rate, latency_seconds=args.latency,
+    )  # fmt: skip
+    provider = make_llm_resource(options).get_provider()
+    output = (args.output or settings.output_root() / bundle.plan.id).resolve()
+    print(f"masterplan '{bundle.plan.id}': {len(bundle.atoms)} atoms in {len(bundle.waves)} waves")
+    print(f"provider: {provider.name} (model {provider.model}); budget ${args.budget:.2f}; "
+          f"max concurrent {args.max_concurrent}")  # fmt: skip
+    started = time.time()
+    progress = _Progress(bundle, _store(), started)
+    progress.start()
+    try:
+        success, run_id = _execute(plan_path, options, args, str(output))
+    finally:
+        progress.stop()
+    return _summarise(bundle, output, success, run_id, started)
+
+
+def _execute(
+    plan_path: Path, options: Any, args: argparse.Namespace, output: str
+) -> tuple[bool, str]:
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import build_reconstructable_job
+
+    from mge_pipeline.orchestration import default_run_config
+
+    job = build_reconstructable_job(
+        "mge_pipeline.orchestration.compiler", "compile_masterplan_job_from_file",
+        reconstructable_args=(str(plan_path),),
+        reconstructable_kwargs={"options": options.as_kwargs()},
+    )  # fmt: skip
+    run_config = default_run_config(
+        budget_usd=args.budget, max_attempts=args.max_attempts, output_dir=output,
+        max_concurrent=args.max_concurrent,
+    )  # fmt: skip
+    run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+    with _instance() as instance, dg.execute_job(
+        job, instance=instance, run_config=run_config, raise_on_error=False
+    ) as result:
+        return result.success, result.run_id
+
+
+def _instance() -> Any:
+    """The local instance: DAGSTER_HOME if set, else $MGE_HOME/dagster with the repo's dagster.yaml."""
+    from dagster import DagsterInstance
+    from dagster._core.instance.ref import InstanceRef
+
+    home = settings.dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists() and settings.instance_config_template().exists():
+        shutil.copyfile(settings.instance_config_template(), config)
+    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+
+
+def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, started: float) -> int:
+    report_path = output / "report.json"
+    if not report_path.exists():
+        state = _store().execution_state(run_id)
+        reason = state.reason if state else None
+        print(f"run {run_id} failed before writing a report: {reason or 'see Dagit for the run'}")
+        return EXIT_RUN_FAILED
+    report = json.loads(report_path.read_text())
+    _print_table([
+        ("summary", ""),
+        ("status", report["status"] + (f" ({report['reason']})" if report["reason"] else "")),
+        ("precision", f"{report['precision_percent']:.1f}% "
+                      f"({report['atoms_validated']}/{report['atoms_total']} atoms)"),
+        ("failed / blocked / skipped",
+         f"{report['atoms_failed']} / {report['atoms_blocked']} / {report['atoms_skipped']}"),
+        ("attempts", str(report["attempts_total"])),
+        ("retry rate", f"{report['retry_rate_percent']:.1f}%"),
+        ("cost", f"${report['total_cost_usd']:.4f}"),
+        ("wall time", f"{time.time() - started:.1f} s"),
+        ("acceptance tests", report["acceptance"]),
+        ("output", str(output)),
+        ("dagster run", run_id),
+    ])  # fmt: skip
+    print(f"report: {output / 'report.md'}")
+    print(f"to inspect it in Dagit: DAGSTER_HOME={settings.dagster_home()} dagster dev "
+          "(from the repository root), then open http://127.0.0.1:3000")  # fmt: skip
+    return EXIT_OK if success else EXIT_RUN_FAILED
+
+
+class _Progress:
+    """Polls the store from a thread and draws one bar per wave; the run owns the main thread."""
+
+    def __init__(self, bundle: PlanBundle, store: MgeStore, started: float) -> None:
+        self.bundle, self.store, self.started = bundle, store, started
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._drawn: dict[int, str] = {}
+        self._tty = sys.stdout.isatty()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._draw(final=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.5):
+            self._draw(final=False)
+
+    def _draw(self, *, final: bool) -> None:
+        states = self.store.executions(self.bundle.plan.id, limit=1)
+        state = states[0] if states else None
+        if state is None or not state.started_at or state.started_at.timestamp() < self.started - 1:
+            return
+        statuses = self.store.atom_statuses(state.execution_id)
+        for index, wave in enumerate(self.bundle.waves):
+            done = sum(1 for atom_id in wave if atom_id in statuses)
+            if done == 0 or self._drawn.get(index) == "done":
+                continue
+            line = _bar(index, len(self.bundle.waves), done, len(wave), state)
+            if done == len(wave):
+                print(("\r" if self._tty else "") + line, flush=True)
+                self._drawn[index] = "done"
+            elif self._tty and not final:
+                print("\r" + line, end="", flush=True)
+
+
+def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -> str:
+    width = 30
+    filled = int(width * done / total)
+    return (f"wave {index + 1:>2}/{waves} [{'#' * filled}{'.' * (width - filled)}] "
+            f"{done:>3}/{total:<3} atoms  ${state.total_cost_usd:.4f}")  # fmt: skip
+
+
+def _store() -> MgeStore:
+    store = MgeStore(settings.database_url())
+    store.create_all()
+    return store
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

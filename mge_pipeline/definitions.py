@@ -1,0 +1,61 @@
+"""The one Definitions: a compiled job per masterplan (examples and store), the sensor, resources.
+
+A plan that fails to load or compile is left out with a warning rather than taking the whole
+code location down: one bad file must not hide every other masterplan from Dagit.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import dagster as dg
+
+from mge_pipeline import settings
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.exceptions import MgeError
+from mge_pipeline.orchestration import compile_masterplan_job
+from mge_pipeline.orchestration.environment import make_resources
+from mge_pipeline.orchestration.sensors import make_ready_masterplan_sensor
+from mge_pipeline.planning import load_masterplan
+from mge_pipeline.store import MgeStore
+
+logger = logging.getLogger(__name__)
+
+
+def example_masterplans(directory: Path) -> list[MasterPlan]:
+    plans = []
+    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml"), *directory.glob("*.json")]):
+        try:
+            plans.append(load_masterplan(path))
+        except MgeError as exc:
+            logger.warning("skipping masterplan %s: %s", path, exc)
+    return plans
+
+
+def stored_masterplans(database_url: str) -> list[MasterPlan]:
+    try:
+        store = MgeStore(database_url)
+        store.create_all()
+        rows = store.masterplans()
+    except Exception as exc:  # an unreachable store must not take the code location down
+        logger.warning("cannot read masterplans from the store: %s", exc)
+        return []
+    return [MasterPlan.model_validate(row["document"]) for row in rows]
+
+
+def build_definitions() -> dg.Definitions:
+    plans: dict[str, MasterPlan] = {}
+    for plan in [*stored_masterplans(settings.database_url()), *example_masterplans(settings.examples_dir())]:
+        plans[plan.id] = plan  # the example file wins over an older stored copy of the same id
+    jobs = []
+    for plan in plans.values():
+        try:
+            jobs.append(compile_masterplan_job(plan))
+        except MgeError as exc:
+            logger.warning("skipping masterplan %s: %s", plan.id, exc)
+    sensor = make_ready_masterplan_sensor({job.name for job in jobs})
+    return dg.Definitions(jobs=jobs, sensors=[sensor], resources=make_resources())
+
+
+defs = build_definitions()
