@@ -51,6 +51,6 @@ class InMemoryCostGuard:
 
 def budget_message(budget_usd: float, spent_usd: float) -> str:
     return (
-        f"cost budget of ${budget_usd:.2f} reached (${spent_usd:.4f} spent); "
+        f"cost budget of ${budget_usd:g} reached (${spent_usd:.4f} spent); "
         "no new LLM calls were started"
     )

@@ -199,7 +199,7 @@ def attempt_metadata(
     metadata: dict[str, Any] = {
         "status": status.value,
         "attempts": len(attempts),
-        "cost_usd": dg.MetadataValue.float(sum(a.cost_usd for a in attempts)),
+        "cost_usd": dg.MetadataValue.float(float(sum(a.cost_usd for a in attempts))),
         "attempt_history": dg.MetadataValue.md("\n".join(rows)),
     }
     if reason:

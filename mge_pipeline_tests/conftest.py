@@ -1,0 +1,37 @@
+"""Shared fixtures: a clean environment, a temporary MGE home and store, example plans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mge_pipeline.store import MgeStore
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPOSITORY_ROOT / "examples" / "masterplans"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No test sees a real API key or a developer's database; each gets its own MGE home."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "MGE_DATABASE_URL", "MGE_PROVIDER",
+                 "MGE_MODEL", "MGE_OUTPUT_DIR", "DAGSTER_HOME", "MGE_EXAMPLES_DIR"):  # fmt: skip
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "mge-home"
+    monkeypatch.setenv("MGE_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[MgeStore]:
+    repository = MgeStore(database_url)
+    repository.create_all()
+    yield repository
+    repository.dispose()

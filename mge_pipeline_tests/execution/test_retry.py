@@ -1,0 +1,179 @@
+"""The retry loop on its own: temperatures, feedback, early exit, API backoff, budget, refusals."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from mge_pipeline.domain import AtomSpec, AtomStatus, ErrorCategory, ValidationIssue, ValidationVerdict
+from mge_pipeline.exceptions import ProviderError, ProviderFatalError
+from mge_pipeline.execution import AtomJob, InMemoryCostGuard, RetryPolicy, run_atom
+from mge_pipeline.generation import GenerationRequest, GenerationResponse, price_for
+from mge_pipeline_tests.factories import make_atom
+
+GOOD = "def add(a: int, b: int) -> int:\n    return a + b\n"
+BAD = "def add(a: int, b: int) -> int:\n    return a - b\n"
+
+
+@dataclass
+class ScriptedProvider:
+    """Answers from a script: a code string, an exception to raise, or a full response."""
+
+    script: list[object]
+    requests: list[GenerationRequest] = field(default_factory=list)
+    name: str = "scripted"
+    model: str = "claude-sonnet-4-5"
+
+    async def generate(self, request: GenerationRequest) -> GenerationResponse:
+        self.requests.append(request)
+        step = self.script.pop(0)
+        if isinstance(step, BaseException):
+            raise step
+        if isinstance(step, GenerationResponse):
+            return step
+        return GenerationResponse(text=f"```python\n{step}```", input_tokens=1000,
+                                  output_tokens=100, model=self.model)  # fmt: skip
+
+
+class CodeValidator:
+    """Passes exactly the GOOD code; reports a logic error naming the attempt otherwise."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def validate(self, atom: AtomSpec, code: str, files: dict[str, str]) -> ValidationVerdict:
+        self.seen.append(code)
+        if code == GOOD:
+            return ValidationVerdict(passed=True)
+        try:
+            ast.parse(code)
+        except SyntaxError:
+            return ValidationVerdict(passed=False, issues=[ValidationIssue(category=ErrorCategory.SYNTAX, message="bad")])
+        issue = ValidationIssue(category=ErrorCategory.LOGIC, message=f"add(1, 2) != 3 (try {len(self.seen)})")
+        return ValidationVerdict(passed=False, issues=[issue])
+
+
+@dataclass
+class Sleeps:
+    calls: list[float] = field(default_factory=list)
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+def _run(script: Sequence[object], *, budget: float = 100.0, policy: RetryPolicy | None = None,
+         atom: AtomSpec | None = None) -> tuple:  # type: ignore[type-arg]  # fmt: skip
+    provider = ScriptedProvider(list(script))
+    validator = CodeValidator()
+    sleeps = Sleeps()
+    guard = InMemoryCostGuard(budget)
+    job = AtomJob(
+        atom=atom or make_atom(id="add"), provider=provider, validator=validator, cost_guard=guard,
+        price=price_for("claude-sonnet-4-5"), files_for=lambda code: {"pkg/core.py": code},
+        policy=policy or RetryPolicy(), sleep=sleeps,
+    )  # fmt: skip
+    result = asyncio.run(run_atom(job))
+    return result, provider, validator, sleeps, guard
+
+
+def test_first_good_answer_stops_the_loop() -> None:
+    result, provider, _, sleeps, _ = _run([GOOD, GOOD])
+    assert result.status is AtomStatus.SUCCEEDED and result.code == GOOD
+    assert len(result.attempts) == 1 and len(provider.requests) == 1
+    assert sleeps.calls == []
+
+
+def test_temperatures_step_down_and_errors_are_fed_back() -> None:
+    result, provider, _, sleeps, _ = _run([BAD, BAD, BAD, GOOD])
+    assert result.status is AtomStatus.SUCCEEDED
+    assert [r.temperature for r in provider.requests] == [0.7, 0.5, 0.3, 0.3]
+    assert "failed validation" not in provider.requests[0].prompt
+    assert "add(1, 2) != 3 (try 1)" in provider.requests[1].prompt
+    assert "add(1, 2) != 3 (try 3)" in provider.requests[3].prompt
+    assert [a.attempt_number for a in result.attempts] == [1, 2, 3, 4]
+    assert [a.passed for a in result.attempts] == [False, False, False, True]
+    assert sleeps.calls == [], "validation failures never wait"
+
+
+def test_four_failures_mark_the_atom_failed_and_keep_the_best_attempt() -> None:
+    syntax = "def add(a, b)\n"
+    result, *_ = _run([syntax, BAD, syntax, syntax], policy=RetryPolicy())
+    assert result.status is AtomStatus.FAILED
+    assert len(result.attempts) == 4
+    assert result.code == BAD, "the logic failure got further than the syntax errors"
+
+
+def test_api_errors_back_off_without_consuming_attempts() -> None:
+    script = [ProviderError("overloaded"), ProviderError("429", retry_after=7.0), GOOD]
+    result, provider, _, sleeps, _ = _run(script)
+    assert result.status is AtomStatus.SUCCEEDED
+    assert len(result.attempts) == 1 and result.attempts[0].api_retries == 2
+    assert len(provider.requests) == 3
+    assert 1.0 <= sleeps.calls[0] <= 1.25
+    assert sleeps.calls[1] == 7.0, "retry-after wins over a shorter backoff"
+
+
+def test_backoff_doubles_with_jitter() -> None:
+    policy = RetryPolicy(max_api_retries=3)
+    script = [ProviderError("500")] * 3 + [GOOD]
+    _, _, _, sleeps, _ = _run(script, policy=policy)
+    assert len(sleeps.calls) == 3
+    for base, delay in zip((1.0, 2.0, 4.0), sleeps.calls, strict=True):
+        assert base <= delay <= base * 1.25
+
+
+def test_exhausted_api_retries_fail_the_attempt_then_the_next_attempt_runs() -> None:
+    policy = RetryPolicy(max_api_retries=1)
+    result, *_ = _run([ProviderError("500"), ProviderError("500"), GOOD], policy=policy)
+    assert result.status is AtomStatus.SUCCEEDED
+    assert result.attempts[0].error_category is ErrorCategory.API
+    assert len(result.attempts) == 2
+
+
+def test_fatal_provider_errors_propagate_and_release_the_reservation() -> None:
+    provider = ScriptedProvider([ProviderFatalError("invalid x-api-key")])
+    guard = InMemoryCostGuard(10.0)
+    job = AtomJob(atom=make_atom(id="add"), provider=provider, validator=CodeValidator(),
+                  cost_guard=guard, price=price_for("claude-sonnet-4-5"),
+                  files_for=lambda code: {}, sleep=Sleeps())  # fmt: skip
+    with pytest.raises(ProviderFatalError):
+        asyncio.run(run_atom(job))
+    assert guard.reserved_usd == 0 and guard.spent_usd == 0
+
+
+def test_budget_reached_skips_the_atom_and_keeps_its_attempts() -> None:
+    # A call reserves its worst case, ≈ $0.033 here (max_tokens 2048 at $15/Mtok dominates), so
+    # the second call cannot be reserved once the first one's $0.0045 is spent.
+    result, provider, _, _, guard = _run([BAD, GOOD], budget=0.035)
+    assert result.status is AtomStatus.SKIPPED
+    assert "cost budget of $0.035 reached" in (result.reason or "")
+    assert len(result.attempts) == 1 and len(provider.requests) == 1
+    assert guard.spent_usd <= 0.035 and guard.reserved_usd == pytest.approx(0)
+
+
+def test_cost_is_settled_from_usage() -> None:
+    result, _, _, _, guard = _run([GOOD])
+    assert result.attempts[0].cost_usd == pytest.approx((1000 * 3 + 100 * 15) / 1e6)
+    assert guard.spent_usd == pytest.approx(result.cost_usd)
+
+
+def test_refusal_stops_retrying() -> None:
+    refusal = GenerationResponse(text="no reference", input_tokens=10, output_tokens=5,
+                                 model="sim", refusal="a real model is needed")  # fmt: skip
+    result, provider, *_ = _run([refusal, GOOD])
+    assert result.status is AtomStatus.FAILED
+    assert result.reason == "a real model is needed"
+    assert len(provider.requests) == 1
+
+
+def test_truncated_answer_is_a_failed_attempt_with_feedback() -> None:
+    cut = GenerationResponse(text="```python\ndef add(a, b):\n    return", input_tokens=10,
+                             output_tokens=2048, model="m", stop_reason="max_tokens")  # fmt: skip
+    result, provider, *_ = _run([cut, GOOD])
+    assert result.status is AtomStatus.SUCCEEDED
+    assert result.attempts[0].error_category is ErrorCategory.NO_CODE
+    assert "cut off at max_tokens" in provider.requests[1].prompt

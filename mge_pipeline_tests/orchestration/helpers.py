@@ -1,0 +1,52 @@
+"""Running a compiled masterplan job for real: async executor, temporary Dagster instance."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import yaml
+from dagster._core.definitions.reconstruct import build_reconstructable_job
+
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.orchestration import default_run_config
+
+
+@dataclass
+class PlanRun:
+    success: bool
+    run_id: str
+    report: dict[str, Any] | None
+    output_dir: Path
+    step_events: dict[str, list[str]]
+
+
+def run_plan(
+    plan: MasterPlan, tmp_path: Path, database_url: str, *, fault_rate: float = 0.0,
+    seed: int = 0, **config: Any,
+) -> PlanRun:  # fmt: skip
+    """Writes the plan to a file and runs it the way ``mge run`` does."""
+    plan_file = tmp_path / f"{plan.id}.yaml"
+    plan_file.write_text(yaml.safe_dump(plan.model_dump(mode="json"), sort_keys=False))
+    output_dir = tmp_path / "out" / plan.id
+    options = {"database_url": database_url, "fault_rate": fault_rate, "latency_seconds": 0.0,
+               "seed": seed, "provider": "simulated"}  # fmt: skip
+    job = build_reconstructable_job(
+        "mge_pipeline.orchestration.compiler", "compile_masterplan_job_from_file",
+        reconstructable_args=(str(plan_file),), reconstructable_kwargs={"options": options},
+    )  # fmt: skip
+    run_config = default_run_config(output_dir=str(output_dir), **config)
+    run_config["loggers"] = {"console": {"config": {"log_level": "ERROR" if not __import__("os").environ.get("MGE_TEST_LOGS") else "INFO"}}}
+    with dg.instance_for_test() as instance, dg.execute_job(
+        job, instance=instance, run_config=run_config, raise_on_error=False
+    ) as result:
+        events: dict[str, list[str]] = {}
+        for event in result.all_events:
+            if event.step_key:
+                events.setdefault(event.step_key, []).append(event.event_type_value)
+        report_file = output_dir / "report.json"
+        report = json.loads(report_file.read_text()) if report_file.exists() else None
+        return PlanRun(result.success, result.run_id, report, output_dir, events)

@@ -1,0 +1,107 @@
+"""Compiled jobs run for real on the async executor: success, cache, stop rule, blocks, budget."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from mge_pipeline.store import MgeStore
+from mge_pipeline_tests.factories import chain_plan, make_atom, make_plan
+from mge_pipeline_tests.orchestration.helpers import run_plan
+
+pytestmark = pytest.mark.integration
+
+
+def _no_reference(atom_id: str, **overrides: object):  # type: ignore[no-untyped-def]
+    return make_atom(id=atom_id, reference_implementation=None, **overrides)
+
+
+def test_a_plan_runs_end_to_end_and_its_output_imports(tmp_path: Path, database_url: str) -> None:
+    plan = chain_plan(3, acceptance_tests="from pkg.core import f2\n\ndef test_f2():\n    assert f2(2, 3) == 5\n")
+    run = run_plan(plan, tmp_path, database_url)
+    assert run.success
+    assert run.report is not None
+    assert run.report["status"] == "completed" and run.report["precision_percent"] == 100.0
+    assert run.report["acceptance"] == "passed"
+    assert [w["atoms_total"] for w in run.report["waves"]] == [1, 1, 1]
+    assert (run.output_dir / "report.md").exists()
+    sys.path.insert(0, str(run.output_dir))
+    try:
+        module = importlib.import_module("pkg.core")
+        assert module.f2(20, 22) == 42
+    finally:
+        sys.path.remove(str(run.output_dir))
+        sys.modules.pop("pkg.core", None)
+        sys.modules.pop("pkg", None)
+    assert "STEP_SUCCESS" in run.step_events["wave_2_generate_atom[f2]"]
+
+
+def test_rerun_reuses_validated_atoms_and_costs_nothing(tmp_path: Path, database_url: str) -> None:
+    plan = chain_plan(3)
+    first = run_plan(plan, tmp_path, database_url)
+    second = run_plan(plan, tmp_path, database_url)
+    assert first.report and second.report
+    assert first.report["total_cost_usd"] > 0 and first.report["attempts_total"] >= 3
+    assert second.report["atoms_cached"] == 3
+    assert second.report["attempts_total"] == 0 and second.report["total_cost_usd"] == 0
+    assert not any("generate_atom" in key for key in second.step_events), "no LLM step ran"
+
+
+def test_faults_are_retried_until_valid(tmp_path: Path, database_url: str) -> None:
+    plan = make_plan(*[make_atom(id=f"a{i}") for i in range(12)])
+    run = run_plan(plan, tmp_path, database_url, fault_rate=0.5, seed=3)
+    assert run.report is not None
+    assert run.report["attempts_total"] > 12
+    assert run.report["retry_rate_percent"] > 0
+    store = MgeStore(database_url)
+    retried = [a for a in store.attempts(run.run_id) if a.attempt_number > 1]
+    assert retried and all(a.temperature < 0.7 for a in retried)
+
+
+def test_a_failing_wave_stops_the_run(tmp_path: Path, database_url: str) -> None:
+    plan = make_plan(
+        _no_reference("a"), _no_reference("b"), make_atom(id="c"),
+        make_atom(id="later", depends_on=["c"]),
+    )  # fmt: skip
+    run = run_plan(plan, tmp_path, database_url)
+    assert not run.success
+    assert run.report is not None
+    assert run.report["status"] == "failed"
+    assert "wave 0 validated only 33%" in run.report["reason"]
+    statuses = {a["atom_id"]: a["status"] for a in run.report["atoms"]}
+    assert statuses == {"a": "failed", "b": "failed", "c": "succeeded", "later": "skipped"}
+    assert (run.output_dir / "pkg" / "core.py").read_text().count("def c(") == 1, "validated code kept"
+    state = MgeStore(database_url).execution_state(run.run_id)
+    assert state is not None and state.status.value == "failed" and state.reason
+
+
+def test_dependents_of_a_failed_atom_are_blocked(tmp_path: Path, database_url: str) -> None:
+    plan = make_plan(
+        _no_reference("broken"), make_atom(id="ok1"), make_atom(id="ok2"),
+        make_atom(id="needs_broken", depends_on=["broken"]), make_atom(id="needs_ok", depends_on=["ok1"]),
+    )  # fmt: skip
+    run = run_plan(plan, tmp_path, database_url)
+    assert run.report is not None
+    statuses = {a["atom_id"]: a["status"] for a in run.report["atoms"]}
+    assert statuses["needs_broken"] == "blocked" and statuses["needs_ok"] == "succeeded"
+    broken = next(a for a in run.report["atoms"] if a["atom_id"] == "broken")
+    assert broken["attempts"] == 1 and "real model" in broken["reason"]
+    assert "wave_1_generate_atom[needs_broken]" not in run.step_events
+
+
+def test_budget_stop_lets_no_new_call_start(tmp_path: Path, database_url: str) -> None:
+    plan = chain_plan(6)
+    # A call reserves its worst case (≈ $0.032, max_tokens at $15/Mtok) but costs ≈ $0.001, so
+    # $0.034 admits the first couple of calls and then no more.
+    run = run_plan(plan, tmp_path, database_url, budget_usd=0.034)
+    assert not run.success
+    assert run.report is not None
+    assert "cost budget of $0.034 reached" in run.report["reason"]
+    assert 0 < run.report["total_cost_usd"] <= 0.034
+    statuses = [a["status"] for a in run.report["atoms"]]
+    done = statuses.count("succeeded")
+    assert done >= 1 and statuses == ["succeeded"] * done + ["skipped"] * (6 - done)
+    assert "def f0(" in (run.output_dir / "pkg" / "core.py").read_text(), "nothing generated is lost"

@@ -1,0 +1,126 @@
+"""The sandbox and validation v1: categories, limits, an environment with no secrets in it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from mge_pipeline.domain import ErrorCategory
+from mge_pipeline.validation import PythonAtomValidator, PythonSandbox
+from mge_pipeline_tests.factories import make_atom
+
+ATOM = make_atom(id="add")
+
+
+def _validate(code: str, tests: str = "assert add(1, 2) == 3", timeout: float = 2.0):  # type: ignore[no-untyped-def]
+    atom = make_atom(id="add", tests=tests)
+    validator = PythonAtomValidator(PythonSandbox(timeout_seconds=timeout))
+    return asyncio.run(validator.validate(atom, code, {atom.file_path: code}))
+
+
+GOOD = "def add(a: int, b: int) -> int:\n    return a + b\n"
+
+
+@pytest.mark.parametrize(
+    ("code", "tests", "category", "fragment"),
+    [
+        pytest.param("def add(a, b)\n    return a + b\n", "", ErrorCategory.SYNTAX, "expected ':'",
+                     id="syntax"),
+        pytest.param("def plus(a, b):\n    return a + b\n", "", ErrorCategory.CONTEXT,
+                     "does not define `add`", id="wrong-name"),
+        pytest.param("def add(a, b):\n    return json.loads(a) + b\n", "assert add('1', 2) == 3",
+                     ErrorCategory.IMPORT, "name 'json' is not defined", id="missing-import"),
+        pytest.param("import not_a_module_anywhere\n" + GOOD, "", ErrorCategory.IMPORT,
+                     "importing the module failed", id="unknown-module"),
+        pytest.param("def add(a, b):\n    return a - b\n", "assert add(1, 2) == 3",
+                     ErrorCategory.LOGIC, "in test: assert add(1, 2) == 3", id="wrong-result"),
+        pytest.param("def add(a, b):\n    return a + b\n", "assert add('1', 2) == 3",
+                     ErrorCategory.TYPE, "TypeError", id="type-error"),
+        pytest.param("def add(a, b):\n    raise RuntimeError('boom')\n", "add(1, 2)",
+                     ErrorCategory.RUNTIME, "RuntimeError: boom", id="exception"),
+        pytest.param("def add(a, b):\n    while True:\n        pass\n", "add(1, 2)",
+                     ErrorCategory.TIMEOUT, "time limit", id="endless-loop"),
+    ],
+)  # fmt: skip
+def test_failures_are_categorised(code: str, tests: str, category: ErrorCategory, fragment: str) -> None:
+    verdict = _validate(code, tests, timeout=1.5)
+    assert not verdict.passed
+    assert verdict.category is category
+    assert fragment in verdict.issues[0].message
+
+
+def test_test_functions_are_called() -> None:
+    assert _validate(GOOD, "def test_ok():\n    assert add(2, 2) == 4\n").passed
+    failing = _validate(GOOD, "def test_bad():\n    assert add(2, 2) == 5\n")
+    assert failing.category is ErrorCategory.LOGIC
+
+
+def test_environment_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    monkeypatch.setenv("MGE_DATABASE_URL", "postgresql://secret")
+    tests = (
+        "import os\n"
+        "assert 'ANTHROPIC_API_KEY' not in os.environ, 'key leaked'\n"
+        "assert not any('secret' in v for v in os.environ.values()), 'secret leaked'\n"
+        f"assert os.getcwd() != {os.getcwd()!r}\n"
+    )
+    verdict = _validate(GOOD, tests)
+    assert verdict.passed, verdict.issues
+
+
+def test_memory_limit_stops_a_hog() -> None:
+    hog = "def add(a, b):\n    blob = bytearray(2 * 1024 ** 3)\n    return a + b\n"
+    atom = make_atom(id="add")
+    sandbox = PythonSandbox(timeout_seconds=5, memory_mb=256)
+    verdict = asyncio.run(PythonAtomValidator(sandbox).validate(atom, hog, {atom.file_path: hog}))
+    assert not verdict.passed
+    assert "MemoryError" in verdict.issues[0].message
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys\n"
+        f"PID_FILE = {str(pid_file)!r}\n"
+        "def add(a, b):\n"
+        "    child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "    open(PID_FILE, 'w').write(str(child.pid))\n"
+        "    while True:\n        pass\n"
+    )
+    verdict = _validate(code, "add(1, 2)", timeout=1.0)
+    assert verdict.category is ErrorCategory.TIMEOUT
+    grandchild = int(pid_file.read_text())
+    assert _gone_within(grandchild, seconds=5)
+
+
+def _gone_within(pid: int, *, seconds: float) -> bool:
+    """Killed processes may linger as zombies until reaped; either way they no longer run."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_checks_run_concurrently_up_to_the_limit() -> None:
+    sandbox = PythonSandbox(timeout_seconds=5, max_processes=2)
+    atom = make_atom(id="add")
+    slow = "import time\ndef add(a, b):\n    time.sleep(0.2)\n    return a + b\n"
+
+    async def many() -> list[bool]:
+        validator = PythonAtomValidator(sandbox)
+        verdicts = await asyncio.gather(
+            *[validator.validate(atom, slow, {atom.file_path: slow}) for _ in range(4)]
+        )
+        return [v.passed for v in verdicts]
+
+    assert asyncio.run(many()) == [True] * 4
