@@ -260,9 +260,7 @@ def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -
 
 
 def _store() -> MgeStore:
-    store = MgeStore(settings.database_url())
-    store.create_all()
-    return store
+    return MgeStore(settings.database_url())
 
 
 def _print_table(rows: Sequence[Sequence[str]]) -> None:

@@ -24,7 +24,6 @@ class StoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     def get_store(self) -> MgeStore:
         if self._store is None:
             self._store = MgeStore(self.database_url)
-            self._store.create_all()
         return self._store
 
 

@@ -40,9 +40,12 @@ def _now() -> datetime:
 
 
 class MgeStore:
-    def __init__(self, url: str, *, engine: Engine | None = None) -> None:
+    def __init__(self, url: str, *, engine: Engine | None = None, create: bool = True) -> None:
+        """Tables are created on open (a no-op when they exist), so a new URL just works."""
         self.url = url
         self.engine = engine or make_engine(url)
+        if create:
+            self.create_all()
 
     def create_all(self) -> None:
         t.metadata.create_all(self.engine)

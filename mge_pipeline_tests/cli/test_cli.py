@@ -1,0 +1,91 @@
+"""The ``mge`` command line end to end, in subprocesses, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mge_pipeline_tests.conftest import EXAMPLES
+from mge_pipeline_tests.factories import make_atom, make_plan
+
+pytestmark = pytest.mark.e2e
+
+
+def mge(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MGE_", "ANTHROPIC_", "DAGSTER_"))}
+    env["MGE_HOME"] = str(home)
+    return subprocess.run(
+        [sys.executable, "-m", "mge_pipeline.cli", *args],
+        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def test_schema_is_json_schema(clean_environment: Path) -> None:
+    result = mge("schema", home=clean_environment)
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "MasterPlan"
+    assert "AtomSpec" in schema["$defs"]
+
+
+def test_validate_plan_prints_statistics(clean_environment: Path) -> None:
+    result = mge("validate-plan", str(EXAMPLES / "ledger_library.yaml"), home=clean_environment)
+    assert result.returncode == 0, result.stderr
+    assert "masterplan 'ledger_library' is valid" in result.stdout
+    assert "critical path" in result.stdout
+
+
+def test_bad_plan_is_rejected_with_one_line_per_problem_and_nothing_written(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    document = make_plan(make_atom(id="a", depends_on=["ghost"]), make_atom(id="b")).model_dump(mode="json")
+    del document["phases"][0]["milestones"][0]["tasks"][0]["atoms"][1]["signature"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(document))
+    result = mge("run", str(bad), home=clean_environment)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"error: {bad}: atom 'b' field 'signature': Field required"]
+    assert not clean_environment.exists(), "a rejected plan writes nothing"
+    document["phases"][0]["milestones"][0]["tasks"][0]["atoms"][1]["signature"] = "def b(): ..."
+    bad.write_text(yaml.safe_dump(document))
+    result = mge("validate-plan", str(bad), home=clean_environment)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["error: atom 'a' field 'depends_on': unknown atom 'ghost'"]
+
+
+def test_run_the_large_example_under_default_faults(clean_environment: Path, tmp_path: Path) -> None:
+    """The README's main command: ≥ 95 % precision at the default 10 % fault rate."""
+    output = tmp_path / "ledger"
+    result = mge("run", str(EXAMPLES / "ledger_library.yaml"), "--latency", "0.05",
+                 "--output", str(output), home=clean_environment)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "provider: simulated" in result.stdout
+    report = json.loads((output / "report.json").read_text())
+    assert report["precision_percent"] >= 95.0
+    assert report["attempts_total"] > report["atoms_total"], "the default fault rate causes retries"
+    assert report["acceptance"] == "passed"
+    assert "wave  9/9" in result.stdout and "precision" in result.stdout
+    check = subprocess.run(
+        [sys.executable, "-c", "import ledgerlib; print(sorted(ledgerlib.__all__)[:3])"],
+        cwd=output, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr
+
+
+def test_submit_then_status(clean_environment: Path) -> None:
+    assert "no executions" in mge("status", home=clean_environment).stdout
+    plan = str(EXAMPLES / "small_textutils.yaml")
+    submitted = mge("submit", plan, home=clean_environment)
+    assert submitted.returncode == 0 and "as ready" in submitted.stdout
+    ran = mge("run", plan, "--latency", "0", home=clean_environment)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    status = mge("status", "small_textutils", home=clean_environment)
+    assert status.returncode == 0
+    row = status.stdout.splitlines()[2].split()
+    assert row[1:5] == ["small_textutils", "completed", "6/6", "11/11"]

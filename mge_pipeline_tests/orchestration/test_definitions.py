@@ -1,0 +1,63 @@
+"""Definitions load with one job per example plan; the ready-masterplan sensor launches once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from mge_pipeline.definitions import build_definitions
+from mge_pipeline.orchestration import StoreResource
+from mge_pipeline.orchestration.sensors import make_ready_masterplan_sensor
+from mge_pipeline.store import MASTERPLAN_READY, MgeStore
+from mge_pipeline_tests.factories import make_atom, make_plan
+
+
+def test_every_example_gets_a_job_and_the_sensor_is_there(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    monkeypatch.setenv("MGE_DATABASE_URL", database_url)
+    defs = build_definitions()
+    names = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"mge_small_textutils", "mge_ledger_library"} <= names
+    assert defs.resolve_sensor_def("ready_masterplan_sensor") is not None
+    ledger = defs.resolve_job_def("mge_ledger_library")
+    assert sum(1 for name in ledger.graph.node_dict if name.endswith("_close")) >= 5
+
+
+def test_stored_plans_get_jobs_and_broken_files_are_skipped(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    MgeStore(database_url).save_masterplan(make_plan(id="stored_plan"), status="draft")
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    (examples / "broken.yaml").write_text("id: [unclosed\n")
+    monkeypatch.setenv("MGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("MGE_EXAMPLES_DIR", str(examples))
+    names = {job.name for job in build_definitions().resolve_all_job_defs()}
+    assert names == {"mge_stored_plan"}
+
+
+def test_sensor_requests_each_ready_revision_once(store: MgeStore) -> None:
+    plan = make_plan(make_atom(id="a"), id="ready_plan")
+    revision = store.save_masterplan(plan, status=MASTERPLAN_READY)
+    store.save_masterplan(make_plan(id="draft_plan"), status="draft")
+    sensor = make_ready_masterplan_sensor({"mge_ready_plan", "mge_draft_plan"})
+    with dg.build_sensor_context(resources={"store": StoreResource(database_url=store.url)}) as context:
+        result = sensor(context)
+    assert isinstance(result, dg.SensorResult)
+    requests = result.run_requests or []
+    assert [(r.job_name, r.run_key) for r in requests] == [("mge_ready_plan", f"ready_plan:{revision}")]
+    assert requests[0].run_config["execution"]["config"]["max_concurrent"] == 100
+
+
+def test_sensor_skips_when_nothing_is_ready_or_the_job_is_unknown(store: MgeStore) -> None:
+    sensor = make_ready_masterplan_sensor(set())
+    resources = {"store": StoreResource(database_url=store.url)}
+    with dg.build_sensor_context(resources=resources) as context:
+        assert isinstance(sensor(context), dg.SkipReason)
+    store.save_masterplan(make_plan(id="new_plan"), status=MASTERPLAN_READY)
+    with dg.build_sensor_context(resources=resources) as context:
+        skip = sensor(context)
+    assert isinstance(skip, dg.SkipReason) and "new_plan" in (skip.skip_message or "")
