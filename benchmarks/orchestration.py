@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -131,6 +130,23 @@ INSTANCES: dict[str, str] = {
         "compute_logs:\n"
         "  module: dagster._core.storage.noop_compute_log_manager\n"
         "  class: NoOpComputeLogManager\n"
+    ),
+    # benchmarks/fast_event_log.py: same files and schema, one pooled engine per shard and
+    # synchronous=NORMAL instead of a new engine, connection and fsync per event.
+    "pooled": (
+        "telemetry:\n  enabled: false\n"
+        "event_log_storage:\n"
+        "  module: fast_event_log\n"
+        "  class: PooledSqliteEventLogStorage\n"
+        "  config:\n    base_dir: {root}/history/runs/\n"
+    ),
+    # As pooled, plus a writer thread committing step events in batches off the event loop.
+    "buffered": (
+        "telemetry:\n  enabled: false\n"
+        "event_log_storage:\n"
+        "  module: fast_event_log\n"
+        "  class: BufferedSqliteEventLogStorage\n"
+        "  config:\n    base_dir: {root}/history/runs/\n"
     ),
     # Events kept in an in-memory SQLite database: NOT persisted, a reference point only.
     "memory": (
@@ -251,7 +267,9 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     (instance_dir / "dagster.yaml").write_text(INSTANCES[args.instance].format(root=instance_dir))
     plan_id = f"bench_{args.atoms}x{args.waves}"
     plan_path = root / "masterplan.json"
-    plan = build_masterplan(args.atoms, args.waves, files=args.files, tests=args.tests, plan_id=plan_id)
+    plan = build_masterplan(
+        args.atoms, args.waves, files=args.files, tests=args.tests, plan_id=plan_id
+    )
     plan_path.write_text(json.dumps(plan))
     database_url = f"sqlite:///{root / 'mge.db'}"
     options = ResourceOptions(
@@ -277,7 +295,9 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(instance_dir)))
     with instance:
         started = time.perf_counter()
-        with dg.execute_job(job, instance=instance, run_config=run_config, raise_on_error=False) as result:
+        with dg.execute_job(
+            job, instance=instance, run_config=run_config, raise_on_error=False
+        ) as result:
             wall = time.perf_counter() - started
             success, run_id = result.success, result.run_id
         cpu_self = _cpu_seconds(resource.RUSAGE_SELF) - cpu_before[0]
@@ -404,7 +424,9 @@ def _parser() -> argparse.ArgumentParser:
         "--compare", action="append", default=[], metavar="KEY=V1,V2",
         help=f"run each value side by side (repeatable: cartesian product); keys: {', '.join(COMPARABLE)}",
     )  # fmt: skip
-    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration (interleaved)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per configuration (interleaved)"
+    )
     parser.add_argument("--json-out", type=Path, default=None, help="write the metrics as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--verbose", action="store_true", help="print probes, event types, waves")
@@ -451,10 +473,14 @@ def _print_run(m: dict[str, Any], *, verbose: bool) -> None:
     print(f"  critical-path lower bound   {m['bound_s']:8.2f} s  (waves × latency)")
     if m["bound_s"] > 0:
         print(f"  efficiency                  {m['efficiency']:8.3f}    (bound / wall)")
-    print(f"  overhead per atom           {m['overhead_ms_per_atom']:8.1f} ms ((wall − bound) / atoms)")
+    print(
+        f"  overhead per atom           {m['overhead_ms_per_atom']:8.1f} ms ((wall − bound) / atoms)"
+    )
     print(f"  throughput                  {m['atoms_per_s']:8.1f} atoms/s (atoms / wall)")
     print(f"  CPU self / sandbox children {m['cpu_self_s']:8.1f} s / {m['cpu_children_s']:.1f} s")
-    print(f"  peak RSS self / children    {m['maxrss_self_mib']:8.0f} MiB / {m['maxrss_children_mib']:.0f} MiB")
+    print(
+        f"  peak RSS self / children    {m['maxrss_self_mib']:8.0f} MiB / {m['maxrss_children_mib']:.0f} MiB"
+    )
     print(
         f"  dagster events              {m['events_total']:8d}     "
         f"({m['events_per_generate_step']:.1f} per atom step)"
@@ -470,7 +496,9 @@ def _print_run(m: dict[str, Any], *, verbose: bool) -> None:
             print(f"    {at:8.2f}  {step}")
         print("  probes (calls, total s, mean ms, threads):")
         for name, p in m["probes"].items():
-            print(f"    {name:<40} {p['calls']:7d} {p['total_s']:9.2f} {p['mean_ms']:9.2f}  {p['threads']}")
+            print(
+                f"    {name:<40} {p['calls']:7d} {p['total_s']:9.2f} {p['mean_ms']:9.2f}  {p['threads']}"
+            )
 
 
 def _compare(args: argparse.Namespace, argv: list[str]) -> int:
@@ -479,7 +507,9 @@ def _compare(args: argparse.Namespace, argv: list[str]) -> int:
         key, _, values = spec.partition("=")
         key = key.strip().replace("-", "_")
         if key not in COMPARABLE or not values:
-            raise SystemExit(f"--compare {spec!r}: expected KEY=V1,V2 with KEY in {', '.join(COMPARABLE)}")
+            raise SystemExit(
+                f"--compare {spec!r}: expected KEY=V1,V2 with KEY in {', '.join(COMPARABLE)}"
+            )
         axes.append((key, [v.strip() for v in values.split(",")]))
     base = _strip_compare(argv)
     configs = [dict(zip([k for k, _ in axes], values, strict=True))
@@ -489,7 +519,11 @@ def _compare(args: argparse.Namespace, argv: list[str]) -> int:
         for repetition in range(args.repeat):
             for number, overrides in enumerate(configs):
                 out = Path(scratch) / f"{number}-{repetition}.json"
-                extra = [x for key, value in overrides.items() for x in (f"--{key.replace('_', '-')}", value)]
+                extra = [
+                    x
+                    for key, value in overrides.items()
+                    for x in (f"--{key.replace('_', '-')}", value)
+                ]
                 command = [sys.executable, __file__, *base, *extra, "--json-out", str(out)]
                 label = ", ".join(f"{k}={v}" for k, v in overrides.items())
                 print(f"[{repetition + 1}/{args.repeat}] {label} …", flush=True)
@@ -520,7 +554,9 @@ def _strip_compare(argv: list[str]) -> list[str]:
     return kept
 
 
-def _print_comparison(configs: list[dict[str, str]], results: dict[int, list[dict[str, Any]]]) -> None:
+def _print_comparison(
+    configs: list[dict[str, str]], results: dict[int, list[dict[str, Any]]]
+) -> None:
     rows = [("configuration", "ok", "wall s (median; all)", "× first", "efficiency",
              "overhead ms/atom", "atoms/s", "events/atom", "CPU s", "RSS MiB")]  # fmt: skip
     first_wall = statistics.median(m["wall_s"] for m in results[0])
@@ -542,7 +578,9 @@ def _print_comparison(configs: list[dict[str, str]], results: dict[int, list[dic
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
     for index, row in enumerate(rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
         if index == 0:
             print("  ".join("-" * width for width in widths))
 

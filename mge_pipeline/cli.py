@@ -44,13 +44,21 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="compile and execute a masterplan on the local instance")
     run.add_argument("plan", type=Path)
-    run.add_argument("--provider", choices=("anthropic", "simulated"), default=None,
-                     help="default: anthropic if ANTHROPIC_API_KEY is set, else simulated")  # fmt: skip
+    run.add_argument(
+        "--provider",
+        choices=("anthropic", "simulated"),
+        default=None,
+        help="default: anthropic if ANTHROPIC_API_KEY is set, else simulated",
+    )
     run.add_argument("--model", default=None, help=f"Anthropic model (default {c.DEFAULT_MODEL})")
     run.add_argument("--seed", type=int, default=0, help="simulated model seed")
     run.add_argument("--fault-rate", type=float, default=c.DEFAULT_FAULT_RATE)
-    run.add_argument("--latency", type=float, default=c.DEFAULT_SIMULATED_LATENCY_SECONDS,
-                     help="simulated seconds per LLM call")  # fmt: skip
+    run.add_argument(
+        "--latency",
+        type=float,
+        default=c.DEFAULT_SIMULATED_LATENCY_SECONDS,
+        help="simulated seconds per LLM call",
+    )
     run.add_argument("--budget", type=float, default=c.DEFAULT_BUDGET_USD, help="USD")
     run.add_argument("--max-concurrent", type=int, default=c.DEFAULT_MAX_CONCURRENT)
     run.add_argument("--max-attempts", type=int, default=c.DEFAULT_MAX_ATTEMPTS)
@@ -109,14 +117,32 @@ def _status(args: argparse.Namespace) -> int:
 
 def print_states(states: Sequence[ExecutionState]) -> None:
     rows: list[tuple[str, ...]] = [
-        ("execution", "masterplan", "status", "wave", "atoms done/total", "ok", "failed",
-         "cost (USD)", "time (s)", "started")  # fmt: skip
+        (
+            "execution",
+            "masterplan",
+            "status",
+            "wave",
+            "atoms done/total",
+            "ok",
+            "failed",
+            "cost (USD)",
+            "time (s)",
+            "started",
+        )
     ]
     rows += [
-        (s.execution_id[:8], s.masterplan_id, s.status.value, f"{s.current_wave + 1}/{s.total_waves}",
-         f"{s.atoms_completed}/{s.atoms_total}", str(s.atoms_succeeded), str(s.atoms_failed),
-         f"{s.total_cost_usd:.4f}", f"{s.total_time_seconds:.1f}",
-         s.started_at.strftime("%Y-%m-%d %H:%M:%S") if s.started_at else "-")  # fmt: skip
+        (
+            s.execution_id[:8],
+            s.masterplan_id,
+            s.status.value,
+            f"{s.current_wave + 1}/{s.total_waves}",
+            f"{s.atoms_completed}/{s.atoms_total}",
+            str(s.atoms_succeeded),
+            str(s.atoms_failed),
+            f"{s.total_cost_usd:.4f}",
+            f"{s.total_time_seconds:.1f}",
+            s.started_at.strftime("%Y-%m-%d %H:%M:%S") if s.started_at else "-",
+        )
         for s in states
     ]
     _print_table(rows)
@@ -128,14 +154,20 @@ def _run(args: argparse.Namespace) -> int:
     from mge_pipeline.orchestration.environment import ResourceOptions, make_llm_resource
 
     options = ResourceOptions(
-        provider=args.provider, model=args.model, database_url=settings.database_url(),
-        seed=args.seed, fault_rate=args.fault_rate, latency_seconds=args.latency,
-    )  # fmt: skip
+        provider=args.provider,
+        model=args.model,
+        database_url=settings.database_url(),
+        seed=args.seed,
+        fault_rate=args.fault_rate,
+        latency_seconds=args.latency,
+    )
     provider = make_llm_resource(options).get_provider()
     output = (args.output or settings.output_root() / bundle.plan.id).resolve()
     print(f"masterplan '{bundle.plan.id}': {len(bundle.atoms)} atoms in {len(bundle.waves)} waves")
-    print(f"provider: {provider.name} (model {provider.model}); budget ${args.budget:.2f}; "
-          f"max concurrent {args.max_concurrent}")  # fmt: skip
+    print(
+        f"provider: {provider.name} (model {provider.model}); budget ${args.budget:.2f}; "
+        f"max concurrent {args.max_concurrent}"
+    )
     started = time.time()
     progress = _Progress(bundle, _store(), started)
     progress.start()
@@ -155,23 +187,29 @@ def _execute(
     from mge_pipeline.orchestration import default_run_config
 
     job = build_reconstructable_job(
-        "mge_pipeline.orchestration.compiler", "compile_masterplan_job_from_file",
+        "mge_pipeline.orchestration.compiler",
+        "compile_masterplan_job_from_file",
         reconstructable_args=(str(plan_path),),
         reconstructable_kwargs={"options": options.as_kwargs()},
-    )  # fmt: skip
+    )
     run_config = default_run_config(
-        budget_usd=args.budget, max_attempts=args.max_attempts, output_dir=output,
+        budget_usd=args.budget,
+        max_attempts=args.max_attempts,
+        output_dir=output,
         max_concurrent=args.max_concurrent,
-    )  # fmt: skip
+    )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
-    with _instance() as instance, dg.execute_job(
-        job, instance=instance, run_config=run_config, raise_on_error=False
-    ) as result:
+    with (
+        _instance() as instance,
+        dg.execute_job(
+            job, instance=instance, run_config=run_config, raise_on_error=False
+        ) as result,
+    ):
         return result.success, result.run_id
 
 
 def _instance() -> Any:
-    """The local instance: DAGSTER_HOME if set, else $MGE_HOME/dagster with the repo's dagster.yaml."""
+    """DAGSTER_HOME if set, else $MGE_HOME/dagster configured by the repository's dagster.yaml."""
     from dagster import DagsterInstance
     from dagster._core.instance.ref import InstanceRef
 
@@ -191,24 +229,33 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
         print(f"run {run_id} failed before writing a report: {reason or 'see Dagit for the run'}")
         return EXIT_RUN_FAILED
     report = json.loads(report_path.read_text())
-    _print_table([
-        ("summary", ""),
-        ("status", report["status"] + (f" ({report['reason']})" if report["reason"] else "")),
-        ("precision", f"{report['precision_percent']:.1f}% "
-                      f"({report['atoms_validated']}/{report['atoms_total']} atoms)"),
-        ("failed / blocked / skipped",
-         f"{report['atoms_failed']} / {report['atoms_blocked']} / {report['atoms_skipped']}"),
-        ("attempts", str(report["attempts_total"])),
-        ("retry rate", f"{report['retry_rate_percent']:.1f}%"),
-        ("cost", f"${report['total_cost_usd']:.4f}"),
-        ("wall time", f"{time.time() - started:.1f} s"),
-        ("acceptance tests", report["acceptance"]),
-        ("output", str(output)),
-        ("dagster run", run_id),
-    ])  # fmt: skip
+    _print_table(
+        [
+            ("summary", ""),
+            ("status", report["status"] + (f" ({report['reason']})" if report["reason"] else "")),
+            (
+                "precision",
+                f"{report['precision_percent']:.1f}% "
+                f"({report['atoms_validated']}/{report['atoms_total']} atoms)",
+            ),
+            (
+                "failed / blocked / skipped",
+                f"{report['atoms_failed']} / {report['atoms_blocked']} / {report['atoms_skipped']}",
+            ),
+            ("attempts", str(report["attempts_total"])),
+            ("retry rate", f"{report['retry_rate_percent']:.1f}%"),
+            ("cost", f"${report['total_cost_usd']:.4f}"),
+            ("wall time", f"{time.time() - started:.1f} s"),
+            ("acceptance tests", report["acceptance"]),
+            ("output", str(output)),
+            ("dagster run", run_id),
+        ]
+    )
     print(f"report: {output / 'report.md'}")
-    print(f"to inspect it in Dagit: DAGSTER_HOME={settings.dagster_home()} dagster dev "
-          "(from the repository root), then open http://127.0.0.1:3000")  # fmt: skip
+    print(
+        f"to inspect it in Dagit: DAGSTER_HOME={settings.dagster_home()} dagster dev "
+        "(from the repository root), then open http://127.0.0.1:3000"
+    )
     return EXIT_OK if success else EXIT_RUN_FAILED
 
 
@@ -255,8 +302,10 @@ class _Progress:
 def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -> str:
     width = 30
     filled = int(width * done / total)
-    return (f"wave {index + 1:>2}/{waves} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{done:>3}/{total:<3} atoms  ${state.total_cost_usd:.4f}")  # fmt: skip
+    return (
+        f"wave {index + 1:>2}/{waves} [{'#' * filled}{'.' * (width - filled)}] "
+        f"{done:>3}/{total:<3} atoms  ${state.total_cost_usd:.4f}"
+    )
 
 
 def _store() -> MgeStore:
@@ -266,7 +315,11 @@ def _store() -> MgeStore:
 def _print_table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     for number, row in enumerate(rows):
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        print(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            ).rstrip()
+        )
         if number == 0:
             print("  ".join("-" * width for width in widths))
 

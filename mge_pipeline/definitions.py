@@ -25,7 +25,9 @@ logger = logging.getLogger(__name__)
 
 def example_masterplans(directory: Path) -> list[MasterPlan]:
     plans = []
-    for path in sorted([*directory.glob("*.yaml"), *directory.glob("*.yml"), *directory.glob("*.json")]):
+    for path in sorted(
+        [*directory.glob("*.yaml"), *directory.glob("*.yml"), *directory.glob("*.json")]
+    ):
         try:
             plans.append(load_masterplan(path))
         except MgeError as exc:
@@ -45,7 +47,10 @@ def stored_masterplans(database_url: str) -> list[MasterPlan]:
 
 def build_definitions() -> dg.Definitions:
     plans: dict[str, MasterPlan] = {}
-    for plan in [*stored_masterplans(settings.database_url()), *example_masterplans(settings.examples_dir())]:
+    for plan in [
+        *stored_masterplans(settings.database_url()),
+        *example_masterplans(settings.examples_dir()),
+    ]:
         plans[plan.id] = plan  # the example file wins over an older stored copy of the same id
     jobs = []
     for plan in plans.values():

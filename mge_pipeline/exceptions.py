@@ -1,11 +1,11 @@
 """The one exception tree of MGE; SDK and subprocess errors are translated at the boundary.
 
-    MgeError
-    ├── MasterPlanError          a plan that cannot run: bad file, schema, ids, dependencies
-    ├── ProviderError            an LLM call failed in a way worth retrying (transport, 429, 5xx)
-    │   └── ProviderFatalError   retrying cannot help (auth, bad request, spend limit)
-    ├── BudgetExceededError      the run's cost budget cannot cover another call
-    └── StoreError               the store cannot be read or written
+MgeError
+├── MasterPlanError          a plan that cannot run: bad file, schema, ids, dependencies
+├── ProviderError            an LLM call failed in a way worth retrying (transport, 429, 5xx)
+│   └── ProviderFatalError   retrying cannot help (auth, bad request, spend limit)
+├── BudgetExceededError      the run's cost budget cannot cover another call
+└── StoreError               the store cannot be read or written
 """
 
 from __future__ import annotations

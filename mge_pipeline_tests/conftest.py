@@ -16,8 +16,16 @@ EXAMPLES = REPOSITORY_ROOT / "examples" / "masterplans"
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No test sees a real API key or a developer's database; each gets its own MGE home."""
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "MGE_DATABASE_URL", "MGE_PROVIDER",
-                 "MGE_MODEL", "MGE_OUTPUT_DIR", "DAGSTER_HOME", "MGE_EXAMPLES_DIR"):  # fmt: skip
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_BASE_URL",
+        "MGE_DATABASE_URL",
+        "MGE_PROVIDER",
+        "MGE_MODEL",
+        "MGE_OUTPUT_DIR",
+        "DAGSTER_HOME",
+        "MGE_EXAMPLES_DIR",
+    ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "mge-home"
     monkeypatch.setenv("MGE_HOME", str(home))

@@ -26,13 +26,22 @@ def make_atom(**overrides: Any) -> AtomSpec:
 
 def make_plan(*atoms: AtomSpec, **overrides: Any) -> MasterPlan:
     """One phase, one milestone, one task holding the given atoms."""
-    task = {"id": "t1", "name": "Task 1", "atoms": [a.model_dump() for a in (atoms or (make_atom(),))]}
+    task = {
+        "id": "t1",
+        "name": "Task 1",
+        "atoms": [a.model_dump() for a in (atoms or (make_atom(),))],
+    }
     document: dict[str, Any] = {
         "id": overrides.pop("id", "plan"),
         "name": overrides.pop("name", "Test plan"),
-        "phases": [{"id": "p1", "name": "Phase 1",
-                    "milestones": [{"id": "m1", "name": "Milestone 1", "tasks": [task]}]}],
-    }  # fmt: skip
+        "phases": [
+            {
+                "id": "p1",
+                "name": "Phase 1",
+                "milestones": [{"id": "m1", "name": "Milestone 1", "tasks": [task]}],
+            }
+        ],
+    }
     document.update(overrides)
     return MasterPlan.model_validate(document)
 
@@ -48,7 +57,9 @@ def chain_plan(length: int = 3, **overrides: Any) -> MasterPlan:
                 id=name,
                 depends_on=[prev],
                 signature=f"def {name}(a: int, b: int) -> int:",
-                reference_implementation=f"def {name}(a: int, b: int) -> int:\n    return {prev}(a, b)\n",
+                reference_implementation=(
+                    f"def {name}(a: int, b: int) -> int:\n    return {prev}(a, b)\n"
+                ),
                 tests=f"assert {name}(1, 2) == 3\n",
             )
         )

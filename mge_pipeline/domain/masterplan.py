@@ -39,7 +39,7 @@ class AtomContext(_Strict):
 
     imports: list[str] = Field(
         default_factory=list,
-        description="Import statements the atom's module provides, e.g. 'from pkg.models import Row'.",
+        description="Import statements the atom's module provides, e.g. 'from pkg.x import Row'.",
     )
     parent_scope: str | None = Field(
         default=None, description="Enclosing class for methods; None for module level."
@@ -65,7 +65,7 @@ class AtomSpec(_Strict):
     )
     tests: str = Field(
         default="",
-        description="Code that must pass: bare asserts and/or test_* functions, run in the atom's module.",
+        description="Asserts and/or test_* functions that must pass in the atom's module.",
     )
     estimated_loc: int = Field(default=10, ge=1, le=400)
     context: AtomContext = Field(default_factory=AtomContext)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def write_output(target: Path, files: dict[str, str]) -> list[str]:
-    """Write into a sibling temp dir and rename over ``target``, so readers never see half a tree."""
+    """Write beside ``target`` and rename over it, so readers never see half a tree."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:

@@ -58,7 +58,10 @@ def spec_hashes(plan: MasterPlan, graph: nx.DiGraph) -> dict[str, str]:
     atoms = plan.atom_map()
     hashes: dict[str, str] = {}
     for atom_id in nx.topological_sort(graph):
-        parts = [atoms[atom_id].content_hash(), *sorted(hashes[d] for d in graph.predecessors(atom_id))]
+        parts = [
+            atoms[atom_id].content_hash(),
+            *sorted(hashes[d] for d in graph.predecessors(atom_id)),
+        ]
         hashes[atom_id] = hashlib.sha256("|".join(parts).encode()).hexdigest()
     return hashes
 

@@ -65,25 +65,41 @@ def build_report(
         by_atom[attempt.atom_id].append(attempt)
     rows = {row["atom_id"]: row for row in results}
     task_of = plan.task_of()
-    atoms = [_atom_report(atom.id, atom.file_path, task_of[atom.id], rows.get(atom.id), by_atom[atom.id])
-             for atom in plan.atoms()]  # fmt: skip
+    atoms = [
+        _atom_report(atom.id, atom.file_path, task_of[atom.id], rows.get(atom.id), by_atom[atom.id])
+        for atom in plan.atoms()
+    ]
     count = _counter(atoms)
     generated = [a for a in atoms if a.attempts > 0]
     total = len(atoms)
     return RunReport(
-        masterplan_id=plan.id, masterplan_name=plan.name, execution_id=state.execution_id,
-        status=state.status.value, reason=state.reason, provider=info.get("provider"),
-        model=info.get("model"), atoms_total=total,
-        atoms_validated=count("succeeded") + count("cached"), atoms_failed=count("failed"),
-        atoms_blocked=count("blocked"), atoms_skipped=count("skipped"),
+        masterplan_id=plan.id,
+        masterplan_name=plan.name,
+        execution_id=state.execution_id,
+        status=state.status.value,
+        reason=state.reason,
+        provider=info.get("provider"),
+        model=info.get("model"),
+        atoms_total=total,
+        atoms_validated=count("succeeded") + count("cached"),
+        atoms_failed=count("failed"),
+        atoms_blocked=count("blocked"),
+        atoms_skipped=count("skipped"),
         atoms_cached=count("cached"),
         precision_percent=100.0 * (count("succeeded") + count("cached")) / total if total else 0.0,
         attempts_total=len(attempts),
-        retry_rate_percent=(100.0 * sum(1 for a in generated if a.attempts > 1) / len(generated)
-                            if generated else 0.0),
-        total_cost_usd=state.total_cost_usd, total_time_seconds=state.total_time_seconds,
-        output_dir=str(info.get("output_dir") or ""), files=files, waves=waves, atoms=atoms,
-    )  # fmt: skip
+        retry_rate_percent=(
+            100.0 * sum(1 for a in generated if a.attempts > 1) / len(generated)
+            if generated
+            else 0.0
+        ),
+        total_cost_usd=state.total_cost_usd,
+        total_time_seconds=state.total_time_seconds,
+        output_dir=str(info.get("output_dir") or ""),
+        files=files,
+        waves=waves,
+        atoms=atoms,
+    )
 
 
 def _counter(atoms: list[AtomReport]) -> Any:
@@ -94,17 +110,24 @@ def _counter(atoms: list[AtomReport]) -> Any:
 
 
 def _atom_report(
-    atom_id: str, file_path: str, task_id: str, row: dict[str, Any] | None, attempts: list[AttemptRecord]
+    atom_id: str,
+    file_path: str,
+    task_id: str,
+    row: dict[str, Any] | None,
+    attempts: list[AttemptRecord],
 ) -> AtomReport:
     return AtomReport(
-        atom_id=atom_id, task_id=task_id, file_path=file_path,
+        atom_id=atom_id,
+        task_id=task_id,
+        file_path=file_path,
         wave_index=row["wave_index"] if row else -1,
         status=row["status"] if row else "pending",
-        attempts=len(attempts), cost_usd=sum(a.cost_usd for a in attempts),
+        attempts=len(attempts),
+        cost_usd=sum(a.cost_usd for a in attempts),
         duration_seconds=sum(a.duration_seconds for a in attempts),
         error_categories=[a.error_category.value for a in attempts if a.error_category],
         reason=row["reason"] if row else None,
-    )  # fmt: skip
+    )
 
 
 def render_markdown(report: RunReport) -> str:
@@ -140,15 +163,36 @@ def render_markdown(report: RunReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+_WAVE_COLUMNS = (
+    "wave",
+    "atoms",
+    "succeeded",
+    "cached",
+    "failed",
+    "blocked",
+    "skipped",
+    "attempts",
+    "success",
+    "cost (USD)",
+    "time (s)",
+)
+
+
 def wave_table(waves: list[WaveSummary]) -> str:
-    lines = [
-        "| wave | atoms | succeeded | cached | failed | blocked | skipped | attempts | success | cost (USD) | time (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    lines += [
-        f"| {w.wave_index} | {w.atoms_total} | {w.succeeded} | {w.cached} | {w.failed} | {w.blocked} | "
-        f"{w.skipped} | {w.attempts} | {100 * w.success_rate:.0f}% | {w.cost_usd:.4f} | "
-        f"{w.duration_seconds:.1f} |"
-        for w in waves
-    ]
+    lines = ["| " + " | ".join(_WAVE_COLUMNS) + " |", "|" + "---|" * len(_WAVE_COLUMNS)]
+    for w in waves:
+        cells = (
+            w.wave_index,
+            w.atoms_total,
+            w.succeeded,
+            w.cached,
+            w.failed,
+            w.blocked,
+            w.skipped,
+            w.attempts,
+            f"{100 * w.success_rate:.0f}%",
+            f"{w.cost_usd:.4f}",
+            f"{w.duration_seconds:.1f}",
+        )
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     return "\n".join(lines)

@@ -66,9 +66,12 @@ class RetryPolicy:
     def temperature(self, attempt_number: int) -> float:
         return self.temperatures[min(attempt_number, len(self.temperatures)) - 1]
 
-    def backoff_seconds(self, retry_index: int, rng: random.Random, retry_after: float | None) -> float:
+    def backoff_seconds(
+        self, retry_index: int, rng: random.Random, retry_after: float | None
+    ) -> float:
         """1 s, 2 s, 4 s … plus up to 25 % jitter; never shorter than the server asked."""
-        base = min(self.backoff_base_seconds * 2**retry_index, self.backoff_max_seconds)
+        growth = float(2**retry_index)
+        base = min(self.backoff_base_seconds * growth, self.backoff_max_seconds)
         delay = base * (1 + self.jitter_fraction * rng.random())
         return max(delay, retry_after or 0.0)
 
@@ -121,8 +124,10 @@ async def run_atom(job: AtomJob) -> AtomResult:
             )
         if refusal:
             return _final(job.atom, attempts, AtomStatus.FAILED, refusal)
-        feedback = [ValidationIssue(category=record.error_category or ErrorCategory.LOGIC, message=m)
-                    for m in record.errors]  # fmt: skip
+        feedback = [
+            ValidationIssue(category=record.error_category or ErrorCategory.LOGIC, message=m)
+            for m in record.errors
+        ]
     reason = f"no attempt validated in {len(attempts)} attempts"
     return _final(job.atom, attempts, AtomStatus.FAILED, reason)
 
@@ -134,9 +139,13 @@ async def _attempt(
     temperature = job.policy.temperature(number)
     prompt = build_prompt(job.atom, dependency_code=job.dependency_code, feedback=feedback)
     request = GenerationRequest(
-        atom=job.atom, system=SYSTEM_PROMPT, prompt=prompt, temperature=temperature,
-        max_tokens=job.policy.max_tokens, attempt_number=number,
-    )  # fmt: skip
+        atom=job.atom,
+        system=SYSTEM_PROMPT,
+        prompt=prompt,
+        temperature=temperature,
+        max_tokens=job.policy.max_tokens,
+        attempt_number=number,
+    )
     call = await _call_with_api_retries(job, request, rng)
     code: str | None = None
     refusal: str | None = None
@@ -201,25 +210,34 @@ async def _call_with_api_retries(
                 await job.sleep(job.policy.backoff_seconds(retry, rng, retry_after))
             continue
         cost = call_cost(
-            job.price, input_tokens=response.input_tokens, output_tokens=response.output_tokens,
+            job.price,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
             cache_write_tokens=response.cache_write_tokens,
             cache_read_tokens=response.cache_read_tokens,
-        )  # fmt: skip
+        )
         await job.cost_guard.settle(reservation, actual_usd=cost)
         return _Call(response, cost, retry, None)
     return _Call(None, 0.0, job.policy.max_api_retries, f"API failed after retries: {last_error}")
 
 
 def _failed(category: ErrorCategory, message: str) -> ValidationVerdict:
-    return ValidationVerdict(passed=False, issues=[ValidationIssue(category=category, message=message)])
+    return ValidationVerdict(
+        passed=False, issues=[ValidationIssue(category=category, message=message)]
+    )
 
 
 def _final(
     atom: AtomSpec, attempts: list[AttemptRecord], status: AtomStatus, reason: str
 ) -> AtomResult:
     """Failed atoms keep their best attempt's code, for review."""
-    best = max(attempts, key=lambda a: (_PROGRESS.get(a.error_category, 0), a.attempt_number), default=None)
+    best = max(
+        attempts, key=lambda a: (_PROGRESS.get(a.error_category, 0), a.attempt_number), default=None
+    )
     return AtomResult(
-        atom_id=atom.id, status=status, code=best.code if best else None,
-        attempts=attempts, reason=reason,
-    )  # fmt: skip
+        atom_id=atom.id,
+        status=status,
+        code=best.code if best else None,
+        attempts=attempts,
+        reason=reason,
+    )

@@ -27,16 +27,24 @@ MASTERPLAN_RUNNING = "running"
 
 
 def prepare_run(
-    bundle: PlanBundle, settings: RunSettings, store: MgeStore, execution_id: str, provider: LLMProvider
+    bundle: PlanBundle,
+    settings: RunSettings,
+    store: MgeStore,
+    execution_id: str,
+    provider: LLMProvider,
 ) -> RunContext:
     plan = bundle.plan
     store.save_masterplan(plan, status=MASTERPLAN_RUNNING)
     store.save_atoms(plan, bundle.waves, bundle.spec_hashes)
     store.start_execution(
-        execution_id=execution_id, plan=plan, total_waves=len(bundle.waves),
-        budget_usd=settings.budget_usd, provider=provider.name, model=provider.model,
+        execution_id=execution_id,
+        plan=plan,
+        total_waves=len(bundle.waves),
+        budget_usd=settings.budget_usd,
+        provider=provider.name,
+        model=provider.model,
         output_dir=settings.output_dir,
-    )  # fmt: skip
+    )
     return RunContext(execution_id=execution_id, masterplan_id=plan.id, settings=settings)
 
 
@@ -56,21 +64,28 @@ def close_wave(
     rows = [r for r in store.atom_results(run.execution_id) if r["wave_index"] == wave_index]
     count = {status: sum(1 for r in rows if r["status"] == status.value) for status in AtomStatus}
     summary = WaveSummary(
-        wave_index=wave_index, atoms_total=len(bundle.waves[wave_index]),
-        succeeded=count[AtomStatus.SUCCEEDED], cached=count[AtomStatus.CACHED],
-        failed=count[AtomStatus.FAILED], blocked=count[AtomStatus.BLOCKED],
-        skipped=count[AtomStatus.SKIPPED], attempts=sum(r["attempt_count"] for r in rows),
+        wave_index=wave_index,
+        atoms_total=len(bundle.waves[wave_index]),
+        succeeded=count[AtomStatus.SUCCEEDED],
+        cached=count[AtomStatus.CACHED],
+        failed=count[AtomStatus.FAILED],
+        blocked=count[AtomStatus.BLOCKED],
+        skipped=count[AtomStatus.SKIPPED],
+        attempts=sum(r["attempt_count"] for r in rows),
         cost_usd=sum(r["cost_usd"] for r in rows),
         duration_seconds=time.monotonic() - started_monotonic,
-    )  # fmt: skip
+    )
     store.record_wave(run.execution_id, summary)
     if run.stop_reason:
         return run, summary
     budget_reasons = [r["reason"] for r in rows if r["status"] == AtomStatus.SKIPPED.value]
     reason = wave_stop_reason(
-        wave_index, summary.success_rate, run.settings.wave_stop_threshold,
-        len(budget_reasons), budget_reasons[0] if budget_reasons else None,
-    )  # fmt: skip
+        wave_index,
+        summary.success_rate,
+        run.settings.wave_stop_threshold,
+        len(budget_reasons),
+        budget_reasons[0] if budget_reasons else None,
+    )
     return (RunContext(run.execution_id, run.masterplan_id, run.settings, reason), summary)
 
 
@@ -91,9 +106,14 @@ async def finalize_run(
 
 
 def _conclude(
-    bundle: PlanBundle, run: RunContext, store: MgeStore, files: dict[str, str],
-    status: ExecutionStatus, reason: str | None, acceptance: AcceptanceResult,
-) -> RunReport:  # fmt: skip
+    bundle: PlanBundle,
+    run: RunContext,
+    store: MgeStore,
+    files: dict[str, str],
+    status: ExecutionStatus,
+    reason: str | None,
+    acceptance: AcceptanceResult,
+) -> RunReport:
     store.finish_execution(run.execution_id, status=status, reason=reason)
     plan_status = MASTERPLAN_COMPLETED if status is ExecutionStatus.COMPLETED else MASTERPLAN_FAILED
     store.set_masterplan_status(bundle.plan.id, plan_status)
@@ -101,9 +121,14 @@ def _conclude(
     info = store.execution_info(run.execution_id)
     assert state is not None and info is not None, "the execution row was written by prepare"
     report = build_report(
-        bundle.plan, state, info, store.atom_results(run.execution_id),
-        store.attempts(run.execution_id), store.wave_summaries(run.execution_id), sorted(files),
-    )  # fmt: skip
+        bundle.plan,
+        state,
+        info,
+        store.atom_results(run.execution_id),
+        store.attempts(run.execution_id),
+        store.wave_summaries(run.execution_id),
+        sorted(files),
+    )
     report = report.model_copy(
         update={"acceptance": acceptance.summary, "acceptance_output": acceptance.output}
     )

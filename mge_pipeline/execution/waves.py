@@ -30,24 +30,38 @@ def plan_wave(
     settled: list[AtomResult] = []
     for atom_id in bundle.waves[wave_index]:
         if stop_reason:
-            settled.append(AtomResult(atom_id=atom_id, status=AtomStatus.SKIPPED, reason=stop_reason))
+            settled.append(
+                AtomResult(atom_id=atom_id, status=AtomStatus.SKIPPED, reason=stop_reason)
+            )
             continue
-        missing = [d for d in bundle.direct_dependencies(atom_id) if statuses.get(d) not in _VALIDATED]
+        missing = [
+            d for d in bundle.direct_dependencies(atom_id) if statuses.get(d) not in _VALIDATED
+        ]
         if missing:
             reason = "blocked by dependencies that did not validate: " + ", ".join(missing)
             settled.append(AtomResult(atom_id=atom_id, status=AtomStatus.BLOCKED, reason=reason))
             continue
         code = cached_code(bundle.spec_hashes[atom_id])
         if code is not None:
-            settled.append(AtomResult(atom_id=atom_id, status=AtomStatus.CACHED, code=code,
-                                      reason="validated code for this exact spec already stored"))  # fmt: skip
+            settled.append(
+                AtomResult(
+                    atom_id=atom_id,
+                    status=AtomStatus.CACHED,
+                    code=code,
+                    reason="validated code for this exact spec already stored",
+                )
+            )
             continue
         to_generate.append(atom_id)
     return WavePlan(to_generate=to_generate, settled=settled)
 
 
 def wave_stop_reason(
-    wave_index: int, success_rate: float, threshold: float, budget_skips: int, budget_reason: str | None
+    wave_index: int,
+    success_rate: float,
+    threshold: float,
+    budget_skips: int,
+    budget_reason: str | None,
 ) -> str | None:
     """The stop rule: a budget stop, or a wave whose success rate is under the threshold."""
     if budget_skips and budget_reason:

@@ -1,5 +1,10 @@
 """The Anthropic provider over the official SDK's AsyncAnthropic client.
 
+Temperature: SDK 1.x dropped ``temperature`` from ``messages.create`` and the newest model
+families (Opus 4.7+, the 5-series) reject it with a 400, so it travels in ``extra_body`` and
+only to models that still accept it; for the others the retry loop's feedback alone varies
+the attempts.
+
 Retry layering: the SDK's own retries are turned off (``max_retries=0``) and every transient
 error is raised as ``ProviderError`` carrying ``retry-after``, so the retry orchestrator is the
 one place that backs off. Stacking both layers would multiply waits and hide 429s from the run.
@@ -15,6 +20,15 @@ from mge_pipeline.exceptions import ProviderError, ProviderFatalError
 from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
 
 _SPEND_LIMIT_MARKERS = ("spend limit", "credit balance", "billing")
+_NO_TEMPERATURE_PREFIXES = (
+    "claude-opus-4-7",
+    "claude-opus-4-8",
+    "claude-opus-5",
+    "claude-sonnet-5",
+    "claude-haiku-5",
+    "claude-fable",
+    "claude-mythos",
+)
 
 
 class AnthropicProvider:
@@ -34,15 +48,16 @@ class AnthropicProvider:
         )
 
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
+        extra_body = {"temperature": request.temperature} if accepts_temperature(self.model) else {}
         try:
             message = await self._client.messages.create(
                 model=self.model,
                 max_tokens=request.max_tokens,
-                temperature=request.temperature,
                 system=[
                     {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
                 ],
                 messages=[{"role": "user", "content": request.prompt}],
+                extra_body=extra_body or None,
             )
         except anthropic.APIError as exc:
             raise translate_error(exc) from exc
@@ -50,6 +65,12 @@ class AnthropicProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def accepts_temperature(model: str) -> bool:
+    """False for the families whose API answers "`temperature` is deprecated for this model"."""
+    name = model.removeprefix("anthropic.")
+    return not any(name.startswith(prefix) for prefix in _NO_TEMPERATURE_PREFIXES)
 
 
 def translate_error(exc: anthropic.APIError) -> ProviderError:

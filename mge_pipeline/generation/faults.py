@@ -39,7 +39,7 @@ _BINOP_FLIPS: dict[type[ast.operator], type[ast.operator]] = {
 
 
 def inject_fault(code: str, kind: FaultKind, rng: random.Random) -> str:
-    """Return a faulty version of ``code``; Python gets AST-level faults, other languages text ones."""
+    """A faulty version of ``code``: AST-level faults for Python, text edits for other languages."""
     try:
         tree = ast.parse(code)
     except SyntaxError:

@@ -43,7 +43,7 @@ DEFAULT_PRICES: dict[str, ModelPrice] = {
 
 
 def price_for(model: str, overrides: dict[str, ModelPrice] | None = None) -> ModelPrice:
-    """Exact name first, then the longest known prefix (dated snapshots share their family's price)."""
+    """Exact name, else the longest known prefix: dated snapshots share their family's price."""
     table = {**DEFAULT_PRICES, **(overrides or {})}
     if model in table:
         return table[model]

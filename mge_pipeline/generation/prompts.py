@@ -40,7 +40,9 @@ def build_prompt(
         sections.append("Imports available in this module:\n" + "\n".join(atom.context.imports))
     if dependency_code:
         joined = "\n\n".join(dependency_code)
-        sections.append(f"Code from the atoms this one depends on:\n```{atom.language}\n{joined}\n```")
+        sections.append(
+            f"Code from the atoms this one depends on:\n```{atom.language}\n{joined}\n```"
+        )
     sections.append(_spec_section(atom))
     if feedback:
         sections.append(feedback_section(feedback))

@@ -17,7 +17,9 @@ class MasterplanRunConfig(dg.Config):
     """Config of the ``prepare`` op; it travels to every atom through the RunContext."""
 
     budget_usd: float = Field(
-        default=c.DEFAULT_BUDGET_USD, gt=0, description="Cost budget of the run in USD; never exceeded."
+        default=c.DEFAULT_BUDGET_USD,
+        gt=0,
+        description="Cost budget of the run in USD; never exceeded.",
     )
     max_attempts: int = Field(
         default=c.DEFAULT_MAX_ATTEMPTS, ge=1, le=10, description="Generation attempts per atom."
@@ -28,24 +30,32 @@ class MasterplanRunConfig(dg.Config):
     )
     max_tokens: int = Field(default=c.DEFAULT_MAX_TOKENS, ge=64, description="Output cap per call.")
     attempt_timeout_seconds: float = Field(
-        default=c.DEFAULT_ATTEMPT_TIMEOUT_SECONDS, gt=0, description="Wall-clock limit of one LLM call."
+        default=c.DEFAULT_ATTEMPT_TIMEOUT_SECONDS,
+        gt=0,
+        description="Wall-clock limit of one LLM call.",
     )
     max_api_retries: int = Field(
         default=3, ge=0, description="Retries of one call after transport errors, 429 and 5xx."
     )
     validation_timeout_seconds: float = Field(
-        default=c.DEFAULT_VALIDATION_TIMEOUT_SECONDS, gt=0,
+        default=c.DEFAULT_VALIDATION_TIMEOUT_SECONDS,
+        gt=0,
         description="Wall-clock limit of one sandboxed test run.",
-    )  # fmt: skip
+    )
     validation_memory_mb: int = Field(
-        default=c.DEFAULT_VALIDATION_MEMORY_MB, ge=64, description="Address-space limit of the sandbox."
+        default=c.DEFAULT_VALIDATION_MEMORY_MB,
+        ge=64,
+        description="Address-space limit of the sandbox.",
     )
     wave_stop_threshold: float = Field(
-        default=c.DEFAULT_WAVE_STOP_THRESHOLD, ge=0, le=1,
+        default=c.DEFAULT_WAVE_STOP_THRESHOLD,
+        ge=0,
+        le=1,
         description="A wave validating a smaller share of its atoms than this stops the run.",
-    )  # fmt: skip
+    )
     output_dir: str = Field(
-        default="", description="Where files and reports go; empty means $MGE_OUTPUT_DIR/<masterplan id>."
+        default="",
+        description="Where files and reports go; empty means $MGE_OUTPUT_DIR/<masterplan id>.",
     )
 
 

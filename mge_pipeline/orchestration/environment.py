@@ -48,7 +48,9 @@ def make_llm_resource(options: ResourceOptions) -> LLMProviderResource:
         )
     if provider == "simulated":
         return SimulatedModelResource(
-            seed=options.seed, fault_rate=options.fault_rate, latency_seconds=options.latency_seconds
+            seed=options.seed,
+            fault_rate=options.fault_rate,
+            latency_seconds=options.latency_seconds,
         )
     raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
 

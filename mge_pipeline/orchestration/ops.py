@@ -4,7 +4,6 @@ Ops are made by factories because each closes over its masterplan (specs, graph,
 job is a pure function of its plan, and nothing about the plan is looked up at run time.
 """
 
-
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -40,7 +39,10 @@ def op_name(bundle: PlanBundle, role: str) -> str:
 
 
 def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
-    @dg.op(name=op_name(bundle, "prepare"), description="Stores the masterplan, opens the execution and its budget.")
+    @dg.op(
+        name=op_name(bundle, "prepare"),
+        description="Stores the masterplan, opens the execution and its budget.",
+    )
     def prepare(
         context: dg.OpExecutionContext,
         config: MasterplanRunConfig,
@@ -77,20 +79,25 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         repository = store.get_store()
         repository.set_current_wave(run.execution_id, wave_index)
         decision = plan_wave(
-            bundle, wave_index,
+            bundle,
+            wave_index,
             statuses=repository.atom_statuses(run.execution_id),
-            cached_code=repository.validated_code, stop_reason=run.stop_reason,
-        )  # fmt: skip
+            cached_code=repository.validated_code,
+            stop_reason=run.stop_reason,
+        )
         for result in decision.settled:
             repository.record_atom_result(
-                run.execution_id, wave_index=wave_index,
-                spec_hash=bundle.spec_hashes[result.atom_id], result=result,
-            )  # fmt: skip
+                run.execution_id,
+                wave_index=wave_index,
+                spec_hash=bundle.spec_hashes[result.atom_id],
+                result=result,
+            )
         for atom_id in decision.to_generate:
             yield dg.DynamicOutput(
-                AtomTicket(atom_id, wave_index, run), output_name="atoms",
+                AtomTicket(atom_id, wave_index, run),
+                output_name="atoms",
                 mapping_key=bundle.mapping_keys[atom_id],
-            )  # fmt: skip
+            )
         yield dg.Output(WaveStart(run, wave_index, started), output_name="wave")
 
     return wave_fan_out
@@ -110,16 +117,22 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
         settings = ticket.run.settings
         provider = llm.get_provider()
         validator = LanguageDispatchValidator(
-            sandbox.get_sandbox(), timeout_seconds=settings.validation_timeout_seconds,
+            sandbox.get_sandbox(),
+            timeout_seconds=settings.validation_timeout_seconds,
             memory_mb=settings.validation_memory_mb,
-        )  # fmt: skip
+        )
         repository = store.get_store()
         try:
             result = await execute_atom(
-                bundle, ticket.atom_id, execution_id=ticket.run.execution_id,
-                store=repository, provider=provider, validator=validator,
-                price=price_for(provider.model), policy=settings.policy,
-            )  # fmt: skip
+                bundle,
+                ticket.atom_id,
+                execution_id=ticket.run.execution_id,
+                store=repository,
+                provider=provider,
+                validator=validator,
+                price=price_for(provider.model),
+                policy=settings.policy,
+            )
         except ProviderFatalError as exc:
             reason = f"the LLM provider cannot serve this run: {exc}"
             await anyio.to_thread.run_sync(
@@ -131,7 +144,9 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
         outcome = AtomOutcome(
             result.atom_id, result.status.value, len(result.attempts), result.cost_usd
         )
-        return dg.Output(outcome, metadata=attempt_metadata(result.status, result.attempts, result.reason))
+        return dg.Output(
+            outcome, metadata=attempt_metadata(result.status, result.attempts, result.reason)
+        )
 
     return generate_atom
 
@@ -155,19 +170,25 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         return dg.Output(
             run,
             metadata={
-                "succeeded": summary.succeeded, "cached": summary.cached, "failed": summary.failed,
-                "blocked": summary.blocked, "skipped": summary.skipped,
+                "succeeded": summary.succeeded,
+                "cached": summary.cached,
+                "failed": summary.failed,
+                "blocked": summary.blocked,
+                "skipped": summary.skipped,
                 "success_rate": dg.MetadataValue.float(summary.success_rate),
                 "cost_usd": dg.MetadataValue.float(summary.cost_usd),
                 "duration_seconds": dg.MetadataValue.float(summary.duration_seconds),
             },
-        )  # fmt: skip
+        )
 
     return wave_close
 
 
 def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
-    @dg.op(name=op_name(bundle, "finalize"), description="Assembles validated atoms into files; writes the report.")
+    @dg.op(
+        name=op_name(bundle, "finalize"),
+        description="Assembles validated atoms into files; writes the report.",
+    )
     async def finalize(
         run: RunContext, store: StoreResource, sandbox: SandboxResource
     ) -> dg.Output[str]:

@@ -36,7 +36,9 @@ class LLMProviderResource(dg.ConfigurableResource, ABC):  # type: ignore[type-ar
 
 class AnthropicResource(LLMProviderResource):
     model: str = Field(default=c.DEFAULT_MODEL, description="Anthropic model name.")
-    api_key: str | None = Field(default=None, description="API key; use EnvVar('ANTHROPIC_API_KEY').")
+    api_key: str | None = Field(
+        default=None, description="API key; use EnvVar('ANTHROPIC_API_KEY')."
+    )
     base_url: str | None = Field(default=None, description="Override of the API base URL.")
     timeout_seconds: float = Field(default=c.DEFAULT_ATTEMPT_TIMEOUT_SECONDS)
     _provider: AnthropicProvider | None = PrivateAttr(default=None)
@@ -44,16 +46,21 @@ class AnthropicResource(LLMProviderResource):
     def get_provider(self) -> LLMProvider:
         if self._provider is None:
             self._provider = AnthropicProvider(
-                api_key=self.api_key, model=self.model, base_url=self.base_url,
+                api_key=self.api_key,
+                model=self.model,
+                base_url=self.base_url,
                 timeout_seconds=self.timeout_seconds,
-            )  # fmt: skip
+            )
         return self._provider
 
 
 class SimulatedModelResource(LLMProviderResource):
     seed: int = Field(default=0, description="Same seed, same answers.")
     fault_rate: float = Field(
-        default=c.DEFAULT_FAULT_RATE, ge=0, le=1, description="Probability of a faulty answer per attempt."
+        default=c.DEFAULT_FAULT_RATE,
+        ge=0,
+        le=1,
+        description="Probability of a faulty answer per attempt.",
     )
     latency_seconds: float = Field(
         default=c.DEFAULT_SIMULATED_LATENCY_SECONDS, ge=0, description="Simulated time per call."
@@ -67,9 +74,10 @@ class SimulatedModelResource(LLMProviderResource):
 
 class SandboxResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     max_processes: int = Field(
-        default=c.DEFAULT_SANDBOX_PROCESSES, ge=1,
+        default=c.DEFAULT_SANDBOX_PROCESSES,
+        ge=1,
         description="Sandbox processes at once per run; more than the cores only adds contention.",
-    )  # fmt: skip
+    )
     _sandbox: PythonSandbox | None = PrivateAttr(default=None)
 
     def get_sandbox(self) -> PythonSandbox:

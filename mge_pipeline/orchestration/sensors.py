@@ -1,6 +1,5 @@
 """The sensor that launches masterplans submitted as ``ready`` (``mge submit``)."""
 
-
 import dagster as dg
 
 from mge_pipeline import constants as c
@@ -35,9 +34,11 @@ def make_ready_masterplan_sensor(job_names: set[str]) -> dg.SensorDefinition:
                     run_key=f"{row['masterplan_id']}:{row['revision']}",
                     job_name=job_name,
                     run_config=default_run_config(),
-                    tags={c.TAG_MASTERPLAN_ID: row["masterplan_id"],
-                          c.TAG_MASTERPLAN_REVISION: row["revision"]},
-                )  # fmt: skip
+                    tags={
+                        c.TAG_MASTERPLAN_ID: row["masterplan_id"],
+                        c.TAG_MASTERPLAN_REVISION: row["revision"],
+                    },
+                )
             )
         if unknown and not requests:
             return dg.SkipReason(

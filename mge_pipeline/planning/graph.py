@@ -35,9 +35,7 @@ def check_masterplan(plan: MasterPlan) -> nx.DiGraph:
     if problems:
         raise MasterPlanError(problems)
     graph = build_dependency_graph(plan)
-    problems = [
-        "dependency cycle: " + " -> ".join([*cycle, cycle[0]]) for cycle in _cycles(graph)
-    ]
+    problems = ["dependency cycle: " + " -> ".join([*cycle, cycle[0]]) for cycle in _cycles(graph)]
     if problems:
         raise MasterPlanError(problems)
     return graph

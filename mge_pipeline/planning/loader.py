@@ -38,7 +38,9 @@ def parse_masterplan(text: str, *, name: str = "<masterplan>") -> MasterPlan:
 
 def masterplan_from_document(document: Any, *, name: str = "<masterplan>") -> MasterPlan:
     if not isinstance(document, dict):
-        raise MasterPlanError([f"{name}: top level must be a mapping, got {type(document).__name__}"])
+        raise MasterPlanError(
+            [f"{name}: top level must be a mapping, got {type(document).__name__}"]
+        )
     try:
         return MasterPlan.model_validate(document)
     except ValidationError as exc:
@@ -70,7 +72,7 @@ def _describe_error(document: Any, error: Any, name: str) -> str:
 
 
 def _readable_location(document: Any, loc: tuple[Any, ...]) -> str:
-    """Turn ('phases', 0, 'milestones', 0, 'tasks', 2, 'atoms', 5, 'tests') into 'atom X field tests'."""
+    """('phases', 0, …, 'atoms', 5, 'tests') → "atom 'X' field 'tests'"."""
     node = document
     owner = ""
     trail: list[str] = []

@@ -32,7 +32,12 @@ from mge_pipeline.store.engine import make_engine
 MASTERPLAN_DRAFT = "draft"
 MASTERPLAN_READY = "ready"
 _VALIDATED = (AtomStatus.SUCCEEDED.value, AtomStatus.CACHED.value)
-_TERMINAL = (*_VALIDATED, AtomStatus.FAILED.value, AtomStatus.BLOCKED.value, AtomStatus.SKIPPED.value)
+_TERMINAL = (
+    *_VALIDATED,
+    AtomStatus.FAILED.value,
+    AtomStatus.BLOCKED.value,
+    AtomStatus.SKIPPED.value,
+)
 
 
 def _now() -> datetime:
@@ -57,9 +62,13 @@ class MgeStore:
         """Insert or replace; returns the revision so callers can key runs by it."""
         revision = plan.revision()
         row = {
-            "revision": revision, "name": plan.name, "status": status,
-            "document": plan.model_dump(mode="json"), "source": source, "updated_at": _now(),
-        }  # fmt: skip
+            "revision": revision,
+            "name": plan.name,
+            "status": status,
+            "document": plan.model_dump(mode="json"),
+            "source": source,
+            "updated_at": _now(),
+        }
         with self.engine.begin() as conn:
             key = t.masterplans.c.masterplan_id == plan.id
             if conn.execute(select(t.masterplans.c.masterplan_id).where(key)).first():
@@ -73,7 +82,9 @@ class MgeStore:
     def get_masterplan(self, masterplan_id: str) -> MasterPlan | None:
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(t.masterplans.c.document).where(t.masterplans.c.masterplan_id == masterplan_id)
+                select(t.masterplans.c.document).where(
+                    t.masterplans.c.masterplan_id == masterplan_id
+                )
             ).first()
         return MasterPlan.model_validate(row.document) if row else None
 
@@ -92,57 +103,91 @@ class MgeStore:
                 .values(status=status, updated_at=_now())
             )
 
-    def save_atoms(self, plan: MasterPlan, waves: Sequence[Sequence[str]], hashes: dict[str, str]) -> None:
+    def save_atoms(
+        self, plan: MasterPlan, waves: Sequence[Sequence[str]], hashes: dict[str, str]
+    ) -> None:
         task_of = plan.task_of()
         wave_of = {atom_id: index for index, wave in enumerate(waves) for atom_id in wave}
         rows = [
-            {"masterplan_id": plan.id, "atom_id": atom.id, "task_id": task_of[atom.id],
-             "file_path": atom.file_path, "wave_index": wave_of[atom.id], "spec_hash": hashes[atom.id]}
+            {
+                "masterplan_id": plan.id,
+                "atom_id": atom.id,
+                "task_id": task_of[atom.id],
+                "file_path": atom.file_path,
+                "wave_index": wave_of[atom.id],
+                "spec_hash": hashes[atom.id],
+            }
             for atom in plan.atoms()
-        ]  # fmt: skip
+        ]
         with self.engine.begin() as conn:
             conn.execute(t.atoms.delete().where(t.atoms.c.masterplan_id == plan.id))
             conn.execute(insert(t.atoms), rows)
 
     def start_execution(
-        self, *, execution_id: str, plan: MasterPlan, total_waves: int, budget_usd: float,
-        provider: str, model: str, output_dir: str,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        execution_id: str,
+        plan: MasterPlan,
+        total_waves: int,
+        budget_usd: float,
+        provider: str,
+        model: str,
+        output_dir: str,
+    ) -> None:
         with self.engine.begin() as conn:
             conn.execute(t.executions.delete().where(t.executions.c.execution_id == execution_id))
             conn.execute(
                 insert(t.executions).values(
-                    execution_id=execution_id, masterplan_id=plan.id, revision=plan.revision(),
-                    status=ExecutionStatus.RUNNING.value, current_wave=0, total_waves=total_waves,
-                    atoms_total=sum(1 for _ in plan.atoms()), budget_usd=budget_usd,
-                    spent_usd=0.0, reserved_usd=0.0, provider=provider, model=model,
-                    output_dir=output_dir, started_at=_now(),
-                )  # fmt: skip
+                    execution_id=execution_id,
+                    masterplan_id=plan.id,
+                    revision=plan.revision(),
+                    status=ExecutionStatus.RUNNING.value,
+                    current_wave=0,
+                    total_waves=total_waves,
+                    atoms_total=sum(1 for _ in plan.atoms()),
+                    budget_usd=budget_usd,
+                    spent_usd=0.0,
+                    reserved_usd=0.0,
+                    provider=provider,
+                    model=model,
+                    output_dir=output_dir,
+                    started_at=_now(),
+                )
             )
 
     def set_current_wave(self, execution_id: str, wave_index: int) -> None:
         self._update_execution(execution_id, current_wave=wave_index)
 
-    def finish_execution(self, execution_id: str, *, status: ExecutionStatus, reason: str | None) -> None:
-        self._update_execution(execution_id, status=status.value, reason=reason, completed_at=_now())
+    def finish_execution(
+        self, execution_id: str, *, status: ExecutionStatus, reason: str | None
+    ) -> None:
+        self._update_execution(
+            execution_id, status=status.value, reason=reason, completed_at=_now()
+        )
 
     def _update_execution(self, execution_id: str, **values: Any) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                update(t.executions).where(t.executions.c.execution_id == execution_id).values(**values)
+                update(t.executions)
+                .where(t.executions.c.execution_id == execution_id)
+                .values(**values)
             )
 
     def reserve(self, *, execution_id: str, atom_id: str, amount_usd: float) -> Reservation:
-        """One conditional UPDATE: concurrent reservations, even from other processes, cannot overshoot."""
+        """One conditional UPDATE, so concurrent reservations (any process) cannot overshoot."""
         ex = t.executions.c
         reservation = Reservation(uuid.uuid4().hex, amount_usd)
         with self.engine.begin() as conn:
             claimed = conn.execute(
                 update(t.executions)
-                .where(and_(ex.execution_id == execution_id,
-                            ex.spent_usd + ex.reserved_usd + amount_usd <= ex.budget_usd))
+                .where(
+                    and_(
+                        ex.execution_id == execution_id,
+                        ex.spent_usd + ex.reserved_usd + amount_usd <= ex.budget_usd,
+                    )
+                )
                 .values(reserved_usd=ex.reserved_usd + amount_usd)
-            ).rowcount  # fmt: skip
+            ).rowcount
             if claimed != 1:
                 row = conn.execute(
                     select(ex.budget_usd, ex.spent_usd).where(ex.execution_id == execution_id)
@@ -151,9 +196,13 @@ class MgeStore:
                 raise BudgetExceededError(budget_message(budget, spent))
             conn.execute(
                 insert(t.cost_ledger).values(
-                    reservation_id=reservation.reservation_id, execution_id=execution_id,
-                    atom_id=atom_id, reserved_usd=amount_usd, settled=False, created_at=_now(),
-                )  # fmt: skip
+                    reservation_id=reservation.reservation_id,
+                    execution_id=execution_id,
+                    atom_id=atom_id,
+                    reserved_usd=amount_usd,
+                    settled=False,
+                    created_at=_now(),
+                )
             )
         return reservation
 
@@ -163,9 +212,11 @@ class MgeStore:
             conn.execute(
                 update(t.executions)
                 .where(ex.execution_id == execution_id)
-                .values(reserved_usd=ex.reserved_usd - reservation.amount_usd,
-                        spent_usd=ex.spent_usd + actual_usd)
-            )  # fmt: skip
+                .values(
+                    reserved_usd=ex.reserved_usd - reservation.amount_usd,
+                    spent_usd=ex.spent_usd + actual_usd,
+                )
+            )
             conn.execute(
                 update(t.cost_ledger)
                 .where(t.cost_ledger.c.reservation_id == reservation.reservation_id)
@@ -180,30 +231,46 @@ class MgeStore:
     def record_atom_result(
         self, execution_id: str, *, wave_index: int, spec_hash: str, result: AtomResult
     ) -> None:
-        key = and_(t.atom_results.c.execution_id == execution_id, t.atom_results.c.atom_id == result.atom_id)
+        key = and_(
+            t.atom_results.c.execution_id == execution_id,
+            t.atom_results.c.atom_id == result.atom_id,
+        )
         values = {
-            "wave_index": wave_index, "spec_hash": spec_hash, "status": result.status.value,
-            "code": result.code, "attempt_count": len(result.attempts), "cost_usd": result.cost_usd,
-            "reason": result.reason, "updated_at": _now(),
-        }  # fmt: skip
+            "wave_index": wave_index,
+            "spec_hash": spec_hash,
+            "status": result.status.value,
+            "code": result.code,
+            "attempt_count": len(result.attempts),
+            "cost_usd": result.cost_usd,
+            "reason": result.reason,
+            "updated_at": _now(),
+        }
         with self.engine.begin() as conn:
             conn.execute(t.atom_results.delete().where(key))
             conn.execute(
-                insert(t.atom_results).values(execution_id=execution_id, atom_id=result.atom_id, **values)
+                insert(t.atom_results).values(
+                    execution_id=execution_id, atom_id=result.atom_id, **values
+                )
             )
 
     def record_atom_results(
         self, execution_id: str, *, wave_index: int, entries: Iterable[tuple[str, AtomResult]]
     ) -> None:
         for spec_hash, result in entries:
-            self.record_atom_result(execution_id, wave_index=wave_index, spec_hash=spec_hash, result=result)
+            self.record_atom_result(
+                execution_id, wave_index=wave_index, spec_hash=spec_hash, result=result
+            )
 
     def validated_code(self, spec_hash: str) -> str | None:
         """The newest validated code for this exact spec (and dependency specs), from any run."""
         r = t.atom_results.c
         query = (
             select(r.code)
-            .where(r.spec_hash == spec_hash, r.status == AtomStatus.SUCCEEDED.value, r.code.is_not(None))
+            .where(
+                r.spec_hash == spec_hash,
+                r.status == AtomStatus.SUCCEEDED.value,
+                r.code.is_not(None),
+            )
             .order_by(r.updated_at.desc())
             .limit(1)
         )
@@ -235,19 +302,31 @@ class MgeStore:
 
     def attempts(self, execution_id: str) -> list[AttemptRecord]:
         a = t.attempts
-        query = select(a).where(a.c.execution_id == execution_id).order_by(a.c.atom_id, a.c.attempt_number)
+        query = (
+            select(a)
+            .where(a.c.execution_id == execution_id)
+            .order_by(a.c.atom_id, a.c.attempt_number)
+        )
         with self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         return [
             AttemptRecord(
-                **{k: v for k, v in row.items() if k not in ("id", "execution_id", "error_category")},
-                error_category=ErrorCategory(row["error_category"]) if row["error_category"] else None,
+                **{
+                    k: v
+                    for k, v in row.items()
+                    if k not in ("id", "execution_id", "error_category")
+                },
+                error_category=ErrorCategory(row["error_category"])
+                if row["error_category"]
+                else None,
             )
             for row in rows
         ]
 
     def record_wave(self, execution_id: str, summary: WaveSummary) -> None:
-        key = and_(t.waves.c.execution_id == execution_id, t.waves.c.wave_index == summary.wave_index)
+        key = and_(
+            t.waves.c.execution_id == execution_id, t.waves.c.wave_index == summary.wave_index
+        )
         with self.engine.begin() as conn:
             conn.execute(t.waves.delete().where(key))
             conn.execute(insert(t.waves).values(execution_id=execution_id, **summary.model_dump()))
@@ -257,7 +336,9 @@ class MgeStore:
         query = select(w).where(w.c.execution_id == execution_id).order_by(w.c.wave_index)
         with self.engine.connect() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
-        return [WaveSummary(**{k: v for k, v in row.items() if k != "execution_id"}) for row in rows]
+        return [
+            WaveSummary(**{k: v for k, v in row.items() if k != "execution_id"}) for row in rows
+        ]
 
     def execution_state(self, execution_id: str) -> ExecutionState | None:
         with self.engine.connect() as conn:
@@ -269,7 +350,9 @@ class MgeStore:
             counts = self._counts(conn, execution_id)
         return _state(dict(row._mapping), counts)
 
-    def executions(self, masterplan_id: str | None = None, *, limit: int = 20) -> list[ExecutionState]:
+    def executions(
+        self, masterplan_id: str | None = None, *, limit: int = 20
+    ) -> list[ExecutionState]:
         ex = t.executions
         query = select(ex.c.execution_id).order_by(ex.c.started_at.desc()).limit(limit)
         if masterplan_id:
@@ -306,14 +389,22 @@ def _state(row: dict[str, Any], counts: dict[str, int]) -> ExecutionState:
     started, completed = _aware(row["started_at"]), _aware(row["completed_at"])
     elapsed = ((completed or _now()) - started).total_seconds() if started else 0.0
     return ExecutionState(
-        execution_id=row["execution_id"], masterplan_id=row["masterplan_id"],
-        status=ExecutionStatus(row["status"]), current_wave=row["current_wave"],
-        total_waves=row["total_waves"], atoms_completed=counts["completed"],
-        atoms_total=row["atoms_total"], atoms_succeeded=counts["succeeded"],
-        atoms_failed=counts["failed"], total_cost_usd=row["spent_usd"],
-        total_time_seconds=elapsed, started_at=started, completed_at=completed,
-        provider=row["provider"], reason=row["reason"],
-    )  # fmt: skip
+        execution_id=row["execution_id"],
+        masterplan_id=row["masterplan_id"],
+        status=ExecutionStatus(row["status"]),
+        current_wave=row["current_wave"],
+        total_waves=row["total_waves"],
+        atoms_completed=counts["completed"],
+        atoms_total=row["atoms_total"],
+        atoms_succeeded=counts["succeeded"],
+        atoms_failed=counts["failed"],
+        total_cost_usd=row["spent_usd"],
+        total_time_seconds=elapsed,
+        started_at=started,
+        completed_at=completed,
+        provider=row["provider"],
+        reason=row["reason"],
+    )
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -32,10 +32,10 @@ def _failure(phase: str, exc: BaseException, tests: str) -> dict[str, object]:
                 test_line = lines[frame.lineno - 1].strip()
     location = None
     for frame in reversed(frames):
-        if frame.filename != TESTS_FILENAME and not frame.filename.startswith("<frozen"):
-            if "/harness.py" not in frame.filename:
-                location = {"file": frame.filename, "line": frame.lineno}
-                break
+        ours = frame.filename == TESTS_FILENAME or frame.filename.endswith("/harness.py")
+        if not ours and not frame.filename.startswith("<frozen"):
+            location = {"file": frame.filename, "line": frame.lineno}
+            break
     return {
         "ok": False,
         "phase": phase,

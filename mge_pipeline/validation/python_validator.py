@@ -5,7 +5,13 @@ from __future__ import annotations
 import ast
 import time
 
-from mge_pipeline.domain import AtomKind, AtomSpec, ErrorCategory, ValidationIssue, ValidationVerdict
+from mge_pipeline.domain import (
+    AtomKind,
+    AtomSpec,
+    ErrorCategory,
+    ValidationIssue,
+    ValidationVerdict,
+)
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
 
 _CATEGORY_BY_EXCEPTION: dict[str, ErrorCategory] = {
@@ -61,22 +67,27 @@ class PythonAtomValidator:
     """Runs the checks in order and stops at the first failing one, as a reviewer would."""
 
     def __init__(
-        self, sandbox: PythonSandbox, *, timeout_seconds: float | None = None, memory_mb: int | None = None
+        self,
+        sandbox: PythonSandbox,
+        *,
+        timeout_seconds: float | None = None,
+        memory_mb: int | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
 
-    async def validate(
-        self, atom: AtomSpec, code: str, files: dict[str, str]
-    ) -> ValidationVerdict:
+    async def validate(self, atom: AtomSpec, code: str, files: dict[str, str]) -> ValidationVerdict:
         started = time.perf_counter()
         issues = static_issues(atom, code)
         if not issues:
             outcome = await self.sandbox.run_tests(
-                files, module_name_for(atom.file_path), atom.tests,
-                timeout_seconds=self.timeout_seconds, memory_mb=self.memory_mb,
-            )  # fmt: skip
+                files,
+                module_name_for(atom.file_path),
+                atom.tests,
+                timeout_seconds=self.timeout_seconds,
+                memory_mb=self.memory_mb,
+            )
             issues = issues_from_outcome(outcome)
         return ValidationVerdict(
             passed=not issues, issues=issues, duration_seconds=time.perf_counter() - started
@@ -85,10 +96,14 @@ class PythonAtomValidator:
 
 def issues_from_outcome(outcome: SandboxOutcome) -> list[ValidationIssue]:
     if outcome.timed_out:
-        return [_issue(ErrorCategory.TIMEOUT, "did not finish within the time limit (endless loop?)")]
+        return [
+            _issue(ErrorCategory.TIMEOUT, "did not finish within the time limit (endless loop?)")
+        ]
     result = outcome.result
     if result is None:
-        detail = outcome.stderr_tail.strip().splitlines()[-1:] or [f"exit code {outcome.returncode}"]
+        detail = outcome.stderr_tail.strip().splitlines()[-1:] or [
+            f"exit code {outcome.returncode}"
+        ]
         category = ErrorCategory.TIMEOUT if outcome.returncode == -24 else ErrorCategory.RUNTIME
         return [_issue(category, f"the sandbox process died: {detail[0]}")]
     if result.get("ok"):

@@ -10,6 +10,7 @@ would stall every atom of the run on the async executor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -69,7 +70,11 @@ class PythonSandbox:
     ) -> SandboxOutcome:
         """Import ``module`` from ``files`` and run ``tests`` in its namespace."""
         return await self._isolated(
-            files, module, tests, timeout_seconds or self.timeout_seconds, memory_mb or self.memory_mb
+            files,
+            module,
+            tests,
+            timeout_seconds or self.timeout_seconds,
+            memory_mb or self.memory_mb,
         )
 
     async def run_pytest(
@@ -105,11 +110,22 @@ class PythonSandbox:
         started = time.perf_counter()
         with open(workdir / "stderr.txt", "wb") as stderr:
             process = await asyncio.create_subprocess_exec(
-                self.python, "-I", str(HARNESS), str(root), module,
-                str(workdir / "test_acceptance.py"), str(result_file), str(memory_mb), str(cpu_seconds),
-                cwd=workdir, env=_SANDBOX_ENV, stdin=asyncio.subprocess.DEVNULL,
-                stdout=stderr, stderr=stderr, start_new_session=True,
-            )  # fmt: skip
+                self.python,
+                "-I",
+                str(HARNESS),
+                str(root),
+                module,
+                str(workdir / "test_acceptance.py"),
+                str(result_file),
+                str(memory_mb),
+                str(cpu_seconds),
+                cwd=workdir,
+                env=_SANDBOX_ENV,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+                start_new_session=True,
+            )
             timed_out = False
             try:
                 await asyncio.wait_for(process.wait(), timeout)
@@ -127,10 +143,8 @@ class PythonSandbox:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _read_result(path: Path) -> dict[str, object] | None:

@@ -18,12 +18,18 @@ pytestmark = pytest.mark.e2e
 
 
 def mge(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MGE_", "ANTHROPIC_", "DAGSTER_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("MGE_", "ANTHROPIC_", "DAGSTER_"))
+    }
     env["MGE_HOME"] = str(home)
     return subprocess.run(
         [sys.executable, "-m", "mge_pipeline.cli", *args],
-        capture_output=True, text=True, env=env, timeout=timeout, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def test_schema_is_json_schema(clean_environment: Path) -> None:
@@ -44,26 +50,41 @@ def test_validate_plan_prints_statistics(clean_environment: Path) -> None:
 def test_bad_plan_is_rejected_with_one_line_per_problem_and_nothing_written(
     clean_environment: Path, tmp_path: Path
 ) -> None:
-    document = make_plan(make_atom(id="a", depends_on=["ghost"]), make_atom(id="b")).model_dump(mode="json")
+    document = make_plan(make_atom(id="a", depends_on=["ghost"]), make_atom(id="b")).model_dump(
+        mode="json"
+    )
     del document["phases"][0]["milestones"][0]["tasks"][0]["atoms"][1]["signature"]
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(document))
     result = mge("run", str(bad), home=clean_environment)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"error: {bad}: atom 'b' field 'signature': Field required"]
+    assert result.stderr.splitlines() == [
+        f"error: {bad}: atom 'b' field 'signature': Field required"
+    ]
     assert not clean_environment.exists(), "a rejected plan writes nothing"
     document["phases"][0]["milestones"][0]["tasks"][0]["atoms"][1]["signature"] = "def b(): ..."
     bad.write_text(yaml.safe_dump(document))
     result = mge("validate-plan", str(bad), home=clean_environment)
     assert result.returncode == 2
-    assert result.stderr.splitlines() == ["error: atom 'a' field 'depends_on': unknown atom 'ghost'"]
+    assert result.stderr.splitlines() == [
+        "error: atom 'a' field 'depends_on': unknown atom 'ghost'"
+    ]
 
 
-def test_run_the_large_example_under_default_faults(clean_environment: Path, tmp_path: Path) -> None:
+def test_run_the_large_example_under_default_faults(
+    clean_environment: Path, tmp_path: Path
+) -> None:
     """The README's main command: ≥ 95 % precision at the default 10 % fault rate."""
     output = tmp_path / "ledger"
-    result = mge("run", str(EXAMPLES / "ledger_library.yaml"), "--latency", "0.05",
-                 "--output", str(output), home=clean_environment)  # fmt: skip
+    result = mge(
+        "run",
+        str(EXAMPLES / "ledger_library.yaml"),
+        "--latency",
+        "0.05",
+        "--output",
+        str(output),
+        home=clean_environment,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "provider: simulated" in result.stdout
     report = json.loads((output / "report.json").read_text())
@@ -73,8 +94,11 @@ def test_run_the_large_example_under_default_faults(clean_environment: Path, tmp
     assert "wave  9/9" in result.stdout and "precision" in result.stdout
     check = subprocess.run(
         [sys.executable, "-c", "import ledgerlib; print(sorted(ledgerlib.__all__)[:3])"],
-        cwd=output, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        cwd=output,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert check.returncode == 0, check.stderr
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from mge_pipeline.domain import Language
 from mge_pipeline.execution import assemble_files, bundle_masterplan, files_for_atom
 from mge_pipeline.execution.assembly import split_imports
 from mge_pipeline.execution.output import write_output
-from mge_pipeline.domain import Language
 from mge_pipeline_tests.factories import make_atom, make_plan
 
 
@@ -21,7 +21,9 @@ def test_split_imports_hoists_only_top_level_imports() -> None:
 
 def test_files_have_merged_imports_and_dependency_order() -> None:
     base = make_atom(id="base", context={"imports": ["from pkg.util import helper"]})
-    user = make_atom(id="user", depends_on=["base"], context={"imports": ["from pkg.util import helper"]})
+    user = make_atom(
+        id="user", depends_on=["base"], context={"imports": ["from pkg.util import helper"]}
+    )
     other = make_atom(id="other", file_path="pkg/other.py")
     bundle = bundle_masterplan(make_plan(user, base, other))
     codes = {
@@ -33,8 +35,10 @@ def test_files_have_merged_imports_and_dependency_order() -> None:
     assert sorted(files) == ["pkg/core.py", "pkg/other.py"]
     core = files["pkg/core.py"]
     assert core.splitlines()[:3] == [
-        "from __future__ import annotations", "from pkg.util import helper", "import re",
-    ]  # fmt: skip
+        "from __future__ import annotations",
+        "from pkg.util import helper",
+        "import re",
+    ]
     assert core.count("import re") == 1
     assert core.index("def base") < core.index("def user"), "dependencies come first"
     ast.parse(core)
@@ -42,12 +46,22 @@ def test_files_have_merged_imports_and_dependency_order() -> None:
 
 def test_methods_are_placed_inside_their_class() -> None:
     cls = make_atom(id="box", name="Box", kind="class", signature="class Box:", tests="")
-    method = make_atom(id="grow", name="grow", kind="method", signature="def grow(self) -> int:",
-                       context={"parent_scope": "Box"}, depends_on=None, tests="")  # fmt: skip
+    method = make_atom(
+        id="grow",
+        name="grow",
+        kind="method",
+        signature="def grow(self) -> int:",
+        context={"parent_scope": "Box"},
+        depends_on=None,
+        tests="",
+    )
     after = make_atom(id="after", depends_on=["box"])
     bundle = bundle_masterplan(make_plan(cls, after, method))
-    codes = {"box": "class Box:\n    size = 1\n", "grow": "def grow(self) -> int:\n    return self.size + 1\n",
-             "after": "def after():\n    return Box().grow()\n"}  # fmt: skip
+    codes = {
+        "box": "class Box:\n    size = 1\n",
+        "grow": "def grow(self) -> int:\n    return self.size + 1\n",
+        "after": "def after():\n    return Box().grow()\n",
+    }
     source = assemble_files(bundle.atoms, codes, bundle.graph)["pkg/core.py"]
     namespace: dict[str, object] = {}
     exec(compile(source, "core.py", "exec"), namespace)
@@ -60,7 +74,11 @@ def test_files_for_atom_hold_only_its_ancestors() -> None:
     c = make_atom(id="c", depends_on=["b"], file_path="pkg/c.py")
     unrelated = make_atom(id="u", file_path="pkg/u.py")
     bundle = bundle_masterplan(make_plan(a, b, c, unrelated))
-    codes = {"a": "def a():\n    return 1\n", "b": "def b():\n    return 2\n", "u": "def u(): ...\n"}
+    codes = {
+        "a": "def a():\n    return 1\n",
+        "b": "def b():\n    return 2\n",
+        "u": "def u(): ...\n",
+    }
     files = files_for_atom("c", "def c():\n    return 3\n", bundle.atoms, codes, bundle.graph)
     assert sorted(files) == ["pkg/b.py", "pkg/c.py", "pkg/core.py"]
 

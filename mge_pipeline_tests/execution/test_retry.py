@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from mge_pipeline.domain import AtomSpec, AtomStatus, ErrorCategory, ValidationIssue, ValidationVerdict
+from mge_pipeline.domain import (
+    AtomSpec,
+    AtomStatus,
+    ErrorCategory,
+    ValidationIssue,
+    ValidationVerdict,
+)
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
 from mge_pipeline.execution import AtomJob, InMemoryCostGuard, RetryPolicy, run_atom
 from mge_pipeline.generation import GenerationRequest, GenerationResponse, price_for
@@ -35,8 +41,9 @@ class ScriptedProvider:
             raise step
         if isinstance(step, GenerationResponse):
             return step
-        return GenerationResponse(text=f"```python\n{step}```", input_tokens=1000,
-                                  output_tokens=100, model=self.model)  # fmt: skip
+        return GenerationResponse(
+            text=f"```python\n{step}```", input_tokens=1000, output_tokens=100, model=self.model
+        )
 
 
 class CodeValidator:
@@ -52,8 +59,12 @@ class CodeValidator:
         try:
             ast.parse(code)
         except SyntaxError:
-            return ValidationVerdict(passed=False, issues=[ValidationIssue(category=ErrorCategory.SYNTAX, message="bad")])
-        issue = ValidationIssue(category=ErrorCategory.LOGIC, message=f"add(1, 2) != 3 (try {len(self.seen)})")
+            return ValidationVerdict(
+                passed=False, issues=[ValidationIssue(category=ErrorCategory.SYNTAX, message="bad")]
+            )
+        issue = ValidationIssue(
+            category=ErrorCategory.LOGIC, message=f"add(1, 2) != 3 (try {len(self.seen)})"
+        )
         return ValidationVerdict(passed=False, issues=[issue])
 
 
@@ -65,17 +76,27 @@ class Sleeps:
         self.calls.append(seconds)
 
 
-def _run(script: Sequence[object], *, budget: float = 100.0, policy: RetryPolicy | None = None,
-         atom: AtomSpec | None = None) -> tuple:  # type: ignore[type-arg]  # fmt: skip
+def _run(
+    script: Sequence[object],
+    *,
+    budget: float = 100.0,
+    policy: RetryPolicy | None = None,
+    atom: AtomSpec | None = None,
+) -> tuple:  # type: ignore[type-arg]
     provider = ScriptedProvider(list(script))
     validator = CodeValidator()
     sleeps = Sleeps()
     guard = InMemoryCostGuard(budget)
     job = AtomJob(
-        atom=atom or make_atom(id="add"), provider=provider, validator=validator, cost_guard=guard,
-        price=price_for("claude-sonnet-4-5"), files_for=lambda code: {"pkg/core.py": code},
-        policy=policy or RetryPolicy(), sleep=sleeps,
-    )  # fmt: skip
+        atom=atom or make_atom(id="add"),
+        provider=provider,
+        validator=validator,
+        cost_guard=guard,
+        price=price_for("claude-sonnet-4-5"),
+        files_for=lambda code: {"pkg/core.py": code},
+        policy=policy or RetryPolicy(),
+        sleep=sleeps,
+    )
     result = asyncio.run(run_atom(job))
     return result, provider, validator, sleeps, guard
 
@@ -137,9 +158,15 @@ def test_exhausted_api_retries_fail_the_attempt_then_the_next_attempt_runs() -> 
 def test_fatal_provider_errors_propagate_and_release_the_reservation() -> None:
     provider = ScriptedProvider([ProviderFatalError("invalid x-api-key")])
     guard = InMemoryCostGuard(10.0)
-    job = AtomJob(atom=make_atom(id="add"), provider=provider, validator=CodeValidator(),
-                  cost_guard=guard, price=price_for("claude-sonnet-4-5"),
-                  files_for=lambda code: {}, sleep=Sleeps())  # fmt: skip
+    job = AtomJob(
+        atom=make_atom(id="add"),
+        provider=provider,
+        validator=CodeValidator(),
+        cost_guard=guard,
+        price=price_for("claude-sonnet-4-5"),
+        files_for=lambda code: {},
+        sleep=Sleeps(),
+    )
     with pytest.raises(ProviderFatalError):
         asyncio.run(run_atom(job))
     assert guard.reserved_usd == 0 and guard.spent_usd == 0
@@ -162,8 +189,13 @@ def test_cost_is_settled_from_usage() -> None:
 
 
 def test_refusal_stops_retrying() -> None:
-    refusal = GenerationResponse(text="no reference", input_tokens=10, output_tokens=5,
-                                 model="sim", refusal="a real model is needed")  # fmt: skip
+    refusal = GenerationResponse(
+        text="no reference",
+        input_tokens=10,
+        output_tokens=5,
+        model="sim",
+        refusal="a real model is needed",
+    )
     result, provider, *_ = _run([refusal, GOOD])
     assert result.status is AtomStatus.FAILED
     assert result.reason == "a real model is needed"
@@ -171,8 +203,13 @@ def test_refusal_stops_retrying() -> None:
 
 
 def test_truncated_answer_is_a_failed_attempt_with_feedback() -> None:
-    cut = GenerationResponse(text="```python\ndef add(a, b):\n    return", input_tokens=10,
-                             output_tokens=2048, model="m", stop_reason="max_tokens")  # fmt: skip
+    cut = GenerationResponse(
+        text="```python\ndef add(a, b):\n    return",
+        input_tokens=10,
+        output_tokens=2048,
+        model="m",
+        stop_reason="max_tokens",
+    )
     result, provider, *_ = _run([cut, GOOD])
     assert result.status is AtomStatus.SUCCEEDED
     assert result.attempts[0].error_category is ErrorCategory.NO_CODE

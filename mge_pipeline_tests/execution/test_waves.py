@@ -11,25 +11,30 @@ from mge_pipeline_tests.factories import make_atom, make_plan
 def _bundle():  # type: ignore[no-untyped-def]
     return bundle_masterplan(
         make_plan(
-            make_atom(id="a"), make_atom(id="b"),
-            make_atom(id="needs_a", depends_on=["a"]), make_atom(id="needs_b", depends_on=["b"]),
+            make_atom(id="a"),
+            make_atom(id="b"),
+            make_atom(id="needs_a", depends_on=["a"]),
+            make_atom(id="needs_b", depends_on=["b"]),
             make_atom(id="fresh", depends_on=["a"]),
         )
-    )  # fmt: skip
+    )
 
 
 def test_dependents_of_failed_atoms_are_blocked_and_cached_atoms_skip_generation() -> None:
     bundle = _bundle()
     cached_hash = bundle.spec_hashes["fresh"]
     decision = plan_wave(
-        bundle, 1,
+        bundle,
+        1,
         statuses={"a": AtomStatus.SUCCEEDED, "b": AtomStatus.FAILED},
         cached_code=lambda spec_hash: "def fresh(): ..." if spec_hash == cached_hash else None,
         stop_reason=None,
-    )  # fmt: skip
+    )
     assert decision.to_generate == ["needs_a"]
     settled = {r.atom_id: r for r in decision.settled}
-    assert settled["needs_b"].status is AtomStatus.BLOCKED and "b" in (settled["needs_b"].reason or "")
+    assert settled["needs_b"].status is AtomStatus.BLOCKED and "b" in (
+        settled["needs_b"].reason or ""
+    )
     assert settled["fresh"].status is AtomStatus.CACHED and settled["fresh"].code
 
 
@@ -57,6 +62,9 @@ def test_spec_hash_changes_with_a_dependency_spec() -> None:
 
 
 def test_mapping_keys_are_clean_and_unique() -> None:
-    bundle = bundle_masterplan(make_plan(make_atom(id="a-b"), make_atom(id="a_b", name="ab"),
-                                         make_atom(id="x.y", name="xy")))  # fmt: skip
+    bundle = bundle_masterplan(
+        make_plan(
+            make_atom(id="a-b"), make_atom(id="a_b", name="ab"), make_atom(id="x.y", name="xy")
+        )
+    )
     assert bundle.mapping_keys == {"a-b": "a_b", "a_b": "a_b_2", "x.y": "x_y"}

@@ -23,12 +23,19 @@ def test_price_table(model: str, input_price: float, output_price: float) -> Non
 
 
 def test_overrides_win() -> None:
-    assert price_for("claude-sonnet-4-5", {"claude-sonnet-4-5": ModelPrice(1, 2)}).output_per_mtok == 2
+    assert (
+        price_for("claude-sonnet-4-5", {"claude-sonnet-4-5": ModelPrice(1, 2)}).output_per_mtok == 2
+    )
 
 
 def test_call_cost_with_cache() -> None:
-    cost = call_cost(price_for("claude-sonnet-4-5"), input_tokens=1_000_000, output_tokens=100_000,
-                     cache_write_tokens=1_000_000, cache_read_tokens=1_000_000)  # fmt: skip
+    cost = call_cost(
+        price_for("claude-sonnet-4-5"),
+        input_tokens=1_000_000,
+        output_tokens=100_000,
+        cache_write_tokens=1_000_000,
+        cache_read_tokens=1_000_000,
+    )
     assert cost == pytest.approx(3.0 + 1.5 + 3.75 + 0.3)
 
 

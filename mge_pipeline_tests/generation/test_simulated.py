@@ -28,8 +28,14 @@ ATOM = make_atom(
 
 
 def _request(attempt: int = 1, atom=ATOM) -> GenerationRequest:  # type: ignore[no-untyped-def]
-    return GenerationRequest(atom=atom, system="s", prompt="p" * 400, temperature=0.7,
-                             max_tokens=100, attempt_number=attempt)  # fmt: skip
+    return GenerationRequest(
+        atom=atom,
+        system="s",
+        prompt="p" * 400,
+        temperature=0.7,
+        max_tokens=100,
+        attempt_number=attempt,
+    )
 
 
 def test_clean_answer_is_the_reference() -> None:

@@ -25,24 +25,47 @@ class PlanRun:
 
 
 def run_plan(
-    plan: MasterPlan, tmp_path: Path, database_url: str, *, fault_rate: float = 0.0,
-    seed: int = 0, **config: Any,
-) -> PlanRun:  # fmt: skip
+    plan: MasterPlan,
+    tmp_path: Path,
+    database_url: str,
+    *,
+    fault_rate: float = 0.0,
+    seed: int = 0,
+    **config: Any,
+) -> PlanRun:
     """Writes the plan to a file and runs it the way ``mge run`` does."""
     plan_file = tmp_path / f"{plan.id}.yaml"
     plan_file.write_text(yaml.safe_dump(plan.model_dump(mode="json"), sort_keys=False))
     output_dir = tmp_path / "out" / plan.id
-    options = {"database_url": database_url, "fault_rate": fault_rate, "latency_seconds": 0.0,
-               "seed": seed, "provider": "simulated"}  # fmt: skip
+    options = {
+        "database_url": database_url,
+        "fault_rate": fault_rate,
+        "latency_seconds": 0.0,
+        "seed": seed,
+        "provider": "simulated",
+    }
     job = build_reconstructable_job(
-        "mge_pipeline.orchestration.compiler", "compile_masterplan_job_from_file",
-        reconstructable_args=(str(plan_file),), reconstructable_kwargs={"options": options},
-    )  # fmt: skip
+        "mge_pipeline.orchestration.compiler",
+        "compile_masterplan_job_from_file",
+        reconstructable_args=(str(plan_file),),
+        reconstructable_kwargs={"options": options},
+    )
     run_config = default_run_config(output_dir=str(output_dir), **config)
-    run_config["loggers"] = {"console": {"config": {"log_level": "ERROR" if not __import__("os").environ.get("MGE_TEST_LOGS") else "INFO"}}}
-    with dg.instance_for_test() as instance, dg.execute_job(
-        job, instance=instance, run_config=run_config, raise_on_error=False
-    ) as result:
+    run_config["loggers"] = {
+        "console": {
+            "config": {
+                "log_level": "ERROR"
+                if not __import__("os").environ.get("MGE_TEST_LOGS")
+                else "INFO"
+            }
+        }
+    }
+    with (
+        dg.instance_for_test() as instance,
+        dg.execute_job(
+            job, instance=instance, run_config=run_config, raise_on_error=False
+        ) as result,
+    ):
         events: dict[str, list[str]] = {}
         for event in result.all_events:
             if event.step_key:

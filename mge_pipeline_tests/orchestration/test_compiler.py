@@ -11,14 +11,23 @@ from mge_pipeline_tests.factories import chain_plan, make_atom, make_plan
 
 def test_one_fan_out_per_wave_with_mapped_atoms_and_a_close() -> None:
     plan = make_plan(
-        make_atom(id="a"), make_atom(id="b"), make_atom(id="c", depends_on=["a", "b"]), id="demo-plan"
+        make_atom(id="a"),
+        make_atom(id="b"),
+        make_atom(id="c", depends_on=["a", "b"]),
+        id="demo-plan",
     )
     job = compile_masterplan_job(plan)
     assert job.name == "mge_demo_plan"
     assert set(job.graph.node_dict) == {
-        "prepare", "wave_0", "wave_0_generate_atom", "wave_0_close",
-        "wave_1", "wave_1_generate_atom", "wave_1_close", "finalize",
-    }  # fmt: skip
+        "prepare",
+        "wave_0",
+        "wave_0_generate_atom",
+        "wave_0_close",
+        "wave_1",
+        "wave_1_generate_atom",
+        "wave_1_close",
+        "finalize",
+    }
     assert job.graph.node_named("wave_0").definition.output_dict["atoms"].is_dynamic
     deps = job.graph.dependency_structure
     assert deps.is_dynamic_mapped(job.graph.node_named("wave_0_generate_atom").name)

@@ -44,11 +44,15 @@ def test_sensor_requests_each_ready_revision_once(store: MgeStore) -> None:
     revision = store.save_masterplan(plan, status=MASTERPLAN_READY)
     store.save_masterplan(make_plan(id="draft_plan"), status="draft")
     sensor = make_ready_masterplan_sensor({"mge_ready_plan", "mge_draft_plan"})
-    with dg.build_sensor_context(resources={"store": StoreResource(database_url=store.url)}) as context:
+    with dg.build_sensor_context(
+        resources={"store": StoreResource(database_url=store.url)}
+    ) as context:
         result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     requests = result.run_requests or []
-    assert [(r.job_name, r.run_key) for r in requests] == [("mge_ready_plan", f"ready_plan:{revision}")]
+    assert [(r.job_name, r.run_key) for r in requests] == [
+        ("mge_ready_plan", f"ready_plan:{revision}")
+    ]
     assert requests[0].run_config["execution"]["config"]["max_concurrent"] == 100
 
 

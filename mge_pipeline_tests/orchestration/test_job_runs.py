@@ -20,7 +20,9 @@ def _no_reference(atom_id: str, **overrides: object):  # type: ignore[no-untyped
 
 
 def test_a_plan_runs_end_to_end_and_its_output_imports(tmp_path: Path, database_url: str) -> None:
-    plan = chain_plan(3, acceptance_tests="from pkg.core import f2\n\ndef test_f2():\n    assert f2(2, 3) == 5\n")
+    plan = chain_plan(
+        3, acceptance_tests="from pkg.core import f2\n\ndef test_f2():\n    assert f2(2, 3) == 5\n"
+    )
     run = run_plan(plan, tmp_path, database_url)
     assert run.success
     assert run.report is not None
@@ -63,9 +65,11 @@ def test_faults_are_retried_until_valid(tmp_path: Path, database_url: str) -> No
 
 def test_a_failing_wave_stops_the_run(tmp_path: Path, database_url: str) -> None:
     plan = make_plan(
-        _no_reference("a"), _no_reference("b"), make_atom(id="c"),
+        _no_reference("a"),
+        _no_reference("b"),
+        make_atom(id="c"),
         make_atom(id="later", depends_on=["c"]),
-    )  # fmt: skip
+    )
     run = run_plan(plan, tmp_path, database_url)
     assert not run.success
     assert run.report is not None
@@ -73,16 +77,21 @@ def test_a_failing_wave_stops_the_run(tmp_path: Path, database_url: str) -> None
     assert "wave 0 validated only 33%" in run.report["reason"]
     statuses = {a["atom_id"]: a["status"] for a in run.report["atoms"]}
     assert statuses == {"a": "failed", "b": "failed", "c": "succeeded", "later": "skipped"}
-    assert (run.output_dir / "pkg" / "core.py").read_text().count("def c(") == 1, "validated code kept"
+    assert (run.output_dir / "pkg" / "core.py").read_text().count("def c(") == 1, (
+        "validated code kept"
+    )
     state = MgeStore(database_url).execution_state(run.run_id)
     assert state is not None and state.status.value == "failed" and state.reason
 
 
 def test_dependents_of_a_failed_atom_are_blocked(tmp_path: Path, database_url: str) -> None:
     plan = make_plan(
-        _no_reference("broken"), make_atom(id="ok1"), make_atom(id="ok2"),
-        make_atom(id="needs_broken", depends_on=["broken"]), make_atom(id="needs_ok", depends_on=["ok1"]),
-    )  # fmt: skip
+        _no_reference("broken"),
+        make_atom(id="ok1"),
+        make_atom(id="ok2"),
+        make_atom(id="needs_broken", depends_on=["broken"]),
+        make_atom(id="needs_ok", depends_on=["ok1"]),
+    )
     run = run_plan(plan, tmp_path, database_url)
     assert run.report is not None
     statuses = {a["atom_id"]: a["status"] for a in run.report["atoms"]}
@@ -104,4 +113,6 @@ def test_budget_stop_lets_no_new_call_start(tmp_path: Path, database_url: str) -
     statuses = [a["status"] for a in run.report["atoms"]]
     done = statuses.count("succeeded")
     assert done >= 1 and statuses == ["succeeded"] * done + ["skipped"] * (6 - done)
-    assert "def f0(" in (run.output_dir / "pkg" / "core.py").read_text(), "nothing generated is lost"
+    assert "def f0(" in (run.output_dir / "pkg" / "core.py").read_text(), (
+        "nothing generated is lost"
+    )

@@ -31,33 +31,66 @@ def test_omitted_depends_on_is_inferred_from_used_names() -> None:
 
 
 def test_inference_uses_signature_types_and_imports() -> None:
-    record = make_atom(id="record", name="Record", kind="class", signature="class Record:",
-                       file_path="pkg/models.py", tests="",
-                       reference_implementation="class Record:\n    pass\n")  # fmt: skip
+    record = make_atom(
+        id="record",
+        name="Record",
+        kind="class",
+        signature="class Record:",
+        file_path="pkg/models.py",
+        tests="",
+        reference_implementation="class Record:\n    pass\n",
+    )
     loader = make_atom(
-        id="load", name="load", depends_on=None, file_path="pkg/io.py",
+        id="load",
+        name="load",
+        depends_on=None,
+        file_path="pkg/io.py",
         signature="def load(text: str) -> Record:",
         context={"imports": ["from pkg.models import Record"]},
         reference_implementation=None,
-    )  # fmt: skip
+    )
     graph = build_dependency_graph(make_plan(record, loader))
     assert list(graph.predecessors("load")) == ["record"]
 
 
 def test_methods_depend_on_their_class() -> None:
-    cls = make_atom(id="cls", name="Box", kind="class", signature="class Box:", tests="",
-                    reference_implementation="class Box:\n    size = 1\n")  # fmt: skip
-    method = make_atom(id="grow", name="grow", kind="method", signature="def grow(self) -> int:",
-                       context={"parent_scope": "Box"}, tests="")  # fmt: skip
+    cls = make_atom(
+        id="cls",
+        name="Box",
+        kind="class",
+        signature="class Box:",
+        tests="",
+        reference_implementation="class Box:\n    size = 1\n",
+    )
+    method = make_atom(
+        id="grow",
+        name="grow",
+        kind="method",
+        signature="def grow(self) -> int:",
+        context={"parent_scope": "Box"},
+        tests="",
+    )
     graph = build_dependency_graph(make_plan(cls, method))
     assert list(graph.predecessors("grow")) == ["cls"]
 
 
 def test_statistics_of_a_chain_and_a_fan() -> None:
     stats = plan_statistics(build_dependency_graph(chain_plan(4)))
-    assert (stats.atoms, stats.waves, stats.max_wave_width, stats.critical_path_length) == (4, 4, 1, 4)
+    assert (stats.atoms, stats.waves, stats.max_wave_width, stats.critical_path_length) == (
+        4,
+        4,
+        1,
+        4,
+    )
     assert stats.theoretical_parallelism == 1.0
-    fan = make_plan(*[make_atom(id=f"a{i}") for i in range(6)], make_atom(id="sink", depends_on=["a0", "a1"]))
+    fan = make_plan(
+        *[make_atom(id=f"a{i}") for i in range(6)], make_atom(id="sink", depends_on=["a0", "a1"])
+    )
     stats = plan_statistics(build_dependency_graph(fan))
-    assert (stats.waves, stats.max_wave_width, stats.critical_path_length, stats.edges) == (2, 6, 2, 2)
+    assert (stats.waves, stats.max_wave_width, stats.critical_path_length, stats.edges) == (
+        2,
+        6,
+        2,
+        2,
+    )
     assert stats.theoretical_parallelism == 3.5

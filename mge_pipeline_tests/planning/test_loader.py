@@ -38,7 +38,9 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 
 def test_json_syntax_error_names_line(tmp_path: Path) -> None:
     problems = _problems(_write(tmp_path, '{"id": "x",\n "phases": }', name="plan.json"))
-    assert problems == [f"{tmp_path / 'plan.json'}: line 2, column 12: invalid JSON: Expecting value"]
+    assert problems == [
+        f"{tmp_path / 'plan.json'}: line 2, column 12: invalid JSON: Expecting value"
+    ]
 
 
 def test_missing_fields_are_named_by_atom_and_field(tmp_path: Path) -> None:
@@ -60,7 +62,9 @@ def test_unknown_field_is_rejected(tmp_path: Path) -> None:
 
 def test_duplicate_ids(tmp_path: Path) -> None:
     document = make_plan(make_atom(id="a"), make_atom(id="a", name="other")).model_dump(mode="json")
-    assert _problems(_write(tmp_path, document)) == ["atom 'a' field 'id': duplicate id, used 2 times"]
+    assert _problems(_write(tmp_path, document)) == [
+        "atom 'a' field 'id': duplicate id, used 2 times"
+    ]
 
 
 def test_unknown_dependencies_each_get_a_line(tmp_path: Path) -> None:

@@ -14,8 +14,15 @@ from mge_pipeline_tests.factories import make_atom, make_plan
 
 
 def _open(store: MgeStore, execution_id: str = "run1", budget: float = 1.0) -> None:
-    store.start_execution(execution_id=execution_id, plan=make_plan(), total_waves=1,
-                          budget_usd=budget, provider="simulated", model="m", output_dir="/tmp/x")  # fmt: skip
+    store.start_execution(
+        execution_id=execution_id,
+        plan=make_plan(),
+        total_waves=1,
+        budget_usd=budget,
+        provider="simulated",
+        model="m",
+        output_dir="/tmp/x",
+    )
 
 
 def _reserve_many(url: str, count: int) -> int:
@@ -72,10 +79,18 @@ def test_validated_code_is_found_by_spec_hash_across_executions(store: MgeStore)
 
 def test_execution_state_counts_come_from_atom_results(store: MgeStore) -> None:
     _open(store, "run1")
-    for atom_id, status in [("a", AtomStatus.SUCCEEDED), ("b", AtomStatus.CACHED),
-                            ("c", AtomStatus.FAILED), ("d", AtomStatus.BLOCKED)]:  # fmt: skip
-        store.record_atom_result("run1", wave_index=0, spec_hash=atom_id,
-                                 result=AtomResult(atom_id=atom_id, status=status))  # fmt: skip
+    for atom_id, status in [
+        ("a", AtomStatus.SUCCEEDED),
+        ("b", AtomStatus.CACHED),
+        ("c", AtomStatus.FAILED),
+        ("d", AtomStatus.BLOCKED),
+    ]:
+        store.record_atom_result(
+            "run1",
+            wave_index=0,
+            spec_hash=atom_id,
+            result=AtomResult(atom_id=atom_id, status=status),
+        )
     store.finish_execution("run1", status=ExecutionStatus.FAILED, reason="stopped")
     state = store.execution_state("run1")
     assert state is not None

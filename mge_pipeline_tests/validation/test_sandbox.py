@@ -28,25 +28,67 @@ GOOD = "def add(a: int, b: int) -> int:\n    return a + b\n"
 @pytest.mark.parametrize(
     ("code", "tests", "category", "fragment"),
     [
-        pytest.param("def add(a, b)\n    return a + b\n", "", ErrorCategory.SYNTAX, "expected ':'",
-                     id="syntax"),
-        pytest.param("def plus(a, b):\n    return a + b\n", "", ErrorCategory.CONTEXT,
-                     "does not define `add`", id="wrong-name"),
-        pytest.param("def add(a, b):\n    return json.loads(a) + b\n", "assert add('1', 2) == 3",
-                     ErrorCategory.IMPORT, "name 'json' is not defined", id="missing-import"),
-        pytest.param("import not_a_module_anywhere\n" + GOOD, "", ErrorCategory.IMPORT,
-                     "importing the module failed", id="unknown-module"),
-        pytest.param("def add(a, b):\n    return a - b\n", "assert add(1, 2) == 3",
-                     ErrorCategory.LOGIC, "in test: assert add(1, 2) == 3", id="wrong-result"),
-        pytest.param("def add(a, b):\n    return a + b\n", "assert add('1', 2) == 3",
-                     ErrorCategory.TYPE, "TypeError", id="type-error"),
-        pytest.param("def add(a, b):\n    raise RuntimeError('boom')\n", "add(1, 2)",
-                     ErrorCategory.RUNTIME, "RuntimeError: boom", id="exception"),
-        pytest.param("def add(a, b):\n    while True:\n        pass\n", "add(1, 2)",
-                     ErrorCategory.TIMEOUT, "time limit", id="endless-loop"),
+        pytest.param(
+            "def add(a, b)\n    return a + b\n",
+            "",
+            ErrorCategory.SYNTAX,
+            "expected ':'",
+            id="syntax",
+        ),
+        pytest.param(
+            "def plus(a, b):\n    return a + b\n",
+            "",
+            ErrorCategory.CONTEXT,
+            "does not define `add`",
+            id="wrong-name",
+        ),
+        pytest.param(
+            "def add(a, b):\n    return json.loads(a) + b\n",
+            "assert add('1', 2) == 3",
+            ErrorCategory.IMPORT,
+            "name 'json' is not defined",
+            id="missing-import",
+        ),
+        pytest.param(
+            "import not_a_module_anywhere\n" + GOOD,
+            "",
+            ErrorCategory.IMPORT,
+            "importing the module failed",
+            id="unknown-module",
+        ),
+        pytest.param(
+            "def add(a, b):\n    return a - b\n",
+            "assert add(1, 2) == 3",
+            ErrorCategory.LOGIC,
+            "in test: assert add(1, 2) == 3",
+            id="wrong-result",
+        ),
+        pytest.param(
+            "def add(a, b):\n    return a + b\n",
+            "assert add('1', 2) == 3",
+            ErrorCategory.TYPE,
+            "TypeError",
+            id="type-error",
+        ),
+        pytest.param(
+            "def add(a, b):\n    raise RuntimeError('boom')\n",
+            "add(1, 2)",
+            ErrorCategory.RUNTIME,
+            "RuntimeError: boom",
+            id="exception",
+        ),
+        pytest.param(
+            "def add(a, b):\n    while True:\n        pass\n",
+            "add(1, 2)",
+            ErrorCategory.TIMEOUT,
+            "time limit",
+            id="endless-loop",
+        ),
     ],
-)  # fmt: skip
-def test_failures_are_categorised(code: str, tests: str, category: ErrorCategory, fragment: str) -> None:
+)
+def test_failures_are_categorised(
+    code: str, tests: str, category: ErrorCategory, fragment: str
+) -> None:
     verdict = _validate(code, tests, timeout=1.5)
     assert not verdict.passed
     assert verdict.category is category
