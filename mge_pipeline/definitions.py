@@ -58,7 +58,7 @@ def build_definitions() -> dg.Definitions:
             jobs.append(compile_masterplan_job(plan))
         except MgeError as exc:
             logger.warning("skipping masterplan %s: %s", plan.id, exc)
-    sensor = make_ready_masterplan_sensor({job.name for job in jobs})
+    sensor = make_ready_masterplan_sensor(jobs)
     return dg.Definitions(jobs=jobs, sensors=[sensor], resources=make_resources())
 
 

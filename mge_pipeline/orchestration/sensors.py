@@ -1,5 +1,7 @@
 """The sensor that launches masterplans submitted as ``ready`` (``mge submit``)."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from mge_pipeline import constants as c
@@ -9,11 +11,13 @@ from mge_pipeline.orchestration.resources import StoreResource
 from mge_pipeline.store import MASTERPLAN_READY
 
 
-def make_ready_masterplan_sensor(job_names: set[str]) -> dg.SensorDefinition:
+def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorDefinition:
     """One run per masterplan revision: the run_key makes a second request for it a no-op."""
+    job_names = {job.name for job in jobs}
 
     @dg.sensor(
         name="ready_masterplan_sensor",
+        jobs=list(jobs) or None,
         minimum_interval_seconds=30,
         description="Launches the job of every masterplan whose status is 'ready'.",
         default_status=dg.DefaultSensorStatus.RUNNING,

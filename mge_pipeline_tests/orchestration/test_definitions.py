@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from mge_pipeline.definitions import build_definitions
-from mge_pipeline.orchestration import StoreResource
+from mge_pipeline.orchestration import StoreResource, compile_masterplan_job
 from mge_pipeline.orchestration.sensors import make_ready_masterplan_sensor
 from mge_pipeline.store import MASTERPLAN_READY, MgeStore
 from mge_pipeline_tests.factories import make_atom, make_plan
@@ -43,12 +43,11 @@ def test_sensor_requests_each_ready_revision_once(store: MgeStore) -> None:
     plan = make_plan(make_atom(id="a"), id="ready_plan")
     revision = store.save_masterplan(plan, status=MASTERPLAN_READY)
     store.save_masterplan(make_plan(id="draft_plan"), status="draft")
-    sensor = make_ready_masterplan_sensor({"mge_ready_plan", "mge_draft_plan"})
-    with dg.build_sensor_context(
-        resources={"store": StoreResource(database_url=store.url)}
-    ) as context:
-        result = sensor(context)
-    assert isinstance(result, dg.SensorResult)
+    jobs = [compile_masterplan_job(plan), compile_masterplan_job(make_plan(id="draft_plan"))]
+    sensor = make_ready_masterplan_sensor(jobs)
+    resources = {"store": StoreResource(database_url=store.url)}
+    with dg.build_sensor_context(resources=resources) as context:
+        result = sensor.evaluate_tick(context)
     requests = result.run_requests or []
     assert [(r.job_name, r.run_key) for r in requests] == [
         ("mge_ready_plan", f"ready_plan:{revision}")
@@ -57,11 +56,11 @@ def test_sensor_requests_each_ready_revision_once(store: MgeStore) -> None:
 
 
 def test_sensor_skips_when_nothing_is_ready_or_the_job_is_unknown(store: MgeStore) -> None:
-    sensor = make_ready_masterplan_sensor(set())
+    sensor = make_ready_masterplan_sensor([compile_masterplan_job(make_plan(id="other"))])
     resources = {"store": StoreResource(database_url=store.url)}
     with dg.build_sensor_context(resources=resources) as context:
-        assert isinstance(sensor(context), dg.SkipReason)
+        assert sensor.evaluate_tick(context).skip_message == "no masterplan is ready"
     store.save_masterplan(make_plan(id="new_plan"), status=MASTERPLAN_READY)
     with dg.build_sensor_context(resources=resources) as context:
-        skip = sensor(context)
-    assert isinstance(skip, dg.SkipReason) and "new_plan" in (skip.skip_message or "")
+        tick = sensor.evaluate_tick(context)
+    assert not tick.run_requests and "new_plan" in (tick.skip_message or "")
