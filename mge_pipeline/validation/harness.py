@@ -1,7 +1,9 @@
 """Runs inside the sandbox process: limits itself, imports the atom's module, runs its tests.
 
 Started as ``python -I harness.py ROOT MODULE TESTS_FILE RESULT_FILE MEMORY_MB CPU_SECONDS``;
-with MODULE ``--pytest`` it runs TESTS_FILE under pytest instead (plan-level acceptance tests).
+with MODULE ``--pytest`` it runs TESTS_FILE under pytest instead (plan-level acceptance tests);
+with MODULE ``--exec`` it replaces itself with the command whose argv is the JSON in TESTS_FILE,
+run in ROOT (a plan's own test command), after setting the same limits.
 It only uses the standard library and writes one JSON verdict, so the parent never has to
 parse tracebacks out of free-form output.
 """
@@ -53,6 +55,8 @@ def main() -> int:
     sys.path.insert(0, root)
     if module_name == "--pytest":
         return _run_pytest(tests_file, result_file)
+    if module_name == "--exec":
+        _exec(root, tests_file)
     with open(tests_file, encoding="utf-8") as handle:
         tests = handle.read()
     result: dict[str, object] = {"ok": True, "tests_run": 0}
@@ -80,6 +84,16 @@ def main() -> int:
     with open(result_file, "w", encoding="utf-8") as handle:
         json.dump(result, handle)
     return 0
+
+
+def _exec(root: str, argv_file: str) -> None:
+    import os
+
+    with open(argv_file, encoding="utf-8") as handle:
+        argv = json.load(handle)
+    os.chdir(root)
+    os.environ["PYTHONPATH"] = root
+    os.execvp(argv[0], argv)
 
 
 def _run_pytest(tests_file: str, result_file: str) -> int:

@@ -83,6 +83,19 @@ class PythonSandbox:
         """Plan-level acceptance tests under pytest, with ``files`` importable."""
         return await self._isolated(files, "--pytest", tests, timeout_seconds, self.memory_mb * 2)
 
+    async def run_command(
+        self, files: dict[str, str], argv: list[str], *, timeout_seconds: float = 300.0
+    ) -> SandboxOutcome:
+        """Any command (e.g. a project's own test suite) run in the materialised ``files``.
+
+        The outcome's ``returncode`` is the command's; its output is in ``stderr_tail``. A
+        leading ``python`` means this interpreter, since the sandbox's PATH has no venv on it.
+        """
+        resolved = [self.python if argv[:1] == ["python"] else argv[0], *argv[1:]]
+        return await self._isolated(
+            files, "--exec", json.dumps(resolved), timeout_seconds, self.memory_mb * 2
+        )
+
     async def _isolated(
         self, files: dict[str, str], module: str, tests: str, timeout: float, memory_mb: int
     ) -> SandboxOutcome:

@@ -166,3 +166,15 @@ def test_checks_run_concurrently_up_to_the_limit() -> None:
         return [v.passed for v in verdicts]
 
     assert asyncio.run(many()) == [True] * 4
+
+
+def test_run_command_runs_in_the_materialised_files() -> None:
+    sandbox = PythonSandbox()
+    files = {
+        "pkg/mod.py": "VALUE = 41\n",
+        "check.py": "from pkg.mod import VALUE\nprint(VALUE + 1)\n",
+    }
+    outcome = asyncio.run(sandbox.run_command(files, ["python", "check.py"]))
+    assert outcome.returncode == 0 and outcome.stderr_tail.strip() == "42"
+    failing = asyncio.run(sandbox.run_command(files, ["python", "-c", "raise SystemExit(3)"]))
+    assert failing.returncode == 3
