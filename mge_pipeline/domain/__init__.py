@@ -1,5 +1,6 @@
 """Pydantic models of masterplans and of what running them produces. No I/O here."""
 
+from mge_pipeline.domain.levels import LevelIssue, LevelValidation, ValidationLevel
 from mge_pipeline.domain.masterplan import (
     AtomContext,
     AtomKind,
@@ -17,6 +18,7 @@ from mge_pipeline.domain.results import (
     ErrorCategory,
     ExecutionState,
     ExecutionStatus,
+    Severity,
     ValidationIssue,
     ValidationVerdict,
     WaveSummary,
@@ -33,11 +35,15 @@ __all__ = [
     "ExecutionState",
     "ExecutionStatus",
     "Language",
+    "LevelIssue",
+    "LevelValidation",
     "MasterPlan",
     "Milestone",
     "Phase",
+    "Severity",
     "Task",
     "ValidationIssue",
+    "ValidationLevel",
     "ValidationVerdict",
     "WaveSummary",
 ]

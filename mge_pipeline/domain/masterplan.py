@@ -93,6 +93,14 @@ class Task(_Strict):
     name: str
     description: str = ""
     atoms: list[AtomSpec] = Field(min_length=1)
+    test_command: list[str] | None = Field(
+        default=None,
+        description=(
+            "Argv run in the sandbox against the assembled files once the task's atoms are "
+            "done, e.g. ['python', '-m', 'pytest', 'tests/test_parse.py']; a leading 'python' "
+            "is the engine's interpreter."
+        ),
+    )
 
 
 class Milestone(_Strict):
@@ -116,6 +124,13 @@ class MasterPlan(_Strict):
     name: str
     description: str = ""
     version: str = "1"
+    layers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Architecture layers as module prefixes, lowest first (e.g. ['pkg.core', 'pkg.api']):"
+            " a module may import from its own layer and lower ones, never from a higher one."
+        ),
+    )
     phases: list[Phase] = Field(min_length=1)
     acceptance_tests: str = Field(
         default="",

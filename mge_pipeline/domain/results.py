@@ -22,6 +22,15 @@ class ErrorCategory(StrEnum):
     NO_CODE = "no_code"
     API = "api"
     BUDGET = "budget"
+    SAFETY = "safety"
+    UNAVAILABLE = "unavailable"
+
+
+class Severity(StrEnum):
+    """Errors fail the attempt (or the level); warnings are reported and never block."""
+
+    ERROR = "error"
+    WARNING = "warning"
 
 
 class AtomStatus(StrEnum):
@@ -49,12 +58,19 @@ class ValidationIssue(_Record):
     category: ErrorCategory
     message: str
     line: int | None = None
+    severity: Severity = Severity.ERROR
+    check: str | None = Field(
+        default=None, description="The check that found it: syntax, semantics, atomicity, …"
+    )
 
 
 class ValidationVerdict(_Record):
     passed: bool
     issues: list[ValidationIssue] = Field(default_factory=list)
     duration_seconds: float = 0.0
+    warnings: list[ValidationIssue] = Field(
+        default_factory=list, description="Findings reported only; they never fail an attempt."
+    )
 
     @property
     def category(self) -> ErrorCategory | None:
@@ -74,6 +90,13 @@ class AttemptRecord(_Record):
     error_category: ErrorCategory | None = None
     errors: list[str] = Field(default_factory=list)
     code: str | None = None
+    auto_fixes: list[str] = Field(
+        default_factory=list,
+        description="Deterministic repairs applied to the answer before it was validated.",
+    )
+    warnings: list[str] = Field(
+        default_factory=list, description="Validation findings that did not fail the attempt."
+    )
 
 
 class AtomResult(_Record):

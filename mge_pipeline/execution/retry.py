@@ -38,6 +38,7 @@ from mge_pipeline.generation import (
     worst_case_cost,
 )
 from mge_pipeline.generation.pricing import estimate_tokens
+from mge_pipeline.validation.autofix import auto_fix
 from mge_pipeline.validation.dispatch import AtomValidator
 
 # How far an attempt got, for keeping the best failed attempt: higher is closer to passing.
@@ -149,11 +150,12 @@ async def _attempt(
     call = await _call_with_api_retries(job, request, rng)
     code: str | None = None
     refusal: str | None = None
+    fixes: list[str] = []
     if call.response is None:
         verdict = _failed(ErrorCategory.API, call.error or "the API call failed")
     else:
         refusal = call.response.refusal
-        code, verdict = await _check_answer(job, call.response)
+        code, verdict, fixes = await _check_answer(job, call.response)
     record = AttemptRecord(
         atom_id=job.atom.id,
         attempt_number=number,
@@ -167,23 +169,29 @@ async def _attempt(
         error_category=verdict.category,
         errors=[issue.message for issue in verdict.issues],
         code=code,
+        auto_fixes=fixes,
+        warnings=[issue.message for issue in verdict.warnings],
     )
     return record, code, refusal
 
 
 async def _check_answer(
     job: AtomJob, response: GenerationResponse
-) -> tuple[str | None, ValidationVerdict]:
+) -> tuple[str | None, ValidationVerdict, list[str]]:
+    """Extract, apply the certain auto-fixes (recorded, no new call spent on them), validate."""
     if response.refusal:
-        return None, _failed(ErrorCategory.NO_CODE, response.refusal)
+        return None, _failed(ErrorCategory.NO_CODE, response.refusal), []
     if response.stop_reason == "max_tokens":
         message = "the answer was cut off at max_tokens; write shorter code with no commentary"
-        return None, _failed(ErrorCategory.NO_CODE, message)
+        return None, _failed(ErrorCategory.NO_CODE, message), []
     extracted = extract_code(response.text, job.atom)
     if extracted.code is None:
-        return None, _failed(ErrorCategory.NO_CODE, extracted.problem or "no code in the answer")
-    code = extracted.code
-    return code, await job.validator.validate(job.atom, code, job.files_for(code))
+        problem = extracted.problem or "no code in the answer"
+        return None, _failed(ErrorCategory.NO_CODE, problem), []
+    module = job.files_for(extracted.code).get(job.atom.file_path)
+    fixed = auto_fix(job.atom, extracted.code, module)
+    verdict = await job.validator.validate(job.atom, fixed.code, job.files_for(fixed.code))
+    return fixed.code, verdict, fixed.fixes
 
 
 async def _call_with_api_retries(

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, insert, select, update
+from sqlalchemy import Engine, and_, case, func, insert, inspect, select, text, update
 
 from mge_pipeline.domain import (
     AtomResult,
@@ -21,6 +21,7 @@ from mge_pipeline.domain import (
     ErrorCategory,
     ExecutionState,
     ExecutionStatus,
+    LevelValidation,
     MasterPlan,
     WaveSummary,
 )
@@ -54,6 +55,20 @@ class MgeStore:
 
     def create_all(self) -> None:
         t.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Nullable columns added to a table since a database was created are added to it."""
+        existing = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in t.metadata.sorted_tables:
+                present = {column["name"] for column in existing.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in present and column.nullable:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(
+                            text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+                        )
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -314,12 +329,41 @@ class MgeStore:
                 **{
                     k: v
                     for k, v in row.items()
-                    if k not in ("id", "execution_id", "error_category")
+                    if k not in ("id", "execution_id", "error_category") and v is not None
                 },
                 error_category=ErrorCategory(row["error_category"])
                 if row["error_category"]
                 else None,
             )
+            for row in rows
+        ]
+
+    def record_level_validation(self, execution_id: str, result: LevelValidation) -> None:
+        """One row per level and scope per execution; a re-run of finalize replaces it."""
+        lv = t.level_validations.c
+        key = and_(
+            lv.execution_id == execution_id,
+            lv.level == result.level.value,
+            lv.scope_id == result.scope_id,
+        )
+        values = result.model_dump(mode="json")
+        with self.engine.begin() as conn:
+            conn.execute(t.level_validations.delete().where(key))
+            conn.execute(
+                insert(t.level_validations).values(
+                    execution_id=execution_id, created_at=_now(), **values
+                )
+            )
+
+    def level_validations(self, execution_id: str) -> list[LevelValidation]:
+        """In the order they ran: tasks, then milestones, then the masterplan."""
+        lv = t.level_validations
+        query = select(lv).where(lv.c.execution_id == execution_id).order_by(lv.c.id)
+        with self.engine.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(query)]
+        fields = set(LevelValidation.model_fields)
+        return [
+            LevelValidation.model_validate({k: v for k, v in row.items() if k in fields})
             for row in rows
         ]
 

@@ -95,6 +95,8 @@ attempts = Table(
     Column("error_category", String(20)),
     Column("errors", JSON, nullable=False),
     Column("code", Text),
+    Column("auto_fixes", JSON),
+    Column("warnings", JSON),
 )
 
 atom_results = Table(
@@ -110,6 +112,20 @@ atom_results = Table(
     Column("cost_usd", Float, nullable=False),
     Column("reason", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+level_validations = Table(
+    "level_validations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("execution_id", String(64), nullable=False, index=True),
+    Column("level", String(20), nullable=False),
+    Column("scope_id", String(200), nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("issues", JSON, nullable=False),
+    Column("duration_seconds", Float, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 cost_ledger = Table(

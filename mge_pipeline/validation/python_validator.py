@@ -1,17 +1,20 @@
-"""Validation v1 for Python atoms: syntax, the required definition, then tests in the sandbox."""
+"""The atomic validator for Python: the five static checks, then the atom's tests in the sandbox.
+
+Static errors stop the attempt before any process starts; warnings travel with the verdict.
+"""
 
 from __future__ import annotations
 
-import ast
 import time
 
 from mge_pipeline.domain import (
-    AtomKind,
     AtomSpec,
     ErrorCategory,
+    Severity,
     ValidationIssue,
     ValidationVerdict,
 )
+from mge_pipeline.validation.checks import run_python_checks
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
 
 _CATEGORY_BY_EXCEPTION: dict[str, ErrorCategory] = {
@@ -35,32 +38,11 @@ def module_name_for(file_path: str) -> str:
     return ".".join(parts)
 
 
-def static_issues(atom: AtomSpec, code: str) -> list[ValidationIssue]:
-    """Checks that need no process: the code parses and defines what the spec names."""
-    try:
-        tree = ast.parse(code)
-    except SyntaxError as exc:
-        return [ValidationIssue(category=ErrorCategory.SYNTAX, message=exc.msg, line=exc.lineno)]
-    if atom.name not in _top_level_names(tree, atom.kind):
-        return [
-            ValidationIssue(
-                category=ErrorCategory.CONTEXT,
-                message=f"the code does not define `{atom.name}` ({atom.kind}) at top level",
-            )
-        ]
-    return []
-
-
-def _top_level_names(tree: ast.Module, kind: AtomKind) -> set[str]:
-    names: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Assign):
-            names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.add(node.target.id)
-    return names
+def static_issues(
+    atom: AtomSpec, code: str, module_source: str | None = None
+) -> list[ValidationIssue]:
+    """The errors of the five static checks (syntax, semantics, atomicity, types, safety)."""
+    return [i for i in run_python_checks(atom, code, module_source) if i.severity is Severity.ERROR]
 
 
 class PythonAtomValidator:
@@ -79,7 +61,9 @@ class PythonAtomValidator:
 
     async def validate(self, atom: AtomSpec, code: str, files: dict[str, str]) -> ValidationVerdict:
         started = time.perf_counter()
-        issues = static_issues(atom, code)
+        findings = run_python_checks(atom, code, files.get(atom.file_path))
+        issues = [i for i in findings if i.severity is Severity.ERROR]
+        warnings = [i for i in findings if i.severity is Severity.WARNING]
         if not issues:
             outcome = await self.sandbox.run_tests(
                 files,
@@ -90,7 +74,10 @@ class PythonAtomValidator:
             )
             issues = issues_from_outcome(outcome)
         return ValidationVerdict(
-            passed=not issues, issues=issues, duration_seconds=time.perf_counter() - started
+            passed=not issues,
+            issues=issues,
+            warnings=warnings,
+            duration_seconds=time.perf_counter() - started,
         )
 
 
@@ -122,4 +109,4 @@ def issues_from_outcome(outcome: SandboxOutcome) -> list[ValidationIssue]:
 
 
 def _issue(category: ErrorCategory, message: str, line: int | None = None) -> ValidationIssue:
-    return ValidationIssue(category=category, message=message, line=line)
+    return ValidationIssue(category=category, message=message, line=line, check="tests")
