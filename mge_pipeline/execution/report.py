@@ -7,7 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mge_pipeline.domain import AttemptRecord, ExecutionState, MasterPlan, WaveSummary
+from mge_pipeline.domain import (
+    AttemptRecord,
+    ExecutionState,
+    LevelValidation,
+    MasterPlan,
+    WaveSummary,
+)
 
 
 class AtomReport(BaseModel):
@@ -21,6 +27,8 @@ class AtomReport(BaseModel):
     duration_seconds: float
     error_categories: list[str]
     reason: str | None = None
+    auto_fixes: int = 0
+    warnings: int = 0
 
 
 class RunReport(BaseModel):
@@ -46,6 +54,8 @@ class RunReport(BaseModel):
     files: list[str]
     acceptance: str = "none defined"
     acceptance_output: str = ""
+    sandbox_isolation: str | None = None
+    levels: list[LevelValidation] = []
     waves: list[WaveSummary]
     atoms: list[AtomReport]
 
@@ -127,6 +137,8 @@ def _atom_report(
         duration_seconds=sum(a.duration_seconds for a in attempts),
         error_categories=[a.error_category.value for a in attempts if a.error_category],
         reason=row["reason"] if row else None,
+        auto_fixes=sum(len(a.auto_fixes) for a in attempts),
+        warnings=len(attempts[-1].warnings) if attempts else 0,
     )
 
 
@@ -145,6 +157,11 @@ def render_markdown(report: RunReport) -> str:
         f"- Cost: ${report.total_cost_usd:.4f}; wall time {report.total_time_seconds:.1f} s",
         f"- Output: `{report.output_dir}` ({len(report.files)} files)",
         f"- Acceptance tests: {report.acceptance}",
+        f"- Sandbox isolation: {report.sandbox_isolation or 'unknown'}",
+        "",
+        "## Hierarchical validation",
+        "",
+        level_table(report.levels),
         "",
         "## Waves",
         "",
@@ -152,12 +169,14 @@ def render_markdown(report: RunReport) -> str:
         "",
         "## Atoms",
         "",
-        "| atom | task | file | wave | status | attempts | cost (USD) | errors |",
-        "|---|---|---|---|---|---|---|---|",
+        "| atom | task | file | wave | status | attempts | cost (USD) | errors | auto-fixes "
+        "| warnings |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {a.atom_id} | {a.task_id} | {a.file_path} | {a.wave_index} | {a.status} | "
-        f"{a.attempts} | {a.cost_usd:.4f} | {', '.join(a.error_categories) or '-'} |"
+        f"{a.attempts} | {a.cost_usd:.4f} | {', '.join(a.error_categories) or '-'} | "
+        f"{a.auto_fixes} | {a.warnings} |"
         for a in report.atoms
     ]
     return "\n".join(lines) + "\n"
@@ -195,4 +214,20 @@ def wave_table(waves: list[WaveSummary]) -> str:
             f"{w.duration_seconds:.1f}",
         )
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return "\n".join(lines)
+
+
+def level_table(levels: list[LevelValidation]) -> str:
+    """One row per level and scope; errors and warnings listed with the atoms they implicate."""
+    lines = ["| level | scope | score | passed | issues |", "|---|---|---|---|---|"]
+    for level in levels:
+        found = "<br>".join(
+            f"{i.severity}: {i.check}: {i.message}".replace("|", "\\|")
+            + (f" [{', '.join(i.atom_ids)}]" if i.atom_ids else "")
+            for i in level.issues
+        )
+        passed = "yes" if level.passed else "**no**"
+        lines.append(
+            f"| {level.level} | {level.scope_id} | {level.score:.2f} | {passed} | {found or '-'} |"
+        )
     return "\n".join(lines)

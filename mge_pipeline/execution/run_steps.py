@@ -10,7 +10,13 @@ from pathlib import Path
 import anyio
 
 from mge_pipeline import constants as c
-from mge_pipeline.domain import AtomStatus, ExecutionStatus, MasterPlan, WaveSummary
+from mge_pipeline.domain import (
+    AtomStatus,
+    ExecutionStatus,
+    LevelValidation,
+    MasterPlan,
+    WaveSummary,
+)
 from mge_pipeline.execution.assembly import assemble_files
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
@@ -20,6 +26,7 @@ from mge_pipeline.execution.waves import wave_stop_reason
 from mge_pipeline.generation import LLMProvider
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
+from mge_pipeline.validation.levels import blocking_failures, validate_levels
 
 MASTERPLAN_COMPLETED = "completed"
 MASTERPLAN_FAILED = "failed"
@@ -97,12 +104,32 @@ async def finalize_run(
         lambda: store.validated_codes(run.execution_id, list(bundle.atoms))
     )
     files = assemble_files(bundle.atoms, codes, bundle.graph)
+    levels = await validate_levels(bundle.plan, codes, files, sandbox)
     acceptance = await _acceptance(bundle, files, codes, sandbox)
-    reason = run.stop_reason or (None if acceptance.passed is not False else acceptance.summary)
-    status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
-    return await anyio.to_thread.run_sync(
-        lambda: _conclude(bundle, run, store, files, status, reason, acceptance)
+    reason = (
+        run.stop_reason
+        or _levels_reason(levels)
+        or (None if acceptance.passed is not False else acceptance.summary)
     )
+    status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
+
+    def conclude() -> RunReport:
+        for level in levels:
+            store.record_level_validation(run.execution_id, level)
+        return _conclude(bundle, run, store, files, status, reason, acceptance)
+
+    report = await anyio.to_thread.run_sync(conclude)
+    return report
+
+
+def _levels_reason(levels: list[LevelValidation]) -> str | None:
+    """The first level that failed for its own reasons, with the atoms to regenerate."""
+    failing = blocking_failures(levels)
+    if not failing:
+        return None
+    first = failing[0]
+    atoms = ", ".join(first.implicated_atoms) or "none named"
+    return f"{first.level} validation failed for {first.scope_id} (implicated atoms: {atoms})"
 
 
 def _conclude(
@@ -130,7 +157,11 @@ def _conclude(
         sorted(files),
     )
     report = report.model_copy(
-        update={"acceptance": acceptance.summary, "acceptance_output": acceptance.output}
+        update={
+            "acceptance": acceptance.summary,
+            "acceptance_output": acceptance.output,
+            "levels": store.level_validations(run.execution_id),
+        }
     )
     outputs = dict(files)
     outputs["report.json"] = json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
