@@ -112,6 +112,15 @@ def _read_names(tree: ast.Module) -> set[str]:
 
 def _performance(atom_id: str, tree: ast.Module) -> list[LevelIssue]:
     found: list[LevelIssue] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            sources = [ast.unparse(g.iter) for g in node.generators]
+            repeated = sorted({s for s in sources if sources.count(s) > 1})
+            if repeated:
+                message = f"`{atom_id}`: nested loops over `{repeated[0]}` (quadratic in its size)"
+                found.append(
+                    issue(Severity.WARNING, ErrorCategory.LOGIC, "performance", message, [atom_id])
+                )
     for outer in ast.walk(tree):
         if not isinstance(outer, ast.For | ast.comprehension):
             continue

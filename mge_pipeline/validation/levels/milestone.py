@@ -60,7 +60,9 @@ def _cycles(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
         graph.add_edge(edge.importer, edge.imported)
         atoms_of_edge[(edge.importer, edge.imported)] = edge.atom_ids
     found: list[LevelIssue] = []
-    for cycle in nx.simple_cycles(graph):
+    for found_cycle in nx.simple_cycles(graph):
+        start = found_cycle.index(min(found_cycle))
+        cycle = found_cycle[start:] + found_cycle[:start]
         pairs = list(zip(cycle, [*cycle[1:], cycle[0]], strict=True))
         implicated = [a for pair in pairs for a in atoms_of_edge.get(pair, ())]
         message = "circular import: " + " → ".join([*cycle, cycle[0]])
