@@ -116,10 +116,9 @@ async def finalize_run(
     def conclude() -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
-        return _conclude(bundle, run, store, files, status, reason, acceptance)
+        return _conclude(bundle, run, store, files, status, reason, acceptance, sandbox.isolation)
 
-    report = await anyio.to_thread.run_sync(conclude)
-    return report
+    return await anyio.to_thread.run_sync(conclude)
 
 
 def _levels_reason(levels: list[LevelValidation]) -> str | None:
@@ -140,6 +139,7 @@ def _conclude(
     status: ExecutionStatus,
     reason: str | None,
     acceptance: AcceptanceResult,
+    isolation: str | None = None,
 ) -> RunReport:
     store.finish_execution(run.execution_id, status=status, reason=reason)
     plan_status = MASTERPLAN_COMPLETED if status is ExecutionStatus.COMPLETED else MASTERPLAN_FAILED
@@ -161,6 +161,7 @@ def _conclude(
             "acceptance": acceptance.summary,
             "acceptance_output": acceptance.output,
             "levels": store.level_validations(run.execution_id),
+            "sandbox_isolation": isolation,
         }
     )
     outputs = dict(files)

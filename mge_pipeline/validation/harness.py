@@ -1,30 +1,215 @@
-"""Runs inside the sandbox process: limits itself, imports the atom's module, runs its tests.
+"""Runs inside the sandbox process, before and around the generated code. Standard library only.
 
-Started as ``python -I harness.py ROOT MODULE TESTS_FILE RESULT_FILE MEMORY_MB CPU_SECONDS``;
-with MODULE ``--pytest`` it runs TESTS_FILE under pytest instead (plan-level acceptance tests);
-with MODULE ``--exec`` it replaces itself with the command whose argv is the JSON in TESTS_FILE,
-run in ROOT (a plan's own test command), after setting the same limits.
-It only uses the standard library and writes one JSON verdict, so the parent never has to
-parse tracebacks out of free-form output.
+``run_check(request, workdir)`` lays the files out in WORKDIR/src, sends all output to
+WORKDIR/output.txt, limits the process (CPU, address space, file size — which also caps the
+output —, open files, processes, no core dumps), installs an audit hook that blocks what the
+kernel does not already block, then either imports the atom's module and runs its tests, runs
+acceptance tests under pytest, or replaces itself with a command. It writes one JSON verdict to
+WORKDIR/result.json, so the parent never parses tracebacks out of free-form output.
 """
 
+import contextlib
 import json
+import os
 import resource
 import sys
 import traceback
+from typing import Any
 
 TESTS_FILENAME = "<tests>"
+OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024
+OPEN_FILES = 256
+# Processes per user in the sandbox's own user namespace; without one the limit counts every
+# process of the user, so it becomes that count plus this margin.
+PROCESS_MARGIN = 64
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+_PATH_EVENTS = {
+    "os.remove": 1,
+    "os.rmdir": 1,
+    "os.rename": 2,
+    "os.replace": 2,
+    "os.truncate": 1,
+    "os.chmod": 1,
+    "os.chown": 1,
+    "os.mkdir": 1,
+    "os.symlink": 2,
+    "os.link": 2,
+    "os.utime": 1,
+    "shutil.rmtree": 1,
+}
+_NETWORK_EVENTS = frozenset(
+    {"socket.connect", "socket.bind", "socket.sendto", "socket.getaddrinfo"}
+)
+_SPAWN_EVENTS = frozenset(
+    {"os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen"}
+)
 
 
-def _limit(memory_mb: int, cpu_seconds: int) -> None:
-    memory = memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024 * 1024, 16 * 1024 * 1024))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def run_check(request: dict[str, Any], workdir: str, isolation: str) -> None:
+    """The body of one check's process; never returns."""
+    code = 0
+    try:
+        _prepare(request, workdir)
+        _limit(request, isolation)
+        kind = request["kind"]
+        if kind == "exec":
+            _exec(request["argv"], workdir)
+        _guard(workdir, isolation)
+        result = _pytest(workdir) if kind == "pytest" else _tests(request, workdir)
+    except BaseException as exc:  # a check must always leave a verdict behind
+        result = {
+            "ok": False,
+            "phase": "sandbox",
+            "exc_type": type(exc).__name__,
+            "message": str(exc)[-2000:],
+        }
+        code = 70
+    _write_result(workdir, result)
+    os._exit(code)
 
 
-def _failure(phase: str, exc: BaseException, tests: str) -> dict[str, object]:
+def _prepare(request: dict[str, Any], workdir: str) -> None:
+    root = os.path.join(workdir, "src")
+    for relative, content in request["files"].items():
+        target = os.path.join(root, relative)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "w", encoding="utf-8") as handle:
+            handle.write(content)
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(workdir, "tests.py"), "w", encoding="utf-8") as handle:
+        handle.write(request.get("tests") or "")
+    output = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.chdir(workdir)
+    os.environ.clear()
+    os.environ.update(
+        {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": workdir,
+            "TMPDIR": workdir,
+            "PYTHONPATH": root,
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
+    sys.path[:] = [
+        root,
+        *[p for p in sys.path if p.endswith(("site-packages", ".zip")) or "/lib/python" in p],
+    ]
+    sys.dont_write_bytecode = True
+
+
+def _limit(request: dict[str, Any], isolation: str) -> None:
+    cpu = int(request["cpu_seconds"])
+    limits = {
+        resource.RLIMIT_CPU: (cpu, cpu + 1),
+        resource.RLIMIT_FSIZE: (OUTPUT_LIMIT_BYTES, OUTPUT_LIMIT_BYTES),
+        resource.RLIMIT_NOFILE: (OPEN_FILES, OPEN_FILES),
+        resource.RLIMIT_CORE: (0, 0),
+        resource.RLIMIT_NPROC: _process_limit(isolation),
+    }
+    if request.get("address_space", True):
+        memory = int(request["memory_mb"]) * 1024 * 1024
+        limits[resource.RLIMIT_AS] = (memory, memory)
+    for kind, value in limits.items():
+        resource.setrlimit(kind, value)
+
+
+def _process_limit(isolation: str) -> tuple[int, int]:
+    if isolation == "namespace":
+        return PROCESS_MARGIN * 2, PROCESS_MARGIN * 2
+    uid = os.getuid()
+    mine = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                mine += os.stat(f"/proc/{entry}").st_uid == uid
+    return mine + PROCESS_MARGIN, mine + PROCESS_MARGIN
+
+
+def _guard(workdir: str, isolation: str) -> None:
+    """An audit hook (it cannot be removed) for what the kernel does not already forbid."""
+    inside = os.path.realpath(workdir) + os.sep
+    own_proc = (f"/proc/{os.getpid()}/", "/proc/self/", "/proc/thread-self/")
+    strict = isolation != "namespace"
+
+    def allowed(path: object) -> bool:
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, str):
+            return True
+        real = os.path.realpath(path)
+        return real == os.devnull or (real + os.sep).startswith(inside)
+
+    def hook(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open":
+            path, mode, flags = args
+            if (
+                isinstance(path, str)
+                and path.startswith("/proc/")
+                and not path.startswith(own_proc)
+            ):
+                raise PermissionError(f"the sandbox does not read other processes: {path}")
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
+            if writing and not allowed(path):
+                raise PermissionError(f"the sandbox only writes inside its directory: {path}")
+        elif event in _PATH_EVENTS:
+            for path in args[: _PATH_EVENTS[event]]:
+                if not allowed(path):
+                    raise PermissionError(
+                        f"the sandbox only changes files inside its directory: {path}"
+                    )
+        elif event in _NETWORK_EVENTS:
+            raise PermissionError("network access is blocked in the sandbox")
+        elif event == "ctypes.dlopen" or (strict and event in _SPAWN_EVENTS):
+            raise PermissionError(f"{event} is blocked in the sandbox")
+
+    sys.addaudithook(hook)
+
+
+def _tests(request: dict[str, Any], workdir: str) -> dict[str, Any]:
+    import importlib
+
+    tests = request.get("tests") or ""
+    try:
+        module = importlib.import_module(request["module"])
+    except BaseException as exc:
+        return _failure("import", exc, tests)
+    namespace = vars(module)
+    before = set(namespace)
+    try:
+        exec(compile(tests, TESTS_FILENAME, "exec"), namespace)
+        functions = [
+            value
+            for name, value in list(namespace.items())
+            if name.startswith("test_") and name not in before and callable(value)
+        ]
+        for function in functions:
+            function()
+    except BaseException as exc:
+        return _failure("tests", exc, tests)
+    return {"ok": True, "tests_run": len(functions)}
+
+
+def _pytest(workdir: str) -> dict[str, Any]:
+    import pytest
+
+    tests_file = os.path.join(workdir, "tests.py")
+    code = pytest.main([tests_file, "-q", "-p", "no:cacheprovider", "--no-header", "-rf"])
+    return {"ok": code == 0, "exit_code": int(code), "phase": "pytest"}
+
+
+def _exec(argv: list[str], workdir: str) -> None:
+    os.chdir(os.path.join(workdir, "src"))
+    os.execvp(argv[0], argv)
+
+
+def _failure(phase: str, exc: BaseException, tests: str) -> dict[str, Any]:
     frames = traceback.extract_tb(exc.__traceback__)
     test_line = None
     for frame in frames:
@@ -49,61 +234,10 @@ def _failure(phase: str, exc: BaseException, tests: str) -> dict[str, object]:
     }
 
 
-def main() -> int:
-    root, module_name, tests_file, result_file, memory_mb, cpu_seconds = sys.argv[1:7]
-    _limit(int(memory_mb), int(cpu_seconds))
-    sys.path.insert(0, root)
-    if module_name == "--pytest":
-        return _run_pytest(tests_file, result_file)
-    if module_name == "--exec":
-        _exec(root, tests_file)
-    with open(tests_file, encoding="utf-8") as handle:
-        tests = handle.read()
-    result: dict[str, object] = {"ok": True, "tests_run": 0}
+def _write_result(workdir: str, result: dict[str, Any]) -> None:
     try:
-        import importlib
-
-        module = importlib.import_module(module_name)
-    except BaseException as exc:
-        result = _failure("import", exc, tests)
-    else:
-        namespace = vars(module)
-        before = set(namespace)
-        try:
-            exec(compile(tests, TESTS_FILENAME, "exec"), namespace)
-            test_functions = [
-                value
-                for name, value in list(namespace.items())
-                if name.startswith("test_") and name not in before and callable(value)
-            ]
-            for function in test_functions:
-                function()
-            result["tests_run"] = len(test_functions)
-        except BaseException as exc:
-            result = _failure("tests", exc, tests)
-    with open(result_file, "w", encoding="utf-8") as handle:
-        json.dump(result, handle)
-    return 0
-
-
-def _exec(root: str, argv_file: str) -> None:
-    import os
-
-    with open(argv_file, encoding="utf-8") as handle:
-        argv = json.load(handle)
-    os.chdir(root)
-    os.environ["PYTHONPATH"] = root
-    os.execvp(argv[0], argv)
-
-
-def _run_pytest(tests_file: str, result_file: str) -> int:
-    import pytest
-
-    code = pytest.main([tests_file, "-q", "-p", "no:cacheprovider", "--no-header", "-rf"])
-    with open(result_file, "w", encoding="utf-8") as handle:
-        json.dump({"ok": code == 0, "exit_code": int(code), "phase": "pytest"}, handle)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT_BYTES, OUTPUT_LIMIT_BYTES))
+        with open(os.path.join(workdir, "result.json"), "w", encoding="utf-8") as handle:
+            json.dump(result, handle, default=str)
+    except BaseException:
+        os._exit(71)

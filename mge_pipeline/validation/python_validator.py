@@ -5,6 +5,7 @@ Static errors stop the attempt before any process starts; warnings travel with t
 
 from __future__ import annotations
 
+import signal
 import time
 
 from mge_pipeline.domain import (
@@ -15,6 +16,7 @@ from mge_pipeline.domain import (
     ValidationVerdict,
 )
 from mge_pipeline.validation.checks import run_python_checks
+from mge_pipeline.validation.harness import OUTPUT_LIMIT_BYTES
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
 
 _CATEGORY_BY_EXCEPTION: dict[str, ErrorCategory] = {
@@ -88,17 +90,15 @@ def issues_from_outcome(outcome: SandboxOutcome) -> list[ValidationIssue]:
         ]
     result = outcome.result
     if result is None:
-        detail = outcome.stderr_tail.strip().splitlines()[-1:] or [
-            f"exit code {outcome.returncode}"
-        ]
-        category = ErrorCategory.TIMEOUT if outcome.returncode == -24 else ErrorCategory.RUNTIME
-        return [_issue(category, f"the sandbox process died: {detail[0]}")]
+        return [_died(outcome)]
     if result.get("ok"):
         return []
     exc_type = str(result.get("exc_type", "Exception"))
     category = _CATEGORY_BY_EXCEPTION.get(exc_type, ErrorCategory.RUNTIME)
     message = str(result.get("message", exc_type))
     test_line = result.get("test_line")
+    if "[Errno 27]" in message:
+        message += f" (the sandbox's {OUTPUT_LIMIT_BYTES // 2**20} MB file and output size limit)"
     if test_line:
         message = f"{message} (in test: {test_line})"
     if result.get("phase") == "import":
@@ -106,6 +106,26 @@ def issues_from_outcome(outcome: SandboxOutcome) -> list[ValidationIssue]:
     location = result.get("location")
     line = location.get("line") if isinstance(location, dict) else None
     return [_issue(category, message, line if isinstance(line, int) else None)]
+
+
+# Exit codes of a process killed by a signal: -SIGNAL. Each limit has its own signal.
+_DEATHS: dict[int, tuple[ErrorCategory, str]] = {
+    -signal.SIGXCPU: (ErrorCategory.TIMEOUT, "used up its CPU time (endless loop?)"),
+    -signal.SIGXFSZ: (
+        ErrorCategory.RUNTIME,
+        f"wrote more than the {OUTPUT_LIMIT_BYTES // 2**20} MB file and output size limit",
+    ),
+    -signal.SIGKILL: (ErrorCategory.RUNTIME, "was killed (out of memory or processes?)"),
+    -signal.SIGSEGV: (ErrorCategory.RUNTIME, "crashed (segmentation fault)"),
+}
+
+
+def _died(outcome: SandboxOutcome) -> ValidationIssue:
+    known = _DEATHS.get(outcome.returncode or 0)
+    if known:
+        return _issue(known[0], f"the sandbox process {known[1]}")
+    detail = outcome.stderr_tail.strip().splitlines()[-1:] or [f"exit code {outcome.returncode}"]
+    return _issue(ErrorCategory.RUNTIME, f"the sandbox process died: {detail[0]}")
 
 
 def _issue(category: ErrorCategory, message: str, line: int | None = None) -> ValidationIssue:

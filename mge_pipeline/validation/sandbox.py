@@ -1,10 +1,13 @@
-"""A subprocess sandbox for generated Python: fresh process, limits, empty env, temp dir.
+"""The sandbox for generated code: a fresh process per check, limited, isolated, fast.
 
-Generated code is untrusted and runs beside the API key and the database, so it gets an
-environment with nothing in it, a throwaway working directory, CPU/memory/file-size limits
-(set by the harness before any generated code is imported) and a wall-clock deadline enforced
-by killing its whole process group. Everything is asyncio: a blocking ``subprocess.run`` here
-would stall every atom of the run on the async executor.
+Generated code is untrusted and runs beside the API key and the database, so each check gets
+a process of its own with an empty environment, a throwaway directory, CPU, memory,
+process-count, open-file and output-size limits, no network, and a wall-clock deadline that
+kills its whole process group (``harness.py`` and ``pool.py`` say how). Checks are forked from
+a warm, preloaded parent (``warm=True``, the default), so a trivial check costs milliseconds
+rather than an interpreter's start-up; ``warm=False`` starts a fresh interpreter per check and
+exists to measure the difference. Everything here is asyncio: a blocking call would stall
+every atom of the run on the async executor.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-HARNESS = Path(__file__).with_name("harness.py")
-_SANDBOX_ENV = {"LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}
+import anyio
+
+from mge_pipeline.validation.pool import PYTHON_GUARD, SANDBOX_ENV, SERVER, WarmPool
 
 
 @dataclass(frozen=True)
@@ -34,10 +40,11 @@ class SandboxOutcome:
     returncode: int | None
     stderr_tail: str
     duration_seconds: float
+    isolation: str = ""
 
 
 class PythonSandbox:
-    """Shared by all atoms of a run; ``max_processes`` caps simultaneous sandbox processes."""
+    """Shared by all atoms of a run; ``max_processes`` caps simultaneous checks per loop."""
 
     def __init__(
         self,
@@ -46,12 +53,27 @@ class PythonSandbox:
         memory_mb: int = 512,
         max_processes: int = 4,
         python: str = sys.executable,
+        warm: bool = True,
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
         self.max_processes = max_processes
         self.python = python
+        self.warm = warm
+        self._pool = WarmPool(python)
         self._semaphores: dict[int, asyncio.Semaphore] = {}
+
+    @property
+    def isolation(self) -> str | None:
+        """'namespace' or 'python-guard' once a check has run; None before."""
+        return self._pool.isolation if self.warm else PYTHON_GUARD
+
+    @property
+    def pool_pid(self) -> int | None:
+        return self._pool.pid
+
+    def close(self) -> None:
+        self._pool.close()
 
     def _semaphore(self) -> asyncio.Semaphore:
         loop_id = id(asyncio.get_running_loop())
@@ -69,108 +91,103 @@ class PythonSandbox:
         memory_mb: int | None = None,
     ) -> SandboxOutcome:
         """Import ``module`` from ``files`` and run ``tests`` in its namespace."""
-        return await self._isolated(
-            files,
-            module,
-            tests,
-            timeout_seconds or self.timeout_seconds,
-            memory_mb or self.memory_mb,
+        request = {"kind": "tests", "files": files, "module": module, "tests": tests}
+        return await self._check(
+            request, timeout_seconds or self.timeout_seconds, memory_mb or self.memory_mb
         )
 
     async def run_pytest(
         self, files: dict[str, str], tests: str, *, timeout_seconds: float = 120.0
     ) -> SandboxOutcome:
         """Plan-level acceptance tests under pytest, with ``files`` importable."""
-        return await self._isolated(files, "--pytest", tests, timeout_seconds, self.memory_mb * 2)
+        request = {"kind": "pytest", "files": files, "tests": tests}
+        return await self._check(request, timeout_seconds, self.memory_mb * 2)
 
     async def run_command(
-        self, files: dict[str, str], argv: list[str], *, timeout_seconds: float = 300.0
+        self,
+        files: dict[str, str],
+        argv: list[str],
+        *,
+        timeout_seconds: float = 300.0,
+        memory_mb: int | None = None,
+        limit_address_space: bool = True,
     ) -> SandboxOutcome:
         """Any command (e.g. a project's own test suite) run in the materialised ``files``.
 
         The outcome's ``returncode`` is the command's; its output is in ``stderr_tail``. A
         leading ``python`` means this interpreter, since the sandbox's PATH has no venv on it.
+        Runtimes that reserve large address ranges (Node's V8) need ``limit_address_space``
+        off and their own heap limit instead.
         """
         resolved = [self.python if argv[:1] == ["python"] else argv[0], *argv[1:]]
-        return await self._isolated(
-            files, "--exec", json.dumps(resolved), timeout_seconds, self.memory_mb * 2
-        )
+        request = {
+            "kind": "exec",
+            "files": files,
+            "argv": resolved,
+            "address_space": limit_address_space,
+        }
+        return await self._check(request, timeout_seconds, memory_mb or self.memory_mb * 2)
 
-    async def _isolated(
-        self, files: dict[str, str], module: str, tests: str, timeout: float, memory_mb: int
+    async def _check(
+        self, request: dict[str, Any], timeout: float, memory_mb: int
     ) -> SandboxOutcome:
+        request = {
+            **request,
+            "timeout": timeout,
+            "cpu_seconds": max(1, math.ceil(timeout)),
+            "memory_mb": memory_mb,
+        }
         async with self._semaphore():
-            with tempfile.TemporaryDirectory(prefix="mge-sandbox-") as workdir:
-                return await self._run(Path(workdir), files, module, tests, timeout, memory_mb)
-
-    async def _run(
-        self,
-        workdir: Path,
-        files: dict[str, str],
-        module: str,
-        tests: str,
-        timeout: float,
-        memory_mb: int,
-    ) -> SandboxOutcome:
-        root = workdir / "src"
-        for relative, content in files.items():
-            target = root / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content, encoding="utf-8")
-        (workdir / "test_acceptance.py").write_text(tests, encoding="utf-8")
-        result_file = workdir / "result.json"
-        cpu_seconds = max(1, math.ceil(timeout))
-        started = time.perf_counter()
-        with open(workdir / "stderr.txt", "wb") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                self.python,
-                "-I",
-                str(HARNESS),
-                str(root),
-                module,
-                str(workdir / "test_acceptance.py"),
-                str(result_file),
-                str(memory_mb),
-                str(cpu_seconds),
-                cwd=workdir,
-                env=_SANDBOX_ENV,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=stderr,
-                stderr=stderr,
-                start_new_session=True,
-            )
-            timed_out = False
-            try:
-                await asyncio.wait_for(process.wait(), timeout)
-            except TimeoutError:
-                timed_out = True
-                _kill_group(process.pid)
-                await process.wait()
+            if not self.warm:
+                return await self._fresh(request, timeout)
+            started = time.perf_counter()
+            answer = await self._pool.submit(request, timeout)
+        if answer is None:
+            return SandboxOutcome(None, True, None, "", time.perf_counter() - started, "")
         return SandboxOutcome(
-            result=_read_result(result_file),
-            timed_out=timed_out,
-            returncode=process.returncode,
-            stderr_tail=_tail(workdir / "stderr.txt"),
-            duration_seconds=time.perf_counter() - started,
+            result=answer["result"],
+            timed_out=bool(answer["timed_out"]),
+            returncode=answer["returncode"],
+            stderr_tail=str(answer["output"]),
+            duration_seconds=float(answer["duration"]),
+            isolation=self._pool.isolation or "",
         )
 
+    async def _fresh(self, request: dict[str, Any], timeout: float) -> SandboxOutcome:
+        """One new interpreter for this check, Python-level guard only (the baseline)."""
+        started = time.perf_counter()
+        workdir = Path(tempfile.mkdtemp(prefix="mge-sandbox-"))
+        process = await asyncio.create_subprocess_exec(
+            self.python, "-I", str(SERVER), "--once", str(workdir), PYTHON_GUARD,
+            env=SANDBOX_ENV,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        timed_out = False
+        try:
+            await asyncio.wait_for(process.communicate(json.dumps(request).encode()), timeout)
+        except TimeoutError:
+            timed_out = True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        result, output = await anyio.to_thread.run_sync(_collect, workdir)
+        return SandboxOutcome(
+            result, timed_out, process.returncode, output, time.perf_counter() - started,
+            PYTHON_GUARD,
+        )  # fmt: skip
 
-def _kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGKILL)
 
-
-def _read_result(path: Path) -> dict[str, object] | None:
+def _collect(workdir: Path) -> tuple[dict[str, object] | None, str]:
     try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
+        loaded = json.loads((workdir / "result.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
-def _tail(path: Path, limit: int = 2000) -> str:
+        loaded = None
     try:
-        data = path.read_bytes()
+        output = (workdir / "output.txt").read_bytes()[-2000:].decode("utf-8", errors="replace")
     except OSError:
-        return ""
-    return data[-limit:].decode("utf-8", errors="replace")
+        output = ""
+    shutil.rmtree(workdir, ignore_errors=True)
+    return (loaded if isinstance(loaded, dict) else None), output
