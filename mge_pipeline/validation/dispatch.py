@@ -1,16 +1,11 @@
-"""Choosing the validator for an atom's language; a language without one fails loudly."""
+"""Choosing the validator for an atom's language: Python in-process checks, JS/TS under Node."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from mge_pipeline.domain import (
-    AtomSpec,
-    ErrorCategory,
-    Language,
-    ValidationIssue,
-    ValidationVerdict,
-)
+from mge_pipeline.domain import AtomSpec, Language, ValidationVerdict
+from mge_pipeline.validation.node_validator import NodeAtomValidator
 from mge_pipeline.validation.python_validator import PythonAtomValidator
 from mge_pipeline.validation.sandbox import PythonSandbox
 
@@ -22,7 +17,7 @@ class AtomValidator(Protocol):
 
 
 class LanguageDispatchValidator:
-    """Python is validated; other languages are reported unavailable, never silently passed."""
+    """One validator per language; missing tooling fails the atom as unavailable, never passes."""
 
     def __init__(
         self,
@@ -34,12 +29,9 @@ class LanguageDispatchValidator:
         self._python = PythonAtomValidator(
             sandbox, timeout_seconds=timeout_seconds, memory_mb=memory_mb
         )
+        self._node = NodeAtomValidator(sandbox, timeout_seconds=timeout_seconds)
 
     async def validate(self, atom: AtomSpec, code: str, files: dict[str, str]) -> ValidationVerdict:
         if atom.language is Language.PYTHON:
             return await self._python.validate(atom, code, files)
-        issue = ValidationIssue(
-            category=ErrorCategory.CONTEXT,
-            message=f"no validator for {atom.language} is available yet; the atom is not accepted",
-        )
-        return ValidationVerdict(passed=False, issues=[issue])
+        return await self._node.validate(atom, code, files)
