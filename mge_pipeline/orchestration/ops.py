@@ -198,6 +198,7 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
             "precision_percent": dg.MetadataValue.float(report.precision_percent),
             "cost_usd": dg.MetadataValue.float(report.total_cost_usd),
             "acceptance": report.acceptance,
+            "sandbox_isolation": report.sandbox_isolation or "unknown",
             "output_dir": dg.MetadataValue.path(report.output_dir),
         }
         if report.status != ExecutionStatus.COMPLETED.value:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import itertools
 import json
 import shutil
@@ -64,14 +65,20 @@ def unshare_prefix(scratch: str) -> list[str]:
 
 def probe_isolation(scratch: str) -> str:
     """Namespaces when ``unshare`` creates them here (containers often forbid it)."""
+    return _probe()
+
+
+@functools.cache
+def _probe() -> str:
     if shutil.which("unshare") is None:
         return PYTHON_GUARD
-    try:
-        probe = subprocess.run(
-            [*unshare_prefix(scratch), "true"], env=SANDBOX_ENV, capture_output=True, timeout=10
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return PYTHON_GUARD
+    with tempfile.TemporaryDirectory(prefix="mge-probe-") as target:
+        try:
+            probe = subprocess.run(
+                [*unshare_prefix(target), "true"], env=SANDBOX_ENV, capture_output=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return PYTHON_GUARD
     return NAMESPACE if probe.returncode == 0 else PYTHON_GUARD
 
 
@@ -137,31 +144,41 @@ class WarmPool:
         except OSError as exc:
             raise SandboxUnavailableError(f"cannot start the sandbox parent: {exc}") from exc
         assert self._process.stdout is not None
+        # The reader holds the pending answers, not the pool: a pool nobody uses any more is
+        # collected, and its finalizer ends the parent.
         reader = threading.Thread(
-            target=self._read, args=(self._process.stdout,), name="mge-sandbox-reader", daemon=True
+            target=_read,
+            args=(self._process.stdout, self._pending, self._lock),
+            name="mge-sandbox-reader",
+            daemon=True,
         )
         reader.start()
         self._finalizer = weakref.finalize(self, _stop, self._process, self._scratch)
         return self._process
-
-    def _read(self, stream: BinaryIO) -> None:
-        for line in stream:
-            with contextlib.suppress(ValueError):
-                answer = json.loads(line)
-                future = self._pending.pop(answer["id"], None)
-                if future is not None and not future.done():
-                    future.set_result(answer)
-        with self._lock:
-            orphans = [f for f in self._pending.values() if not f.done()]
-            self._pending.clear()
-        for future in orphans:
-            future.set_exception(SandboxUnavailableError("the sandbox parent died"))
 
     def close(self) -> None:
         with self._lock:
             if self._finalizer is not None:
                 self._finalizer()
             self._process = None
+
+
+def _read(
+    stream: BinaryIO,
+    pending: dict[int, concurrent.futures.Future[dict[str, Any]]],
+    lock: threading.Lock,
+) -> None:
+    for line in stream:
+        with contextlib.suppress(ValueError):
+            answer = json.loads(line)
+            future = pending.pop(answer["id"], None)
+            if future is not None and not future.done():
+                future.set_result(answer)
+    with lock:
+        orphans = [f for f in pending.values() if not f.done()]
+        pending.clear()
+    for future in orphans:
+        future.set_exception(SandboxUnavailableError("the sandbox parent died"))
 
 
 def _stop(process: subprocess.Popen[bytes], scratch: str) -> None:
