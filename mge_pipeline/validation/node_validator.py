@@ -10,6 +10,7 @@ compiler is missing, the check says it is unavailable and the atom fails with th
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import shutil
@@ -79,9 +80,15 @@ _TS_DECLARATIONS = (
 )
 
 
-def find_typescript(start: Path | None = None) -> Path | None:
+@functools.cache
+def which_node() -> str | None:
+    return shutil.which("node")
+
+
+@functools.cache
+def find_typescript() -> Path | None:
     """The ``typescript`` package installed by ``npm install`` at the repository root."""
-    roots = [Path(__file__).resolve().parents[2], (start or Path.cwd()).resolve()]
+    roots = [Path(__file__).resolve().parents[2], Path.cwd().resolve()]
     for root in roots:
         for folder in (root, *root.parents):
             candidate = folder / TYPESCRIPT_MODULE
@@ -101,11 +108,14 @@ class NodeAtomValidator:
     ) -> None:
         self.sandbox = sandbox
         self.timeout_seconds = timeout_seconds or sandbox.timeout_seconds
-        self.node = node if node is not None else shutil.which("node")
-        self.typescript = typescript if typescript is not None else find_typescript()
+        self.node = node
+        self.typescript = typescript
 
     async def validate(self, atom: AtomSpec, code: str, files: dict[str, str]) -> ValidationVerdict:
+        """Tooling is looked up on first use (once per process), never for Python atoms."""
         started = time.perf_counter()
+        self.node = self.node or which_node()
+        self.typescript = self.typescript or find_typescript()
         findings = [*self._unavailable(atom), *static_issues(atom, code)]
         issues = [i for i in findings if i.severity is Severity.ERROR]
         if not issues:

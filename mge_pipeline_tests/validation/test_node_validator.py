@@ -90,7 +90,7 @@ def test_an_endless_loop_times_out(sandbox: PythonSandbox) -> None:
 def test_missing_node_is_unavailable_not_passed(
     sandbox: PythonSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(nv.shutil, "which", lambda name: None)
+    monkeypatch.setattr(nv, "which_node", lambda: None)
     verdict = validate(sandbox, JS, JS_GOOD)
     assert not verdict.passed and verdict.category is ErrorCategory.UNAVAILABLE
     assert "Node.js is not installed" in verdict.issues[0].message
@@ -99,7 +99,7 @@ def test_missing_node_is_unavailable_not_passed(
 def test_missing_compiler_is_unavailable_not_passed(
     sandbox: PythonSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(nv, "find_typescript", lambda start=None: None)
+    monkeypatch.setattr(nv, "find_typescript", lambda: None)
     verdict = validate(sandbox, TS, TS_GOOD)
     assert not verdict.passed and verdict.category is ErrorCategory.UNAVAILABLE
     assert "npm install" in verdict.issues[0].message
