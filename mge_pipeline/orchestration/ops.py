@@ -16,12 +16,11 @@ import dagster as dg
 from mge_pipeline import settings as env
 from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
 from mge_pipeline.exceptions import ProviderFatalError
-from mge_pipeline.execution.atom_runner import execute_atom
+from mge_pipeline.execution.atom_runner import AtomServices, execute_atom
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_steps import close_wave, finalize_run, prepare_run, run_tags
 from mge_pipeline.execution.waves import plan_wave
-from mge_pipeline.generation import price_for
 from mge_pipeline.orchestration.config import (
     AtomOutcome,
     AtomTicket,
@@ -122,16 +121,19 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
             memory_mb=settings.validation_memory_mb,
         )
         repository = store.get_store()
+        services = AtomServices(
+            store=repository,
+            provider=provider,
+            validator=validator,
+            gate=llm.call_gate(settings.requests_per_minute, settings.tokens_per_minute),
+        )
         try:
             result = await execute_atom(
                 bundle,
                 ticket.atom_id,
                 execution_id=ticket.run.execution_id,
-                store=repository,
-                provider=provider,
-                validator=validator,
-                price=price_for(provider.model),
-                policy=settings.policy,
+                services=services,
+                settings=settings,
             )
         except ProviderFatalError as exc:
             reason = f"the LLM provider cannot serve this run: {exc}"

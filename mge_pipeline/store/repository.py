@@ -27,7 +27,7 @@ from mge_pipeline.domain import (
 from mge_pipeline.exceptions import BudgetExceededError
 from mge_pipeline.execution.budget import Reservation, budget_message
 from mge_pipeline.store import tables as t
-from mge_pipeline.store.engine import make_engine
+from mge_pipeline.store.engine import add_missing_columns, make_engine
 
 MASTERPLAN_DRAFT = "draft"
 MASTERPLAN_READY = "ready"
@@ -53,7 +53,9 @@ class MgeStore:
             self.create_all()
 
     def create_all(self) -> None:
+        """Create missing tables, then add columns newer code expects to older tables."""
         t.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

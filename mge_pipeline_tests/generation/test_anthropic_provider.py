@@ -14,6 +14,7 @@ import pytest
 
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
 from mge_pipeline.generation import AnthropicProvider, GenerationRequest
+from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline_tests.factories import make_atom
 
 
@@ -84,7 +85,8 @@ def server() -> Iterator[MessagesServer]:
 
 def _generate(server: MessagesServer, model: str = "claude-sonnet-4-5"):  # type: ignore[no-untyped-def]
     provider = AnthropicProvider(api_key="sk-test", model=model, base_url=server.url)
-    request = GenerationRequest(atom=make_atom(id="add"), system="SYSTEM", prompt="PROMPT",
+    blocks = (PromptBlock("SYSTEM", cache=True), PromptBlock("FILE"))
+    request = GenerationRequest(atom=make_atom(id="add"), system_blocks=blocks, prompt="PROMPT",
                                 temperature=0.5, max_tokens=512, attempt_number=2)  # fmt: skip
     return asyncio.run(provider.generate(request))
 
@@ -102,7 +104,12 @@ def test_answer_usage_and_request_shape(server: MessagesServer) -> None:
     credentials = headers.get("x-api-key") or headers.get("authorization", "")
     assert credentials.endswith("sk-test") and "anthropic-version" in headers
     assert body["temperature"] == 0.5 and body["max_tokens"] == 512
-    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert body["system"][0] == {
+        "type": "text",
+        "text": "SYSTEM",
+        "cache_control": {"type": "ephemeral"},
+    }
+    assert body["system"][1] == {"type": "text", "text": "FILE"}
     assert body["messages"] == [{"role": "user", "content": "PROMPT"}]
 
 
