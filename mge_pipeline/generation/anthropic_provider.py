@@ -61,6 +61,8 @@ class AnthropicProvider:
             )
         except anthropic.APIError as exc:
             raise translate_error(exc) from exc
+        except ValueError as exc:  # a 200 whose body is not JSON escapes the SDK as-is
+            raise ProviderError(f"malformed response body, will retry: {exc}") from exc
         return _to_response(message, self.model)
 
     async def aclose(self) -> None:
