@@ -244,8 +244,11 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
             ),
             ("attempts", str(report["attempts_total"])),
             ("retry rate", f"{report['retry_rate_percent']:.1f}%"),
-            ("cost", f"${report['total_cost_usd']:.4f} "
-                     f"(${report['cost_without_cache_usd']:.4f} without prompt caching)"),
+            (
+                "cost",
+                f"${report['total_cost_usd']:.4f} "
+                f"(${report['cost_without_cache_usd']:.4f} without prompt caching)",
+            ),
             ("wall time", f"{time.time() - started:.1f} s"),
             ("acceptance tests", report["acceptance"]),
             ("output", str(output)),

@@ -152,8 +152,9 @@ def render_markdown(report: RunReport) -> str:
         f"- Failed: {report.atoms_failed}, blocked: {report.atoms_blocked}, "
         f"skipped: {report.atoms_skipped}",
         f"- Attempts: {report.attempts_total}, retry rate {report.retry_rate_percent:.1f}%",
-        f"- Cost: ${report.total_cost_usd:.4f} (${report.cost_without_cache_usd:.4f} without prompt "
-        f"caching); wall time {report.total_time_seconds:.1f} s",
+        f"- Cost: ${report.total_cost_usd:.4f} "
+        f"(${report.cost_without_cache_usd:.4f} without prompt caching); "
+        f"wall time {report.total_time_seconds:.1f} s",
         f"- Tokens: {report.input_tokens} input, {report.cache_read_tokens} cache read, "
         f"{report.cache_write_tokens} cache write, {report.output_tokens} output",
         f"- Output: `{report.output_dir}` ({len(report.files)} files)",

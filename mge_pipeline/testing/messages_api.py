@@ -52,7 +52,7 @@ _ERRORS: dict[FaultKind, tuple[int, str, str]] = {
     FaultKind.AUTHENTICATION: (401, "authentication_error", "invalid x-api-key"),
     FaultKind.BAD_REQUEST: (400, "invalid_request_error", "messages: field required"),
     FaultKind.SPEND_LIMIT: (429, "rate_limit_error", "You have reached your spend limit."),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -282,10 +282,15 @@ def _message(
     usage = _bill(request, answer.text, state)
     content = [] if empty else [{"type": "text", "text": answer.text}]
     return {
-        "id": f"msg_{len(state.requests):06d}", "type": "message", "role": "assistant",
-        "model": request.body.get("model", "claude-sonnet-4-5"), "content": content,
-        "stop_reason": answer.stop_reason, "stop_sequence": None, "usage": usage,
-    }  # fmt: skip
+        "id": f"msg_{len(state.requests):06d}",
+        "type": "message",
+        "role": "assistant",
+        "model": request.body.get("model", "claude-sonnet-4-5"),
+        "content": content,
+        "stop_reason": answer.stop_reason,
+        "stop_sequence": None,
+        "usage": usage,
+    }
 
 
 def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
@@ -317,9 +322,11 @@ def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
         usage.cache_read_tokens += read
         usage.cache_write_tokens += write
     return {
-        "input_tokens": total - read - write, "output_tokens": output,
-        "cache_creation_input_tokens": write, "cache_read_input_tokens": read,
-    }  # fmt: skip
+        "input_tokens": total - read - write,
+        "output_tokens": output,
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+    }
 
 
 def _prompt_blocks(body: dict[str, Any]) -> list[tuple[str, str | None]]:

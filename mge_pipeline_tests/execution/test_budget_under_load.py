@@ -43,7 +43,7 @@ async def _run_many(url: str, database_url: str, atoms: list[AtomSpec]) -> list[
             price=PRICE,
             files_for=lambda code: {},
             policy=RetryPolicy(),
-        )  # fmt: skip
+        )
         for atom in atoms
     ]
     try:
@@ -65,15 +65,26 @@ def server() -> Iterator[MessagesApiServer]:
 
 
 def _open_budget(store: MgeStore) -> None:
-    store.start_execution(execution_id="run1", plan=make_plan(), total_waves=1, budget_usd=BUDGET,
-                          provider="anthropic", model="claude-sonnet-4-5", output_dir="/tmp/x")  # fmt: skip
+    store.start_execution(
+        execution_id="run1",
+        plan=make_plan(),
+        total_waves=1,
+        budget_usd=BUDGET,
+        provider="anthropic",
+        model="claude-sonnet-4-5",
+        output_dir="/tmp/x",
+    )
 
 
 def _billed(server: MessagesApiServer) -> float:
     usage = server.usage
-    return call_cost(PRICE, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                     cache_write_tokens=usage.cache_write_tokens,
-                     cache_read_tokens=usage.cache_read_tokens)  # fmt: skip
+    return call_cost(
+        PRICE,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+        cache_read_tokens=usage.cache_read_tokens,
+    )
 
 
 def test_hundred_concurrent_atoms_never_exceed_the_budget(

@@ -27,12 +27,20 @@ class Reply:
 
 def message(text: str, *, stop_reason: str = "end_turn") -> dict[str, Any]:
     return {
-        "id": "msg_test", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-        "content": [{"type": "text", "text": text}], "stop_reason": stop_reason,
+        "id": "msg_test",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": {"input_tokens": 1200, "output_tokens": 80, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 300},
-    }  # fmt: skip
+        "usage": {
+            "input_tokens": 1200,
+            "output_tokens": 80,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 300,
+        },
+    }
 
 
 def api_error(kind: str, text: str) -> dict[str, Any]:
@@ -86,8 +94,14 @@ def server() -> Iterator[MessagesServer]:
 def _generate(server: MessagesServer, model: str = "claude-sonnet-4-5"):  # type: ignore[no-untyped-def]
     provider = AnthropicProvider(api_key="sk-test", model=model, base_url=server.url)
     blocks = (PromptBlock("SYSTEM", cache=True), PromptBlock("FILE"))
-    request = GenerationRequest(atom=make_atom(id="add"), system_blocks=blocks, prompt="PROMPT",
-                                temperature=0.5, max_tokens=512, attempt_number=2)  # fmt: skip
+    request = GenerationRequest(
+        atom=make_atom(id="add"),
+        system_blocks=blocks,
+        prompt="PROMPT",
+        temperature=0.5,
+        max_tokens=512,
+        attempt_number=2,
+    )
     return asyncio.run(provider.generate(request))
 
 
@@ -127,19 +141,33 @@ def test_truncated_answer_reports_max_tokens(server: MessagesServer) -> None:
 @pytest.mark.parametrize(
     ("reply", "fatal", "retry_after"),
     [
-        pytest.param(Reply(429, api_error("rate_limit_error", "slow down"), {"retry-after": "7"}),
-                     False, 7.0, id="rate-limited"),
-        pytest.param(Reply(529, api_error("overloaded_error", "Overloaded")), False, None,
-                     id="overloaded"),
+        pytest.param(
+            Reply(429, api_error("rate_limit_error", "slow down"), {"retry-after": "7"}),
+            False,
+            7.0,
+            id="rate-limited",
+        ),
+        pytest.param(
+            Reply(529, api_error("overloaded_error", "Overloaded")), False, None, id="overloaded"
+        ),
         pytest.param(Reply(500, api_error("api_error", "boom")), False, None, id="server-error"),
-        pytest.param(Reply(401, api_error("authentication_error", "invalid x-api-key")), True, None,
-                     id="bad-key"),
-        pytest.param(Reply(400, api_error("invalid_request_error", "bad")), True, None,
-                     id="bad-request"),
-        pytest.param(Reply(429, api_error("rate_limit_error", "You have reached your spend limit")),
-                     True, None, id="spend-limit"),
+        pytest.param(
+            Reply(401, api_error("authentication_error", "invalid x-api-key")),
+            True,
+            None,
+            id="bad-key",
+        ),
+        pytest.param(
+            Reply(400, api_error("invalid_request_error", "bad")), True, None, id="bad-request"
+        ),
+        pytest.param(
+            Reply(429, api_error("rate_limit_error", "You have reached your spend limit")),
+            True,
+            None,
+            id="spend-limit",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors_are_retryable_or_fatal(
     server: MessagesServer, reply: Reply, fatal: bool, retry_after: float | None
 ) -> None:

@@ -45,21 +45,34 @@ def server() -> Iterator[MessagesApiServer]:
 
 
 def _run(
-    server: MessagesApiServer, *, gate: CallGate | None = None, clock: FakeClock | None = None,
-    timeout: float = 5.0, budget: float = 10.0,
-) -> tuple[AtomResult, FakeClock, InMemoryCostGuard]:  # fmt: skip
+    server: MessagesApiServer,
+    *,
+    gate: CallGate | None = None,
+    clock: FakeClock | None = None,
+    timeout: float = 5.0,
+    budget: float = 10.0,
+) -> tuple[AtomResult, FakeClock, InMemoryCostGuard]:
     clock = clock or FakeClock()
     guard = InMemoryCostGuard(budget)
 
     async def go() -> AtomResult:
-        provider = AnthropicProvider(api_key="sk-test", model="claude-sonnet-4-5",
-                                     base_url=server.url, timeout_seconds=timeout)  # fmt: skip
+        provider = AnthropicProvider(
+            api_key="sk-test",
+            model="claude-sonnet-4-5",
+            base_url=server.url,
+            timeout_seconds=timeout,
+        )
         job = AtomJob(
-            atom=ATOM, provider=provider, validator=PythonAtomValidator(PythonSandbox()),
-            cost_guard=guard, price=price_for("claude-sonnet-4-5"),
-            files_for=lambda code: {ATOM.file_path: code}, policy=RetryPolicy(jitter_fraction=0),
-            gate=gate, sleep=clock.sleep,
-        )  # fmt: skip
+            atom=ATOM,
+            provider=provider,
+            validator=PythonAtomValidator(PythonSandbox()),
+            cost_guard=guard,
+            price=price_for("claude-sonnet-4-5"),
+            files_for=lambda code: {ATOM.file_path: code},
+            policy=RetryPolicy(jitter_fraction=0),
+            gate=gate,
+            sleep=clock.sleep,
+        )
         try:
             return await run_atom(job)
         finally:
@@ -101,14 +114,26 @@ def test_backoff_doubles_across_consecutive_faults(server: MessagesApiServer) ->
 @pytest.mark.parametrize(
     ("item", "category", "feedback"),
     [
-        pytest.param(Fault(FaultKind.EMPTY_CONTENT), ErrorCategory.NO_CODE, "the answer is empty",
-                     id="empty-content"),
-        pytest.param(Fault(FaultKind.TRUNCATED), ErrorCategory.NO_CODE, "cut off at max_tokens",
-                     id="max-tokens"),
-        pytest.param(Answer("Sure! I would add them."), ErrorCategory.NO_CODE, "no code block",
-                     id="prose-only"),
+        pytest.param(
+            Fault(FaultKind.EMPTY_CONTENT),
+            ErrorCategory.NO_CODE,
+            "the answer is empty",
+            id="empty-content",
+        ),
+        pytest.param(
+            Fault(FaultKind.TRUNCATED),
+            ErrorCategory.NO_CODE,
+            "cut off at max_tokens",
+            id="max-tokens",
+        ),
+        pytest.param(
+            Answer("Sure! I would add them."),
+            ErrorCategory.NO_CODE,
+            "no code block",
+            id="prose-only",
+        ),
     ],
-)  # fmt: skip
+)
 def test_unusable_answers_are_failed_attempts_with_feedback(
     server: MessagesApiServer, item: Fault | Answer, category: ErrorCategory, feedback: str
 ) -> None:
@@ -160,10 +185,12 @@ def test_costs_match_the_servers_usage_exactly(server: MessagesApiServer) -> Non
     result, _, guard = _run(server)
     usage = server.usage
     billed = call_cost(
-        price_for("claude-sonnet-4-5"), input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens, cache_write_tokens=usage.cache_write_tokens,
+        price_for("claude-sonnet-4-5"),
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
         cache_read_tokens=usage.cache_read_tokens,
-    )  # fmt: skip
+    )
     assert result.cost_usd == pytest.approx(billed, abs=1e-12)
     assert guard.spent_usd == pytest.approx(billed, abs=1e-12)
     assert sum(a.prompt_tokens for a in result.attempts) == usage.input_tokens

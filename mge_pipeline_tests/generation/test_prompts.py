@@ -18,10 +18,14 @@ from mge_pipeline_tests.factories import make_atom
 def test_the_cached_prefix_is_identical_for_every_atom_of_a_file() -> None:
     bundle = bundle_masterplan(load_masterplan(EXAMPLES / "ledger_library.yaml"))
     prefixes = {
-        tuple(block.text for block in system_blocks(
-            bundle.project_prompt, bundle.file_prompts[atom.file_path], cache=True))
+        tuple(
+            block.text
+            for block in system_blocks(
+                bundle.project_prompt, bundle.file_prompts[atom.file_path], cache=True
+            )
+        )
         for atom in bundle.atoms.values()
-    }  # fmt: skip
+    }
     assert len(prefixes) == len(bundle.file_prompts), "one prefix per file"
     assert len({prefix[0] for prefix in prefixes}) == 1, "the first block is shared by all"
     blocks = system_blocks(bundle.project_prompt, "module", cache=True)
@@ -31,12 +35,21 @@ def test_the_cached_prefix_is_identical_for_every_atom_of_a_file() -> None:
 
 def test_prompt_has_the_spec_and_what_it_needs() -> None:
     atom = make_atom(
-        id="total", description="Sum the amounts.", estimated_loc=6,
+        id="total",
+        description="Sum the amounts.",
+        estimated_loc=6,
         context={"imports": ["from pkg.models import Entry"], "parent_scope": "Ledger"},
-    )  # fmt: skip
+    )
     prompt = build_prompt(atom, dependencies=[])
-    for fragment in ("`total`", "Sum the amounts.", "about 6 lines", "from pkg.models import Entry",
-                     "member of: Ledger", "assert total(1, 2) == 3", atom.signature):  # fmt: skip
+    for fragment in (
+        "`total`",
+        "Sum the amounts.",
+        "about 6 lines",
+        "from pkg.models import Entry",
+        "member of: Ledger",
+        "assert total(1, 2) == 3",
+        atom.signature,
+    ):
         assert fragment in prompt
 
 
