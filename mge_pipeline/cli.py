@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-concurrent", type=int, default=c.DEFAULT_MAX_CONCURRENT)
     run.add_argument("--max-attempts", type=int, default=c.DEFAULT_MAX_ATTEMPTS)
     run.add_argument("--output", type=Path, default=None, help="default: $MGE_OUTPUT_DIR/<plan id>")
+    run.add_argument(
+        "--no-prompt-caching", action="store_true", help="send no cache_control (to compare)"
+    )
+    run.add_argument("--rpm", type=int, default=0, help="requests per minute limit (0: none)")
+    run.add_argument("--tpm", type=int, default=0, help="input tokens per minute limit (0: none)")
     run.set_defaults(handler=_run)
 
     submit = commands.add_parser("submit", help="store a masterplan as ready for the sensor")
@@ -197,6 +202,9 @@ def _execute(
         max_attempts=args.max_attempts,
         output_dir=output,
         max_concurrent=args.max_concurrent,
+        prompt_caching=not args.no_prompt_caching,
+        requests_per_minute=args.rpm,
+        tokens_per_minute=args.tpm,
     )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     with (
