@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from mge_pipeline.store import MgeStore
+from mge_pipeline.testing import MessagesApiServer
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPOSITORY_ROOT / "examples" / "masterplans"
@@ -43,3 +44,10 @@ def store(database_url: str) -> Iterator[MgeStore]:
     repository.create_all()
     yield repository
     repository.dispose()
+
+
+@pytest.fixture
+def messages_api() -> Iterator[MessagesApiServer]:
+    """The local Messages API on 127.0.0.1; script it with ``enqueue(Answer(...), Fault(...))``."""
+    with MessagesApiServer() as server:
+        yield server

@@ -116,7 +116,12 @@ class _Call:
 
 
 async def run_atom(job: AtomJob) -> AtomResult:
-    """Attempts until one validates; a budget stop or refusal ends the loop early."""
+    """Attempts until one validates; a refusal ends the loop, and so does a stop.
+
+    A stop is the budget refusing a reservation or the provider refusing the run (bad key,
+    bad request, spend limit): the atom is ``skipped`` with the reason, which the wave close
+    turns into the run's stop reason, so the run ends with its report written.
+    """
     attempts: list[AttemptRecord] = []
     feedback: Sequence[ValidationIssue] = ()
     rng = job.rng or random.Random(job.atom.id)
@@ -125,6 +130,9 @@ async def run_atom(job: AtomJob) -> AtomResult:
             record, code, refusal = await _attempt(job, number, feedback, rng)
         except BudgetExceededError as exc:
             return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
+        except ProviderFatalError as exc:
+            reason = f"the LLM provider cannot serve this run: {exc}"
+            return _final(job.atom, attempts, AtomStatus.SKIPPED, reason)
         attempts.append(record)
         if job.on_attempt is not None:
             await job.on_attempt(record)

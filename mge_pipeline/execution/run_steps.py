@@ -78,13 +78,12 @@ def close_wave(
     store.record_wave(run.execution_id, summary)
     if run.stop_reason:
         return run, summary
-    budget_reasons = [r["reason"] for r in rows if r["status"] == AtomStatus.SKIPPED.value]
+    skip_reasons = sorted(r["reason"] for r in rows if r["status"] == AtomStatus.SKIPPED.value)
     reason = wave_stop_reason(
         wave_index,
         summary.success_rate,
         run.settings.wave_stop_threshold,
-        len(budget_reasons),
-        budget_reasons[0] if budget_reasons else None,
+        skip_reasons[0] if skip_reasons else None,
     )
     return (RunContext(run.execution_id, run.masterplan_id, run.settings, reason), summary)
 

@@ -61,7 +61,7 @@ class CallGate:
         async with self._lock:
             while True:
                 if self.fatal is not None:
-                    raise ProviderFatalError(f"an earlier call failed for good: {self.fatal}")
+                    raise ProviderFatalError(str(self.fatal))
                 wait = self._wait_seconds(tokens)
                 if wait <= 0:
                     self._take(tokens)

@@ -10,12 +10,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
 import dagster as dg
 
 from mge_pipeline import settings as env
 from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
-from mge_pipeline.exceptions import ProviderFatalError
 from mge_pipeline.execution.atom_runner import AtomServices, execute_atom
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext
@@ -127,22 +125,13 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
             validator=validator,
             gate=llm.call_gate(settings.requests_per_minute, settings.tokens_per_minute),
         )
-        try:
-            result = await execute_atom(
-                bundle,
-                ticket.atom_id,
-                execution_id=ticket.run.execution_id,
-                services=services,
-                settings=settings,
-            )
-        except ProviderFatalError as exc:
-            reason = f"the LLM provider cannot serve this run: {exc}"
-            await anyio.to_thread.run_sync(
-                lambda: repository.finish_execution(
-                    ticket.run.execution_id, status=ExecutionStatus.FAILED, reason=reason
-                )
-            )
-            raise dg.Failure(description=reason, allow_retries=False) from exc
+        result = await execute_atom(
+            bundle,
+            ticket.atom_id,
+            execution_id=ticket.run.execution_id,
+            services=services,
+            settings=settings,
+        )
         outcome = AtomOutcome(
             result.atom_id, result.status.value, len(result.attempts), result.cost_usd
         )

@@ -66,3 +66,21 @@ def test_caching_off_sends_no_cache_control(
     assert report["cache_read_tokens"] == 0 and report["cache_write_tokens"] == 0
     assert report["total_cost_usd"] == pytest.approx(report["cost_without_cache_usd"])
     assert all("cache_control" not in block for r in server.requests for block in r.body["system"])
+
+
+def test_an_invalid_key_stops_the_run_with_its_reason_and_a_report(
+    server: MessagesApiServer, clean_environment: Path, tmp_path: Path
+) -> None:
+    server.enqueue(*[Fault(FaultKind.AUTHENTICATION)] * 49)
+    output = tmp_path / "out"
+    env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "sk-ant-wrong"}
+    result = mge("run", str(PLAN), "--output", str(output), home=clean_environment, env=env)
+    assert result.returncode == 1
+    report = json.loads((output / "report.json").read_text())
+    assert report["status"] == "failed"
+    assert report["reason"].startswith(
+        "the LLM provider cannot serve this run: request rejected (401)"
+    )
+    assert report["attempts_total"] == 0
+    first_wave = 14
+    assert len(server.requests) <= first_wave, "only calls already in flight were made"

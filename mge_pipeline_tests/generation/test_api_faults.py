@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from mge_pipeline.domain import AtomResult, AtomStatus, ErrorCategory
-from mge_pipeline.exceptions import ProviderFatalError
 from mge_pipeline.execution import AtomJob, InMemoryCostGuard, RetryPolicy, run_atom
 from mge_pipeline.generation import AnthropicProvider, call_cost, price_for
 from mge_pipeline.generation.rate_limit import CallGate
@@ -159,10 +158,14 @@ def test_fatal_errors_fail_fast_and_close_the_gate_for_everyone(
 ) -> None:
     server.enqueue(Fault(kind))
     gate = CallGate()
-    with pytest.raises(ProviderFatalError):
-        _run(server, gate=gate)
-    with pytest.raises(ProviderFatalError, match="an earlier call failed for good"):
-        _run(server, gate=gate)
+    first, _, _ = _run(server, gate=gate)
+    second, _, _ = _run(server, gate=gate)
+    assert first.status is second.status is AtomStatus.SKIPPED
+    assert first.reason == second.reason
+    assert (first.reason or "").startswith(
+        "the LLM provider cannot serve this run: request rejected"
+    )
+    assert len(first.attempts) == len(second.attempts) == 0
     assert len(server.requests) == 1, "the second atom never called the API"
 
 
