@@ -76,7 +76,17 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="execution state of recent runs")
     status.add_argument("masterplan_id", nargs="?")
+    status.add_argument(
+        "--graphql", metavar="URL", help="read it from Dagster's GraphQL API instead of the store"
+    )
     status.set_defaults(handler=_status)
+
+    metrics = commands.add_parser("metrics", help="Prometheus metrics of every MGE process")
+    metrics_commands = metrics.add_subparsers(dest="metrics_command", required=True)
+    serve = metrics_commands.add_parser("serve", help="serve the merged metrics over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9464)
+    serve.set_defaults(handler=_metrics_serve)
 
     check = commands.add_parser("validate-plan", help="check a masterplan without running it")
     check.add_argument("plan", type=Path)
@@ -111,8 +121,22 @@ def _submit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _metrics_serve(args: argparse.Namespace) -> int:
+    from mge_pipeline.observability.server import serve_metrics
+
+    print(f"serving merged metrics of {settings.metrics_dir()} on "
+          f"http://{args.host}:{args.port}/metrics", flush=True)  # fmt: skip
+    serve_metrics(args.host, args.port)
+    return EXIT_OK
+
+
 def _status(args: argparse.Namespace) -> int:
-    states = _store().executions(args.masterplan_id)
+    if args.graphql:
+        from mge_pipeline.observability.graphql import states_over_graphql
+
+        states = states_over_graphql(args.graphql, args.masterplan_id)
+    else:
+        states = _store().executions(args.masterplan_id)
     if not states:
         print("no executions" + (f" for '{args.masterplan_id}'" if args.masterplan_id else ""))
         return EXIT_OK

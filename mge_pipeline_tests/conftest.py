@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +11,10 @@ import pytest
 
 from mge_pipeline.store import MgeStore
 from mge_pipeline.testing import MessagesApiServer
+
+# prometheus-client fixes its mode at first import: give this test process one metrics
+# directory of its own before anything imports it (subprocesses get their own, see mge()).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mge-test-metrics-")
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPOSITORY_ROOT / "examples" / "masterplans"

@@ -21,7 +21,7 @@ def mge(
     *args: str, home: Path, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Runs ``mge`` with a clean environment: no developer's key, store or Dagster home."""
-    prefixes = ("MGE_", "ANTHROPIC_", "DAGSTER_")
+    prefixes = ("MGE_", "ANTHROPIC_", "DAGSTER_", "PROMETHEUS_")
     base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-m", "mge_pipeline.cli", *args],
