@@ -124,8 +124,11 @@ def _submit(args: argparse.Namespace) -> int:
 def _metrics_serve(args: argparse.Namespace) -> int:
     from mge_pipeline.observability.server import serve_metrics
 
-    print(f"serving merged metrics of {settings.metrics_dir()} on "
-          f"http://{args.host}:{args.port}/metrics", flush=True)  # fmt: skip
+    print(
+        f"serving merged metrics of {settings.metrics_dir()} on "
+        f"http://{args.host}:{args.port}/metrics",
+        flush=True,
+    )
     serve_metrics(args.host, args.port)
     return EXIT_OK
 

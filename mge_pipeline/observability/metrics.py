@@ -22,55 +22,74 @@ from mge_pipeline.execution.report import RunReport
 PLAN = ("masterplan",)
 
 EXECUTION_PRECISION = Gauge(
-    "v2_execution_precision_percent", "Validated atoms / all atoms of the run, in percent.",
-    PLAN, multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_execution_precision_percent",
+    "Validated atoms / all atoms of the run, in percent.",
+    PLAN,
+    multiprocess_mode="mostrecent",
+)
 EXECUTION_TIME = Gauge(
-    "v2_execution_time_seconds", "Wall time of the latest run of the masterplan.",
-    PLAN, multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_execution_time_seconds",
+    "Wall time of the latest run of the masterplan.",
+    PLAN,
+    multiprocess_mode="mostrecent",
+)
 EXECUTION_COST = Counter("v2_execution_cost_usd", "USD spent on LLM calls.", PLAN)
 EXECUTION_BUDGET_USED = Gauge(
-    "v2_execution_budget_used_ratio", "Spent / budget of the latest run.",
-    PLAN, multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_execution_budget_used_ratio",
+    "Spent / budget of the latest run.",
+    PLAN,
+    multiprocess_mode="mostrecent",
+)
 WAVE_COMPLETION = Gauge(
-    "v2_wave_completion_percent", "Atoms of the wave that ended validated, in percent.",
-    ("masterplan", "wave"), multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_wave_completion_percent",
+    "Atoms of the wave that ended validated, in percent.",
+    ("masterplan", "wave"),
+    multiprocess_mode="mostrecent",
+)
 WAVE_THROUGHPUT = Gauge(
-    "v2_wave_atom_throughput", "Atoms finished per second in the wave.",
-    ("masterplan", "wave"), multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_wave_atom_throughput",
+    "Atoms finished per second in the wave.",
+    ("masterplan", "wave"),
+    multiprocess_mode="mostrecent",
+)
 WAVE_TIME = Gauge(
-    "v2_wave_time_seconds", "Wall time of the wave.",
-    ("masterplan", "wave"), multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_wave_time_seconds",
+    "Wall time of the wave.",
+    ("masterplan", "wave"),
+    multiprocess_mode="mostrecent",
+)
 RETRY_ATTEMPTS = Counter(
     "v2_retry_attempts", "Generation attempts beyond each atom's first.", ("masterplan", "language")
 )
 RETRY_SUCCESS_RATE = Gauge(
-    "v2_retry_success_rate", "Of the atoms that needed a retry, the share that then validated.",
-    PLAN, multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_retry_success_rate",
+    "Of the atoms that needed a retry, the share that then validated.",
+    PLAN,
+    multiprocess_mode="mostrecent",
+)
 RETRY_TEMPERATURE_CHANGES = Counter(
     "v2_retry_temperature_changes", "Retries made at a different temperature.", PLAN
 )
 ATOM_TIME = Histogram(
-    "v2_atom_execution_time_seconds", "Wall time of one atom, all attempts.",
-    ("masterplan", "language"), buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
-)  # fmt: skip
+    "v2_atom_execution_time_seconds",
+    "Wall time of one atom, all attempts.",
+    ("masterplan", "language"),
+    buckets=(0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+)
 ATOM_PASS_RATE = Gauge(
-    "v2_atom_validation_pass_rate", "Attempts that validated / attempts, for the latest run.",
-    PLAN, multiprocess_mode="mostrecent",
-)  # fmt: skip
+    "v2_atom_validation_pass_rate",
+    "Attempts that validated / attempts, for the latest run.",
+    PLAN,
+    multiprocess_mode="mostrecent",
+)
 ATOMS_SUCCEEDED = Counter(
     "v2_atoms_succeeded", "Atoms that ended validated.", ("masterplan", "language")
 )
 ATOMS_FAILED = Counter(
-    "v2_atoms_failed", "Atoms that ended failed, by the category of their last error.",
+    "v2_atoms_failed",
+    "Atoms that ended failed, by the category of their last error.",
     ("masterplan", "language", "error_category"),
-)  # fmt: skip
+)
 ATTEMPT_FAILURES = Counter(
     "mge_attempt_failures", "Failed attempts by error category.", ("masterplan", "error_category")
 )
@@ -78,9 +97,10 @@ LLM_REQUESTS = Counter(
     "mge_llm_requests", "LLM calls that returned an answer.", ("provider", "model")
 )
 LLM_TOKENS = Counter(
-    "mge_llm_tokens", "Tokens billed, by kind (input, output, cache_read, cache_write).",
+    "mge_llm_tokens",
+    "Tokens billed, by kind (input, output, cache_read, cache_write).",
     ("provider", "model", "kind"),
-)  # fmt: skip
+)
 LLM_API_ERRORS = Counter(
     "mge_llm_api_errors", "Transient API errors that were retried.", ("provider", "model")
 )
@@ -148,9 +168,11 @@ def _record_call(attempt: AttemptRecord, *, provider: str, model: str) -> None:
         return
     LLM_REQUESTS.labels(provider, model).inc()
     for kind, tokens in (
-        ("input", attempt.prompt_tokens), ("output", attempt.response_tokens),
-        ("cache_read", attempt.cache_read_tokens), ("cache_write", attempt.cache_write_tokens),
-    ):  # fmt: skip
+        ("input", attempt.prompt_tokens),
+        ("output", attempt.response_tokens),
+        ("cache_read", attempt.cache_read_tokens),
+        ("cache_write", attempt.cache_write_tokens),
+    ):
         LLM_TOKENS.labels(provider, model, kind).inc(tokens)
 
 

@@ -17,8 +17,14 @@ from typing import Any
 from mge_pipeline.domain import ExecutionState, ExecutionStatus
 
 TAG_PREFIX = "mge/state."
-_INT_FIELDS = ("current_wave", "total_waves", "atoms_completed", "atoms_total", "atoms_succeeded",
-               "atoms_failed")  # fmt: skip
+_INT_FIELDS = (
+    "current_wave",
+    "total_waves",
+    "atoms_completed",
+    "atoms_total",
+    "atoms_succeeded",
+    "atoms_failed",
+)
 _FLOAT_FIELDS = ("total_cost_usd", "total_time_seconds")
 _TIME_FIELDS = ("started_at", "completed_at")
 

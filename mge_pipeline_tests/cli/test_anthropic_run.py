@@ -41,17 +41,21 @@ def test_large_example_with_the_anthropic_provider(
     server: MessagesApiServer, clean_environment: Path, tmp_path: Path
 ) -> None:
     server.enqueue(
-        Fault(FaultKind.RATE_LIMIT, retry_after=1), Fault(FaultKind.OVERLOADED),
-        Fault(FaultKind.TRUNCATED), Fault(FaultKind.DROP_CONNECTION),
-    )  # fmt: skip
+        Fault(FaultKind.RATE_LIMIT, retry_after=1),
+        Fault(FaultKind.OVERLOADED),
+        Fault(FaultKind.TRUNCATED),
+        Fault(FaultKind.DROP_CONNECTION),
+    )
     report = _run(server, clean_environment, tmp_path / "out")
     assert report["precision_percent"] == 100.0 and report["acceptance"] == "passed"
     usage = server.usage
     billed = call_cost(
-        price_for("claude-sonnet-4-5"), input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens, cache_write_tokens=usage.cache_write_tokens,
+        price_for("claude-sonnet-4-5"),
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
         cache_read_tokens=usage.cache_read_tokens,
-    )  # fmt: skip
+    )
     assert report["total_cost_usd"] == pytest.approx(billed, abs=1e-9)
     assert report["cache_read_tokens"] == usage.cache_read_tokens > 0
     assert report["total_cost_usd"] < report["cost_without_cache_usd"]

@@ -18,9 +18,13 @@ def _generate(server: MessagesApiServer, model: str = "claude-sonnet-4-5") -> Ge
         provider = AnthropicProvider(api_key="sk-test", model=model, base_url=server.url)
         blocks = (PromptBlock("SYSTEM " * 600, cache=True), PromptBlock("FILE"))
         request = GenerationRequest(
-            atom=make_atom(id="add"), system_blocks=blocks, prompt="PROMPT", temperature=0.5,
-            max_tokens=512, attempt_number=2,
-        )  # fmt: skip
+            atom=make_atom(id="add"),
+            system_blocks=blocks,
+            prompt="PROMPT",
+            temperature=0.5,
+            max_tokens=512,
+            attempt_number=2,
+        )
         try:
             return await provider.generate(request)
         finally:

@@ -45,6 +45,10 @@ def test_worst_case_assumes_every_output_token() -> None:
 
 
 def test_one_hour_cache_writes_cost_twice_the_input_price() -> None:
-    cost = call_cost(price_for("claude-haiku-4-5"), input_tokens=0, output_tokens=0,
-                     cache_write_1h_tokens=1_000_000)  # fmt: skip
+    cost = call_cost(
+        price_for("claude-haiku-4-5"),
+        input_tokens=0,
+        output_tokens=0,
+        cache_write_1h_tokens=1_000_000,
+    )
     assert cost == pytest.approx(2.0)

@@ -77,13 +77,20 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     )
     serve = subprocess.Popen(
         [sys.executable, "-m", "mge_pipeline.cli", "metrics", "serve", "--port", str(metrics_port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     prometheus = subprocess.Popen(
-        ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-         f"--web.listen-address=127.0.0.1:{prometheus_port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            "prometheus",
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{prometheus_port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{prometheus_port}"
     try:
         yield url, env
@@ -99,15 +106,29 @@ def test_prometheus_reads_what_the_report_says(
     prometheus, env = stack
     output = tmp_path / "out"
     run = subprocess.run(
-        [sys.executable, "-m", "mge_pipeline.cli", "run", str(EXAMPLES / "small_textutils.yaml"),
-         "--latency", "0", "--output", str(output)],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mge_pipeline.cli",
+            "run",
+            str(EXAMPLES / "small_textutils.yaml"),
+            "--latency",
+            "0",
+            "--output",
+            str(output),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((output / "report.json").read_text())
     plan = 'masterplan="small_textutils"'
-    succeeded = _wait_for(prometheus, f"sum(v2_atoms_succeeded_total{{{plan}}})",
-                          report["atoms_validated"])  # fmt: skip
+    succeeded = _wait_for(
+        prometheus, f"sum(v2_atoms_succeeded_total{{{plan}}})", report["atoms_validated"]
+    )
     assert succeeded == report["atoms_validated"]
     cost = _wait_for(
         prometheus, f"sum(v2_execution_cost_usd_total{{{plan}}})", report["total_cost_usd"]
@@ -123,7 +144,8 @@ def test_prometheus_reads_what_the_report_says(
 
 
 def test_promtool_accepts_the_alert_rules() -> None:
-    checked = subprocess.run(["promtool", "check", "rules", str(ALERTS)], capture_output=True,
-                             text=True, check=False)  # fmt: skip
+    checked = subprocess.run(
+        ["promtool", "check", "rules", str(ALERTS)], capture_output=True, text=True, check=False
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 4 rules found" in checked.stdout

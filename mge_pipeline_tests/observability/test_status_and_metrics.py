@@ -21,12 +21,20 @@ from mge_pipeline.observability.status import state_from_tags, state_tags, state
 
 def _state(**overrides: object) -> ExecutionState:
     fields: dict[str, object] = {
-        "execution_id": "run-1", "masterplan_id": "plan", "status": ExecutionStatus.RUNNING,
-        "current_wave": 3, "total_waves": 9, "atoms_completed": 20, "atoms_total": 49,
-        "atoms_succeeded": 19, "atoms_failed": 1, "total_cost_usd": 0.125,
-        "total_time_seconds": 12.5, "started_at": datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
+        "execution_id": "run-1",
+        "masterplan_id": "plan",
+        "status": ExecutionStatus.RUNNING,
+        "current_wave": 3,
+        "total_waves": 9,
+        "atoms_completed": 20,
+        "atoms_total": 49,
+        "atoms_succeeded": 19,
+        "atoms_failed": 1,
+        "total_cost_usd": 0.125,
+        "total_time_seconds": 12.5,
+        "started_at": datetime(2026, 11, 21, 12, 0, tzinfo=UTC),
         "provider": "simulated",
-    }  # fmt: skip
+    }
     fields.update(overrides)
     return ExecutionState.model_validate(fields)
 
@@ -54,19 +62,47 @@ def _sample(name: str, labels: dict[str, str]) -> float | None:
 def test_atom_wave_and_run_metrics() -> None:
     plan = f"plan-{uuid.uuid4().hex[:8]}"
     attempts = [
-        AttemptRecord(atom_id="a", attempt_number=1, temperature=0.7, prompt_tokens=100,
-                      response_tokens=20, cost_usd=0.01, duration_seconds=1.0,
-                      error_category=ErrorCategory.SYNTAX, api_retries=2),
-        AttemptRecord(atom_id="a", attempt_number=2, temperature=0.5, prompt_tokens=120,
-                      response_tokens=20, cost_usd=0.02, duration_seconds=2.0, passed=True),
-    ]  # fmt: skip
+        AttemptRecord(
+            atom_id="a",
+            attempt_number=1,
+            temperature=0.7,
+            prompt_tokens=100,
+            response_tokens=20,
+            cost_usd=0.01,
+            duration_seconds=1.0,
+            error_category=ErrorCategory.SYNTAX,
+            api_retries=2,
+        ),
+        AttemptRecord(
+            atom_id="a",
+            attempt_number=2,
+            temperature=0.5,
+            prompt_tokens=120,
+            response_tokens=20,
+            cost_usd=0.02,
+            duration_seconds=2.0,
+            passed=True,
+        ),
+    ]
     ok = AtomResult(atom_id="a", status=AtomStatus.SUCCEEDED, attempts=attempts)
     failed = AtomResult(atom_id="b", status=AtomStatus.FAILED, attempts=attempts[:1])
     for result in (ok, failed):
         metrics.record_atom(plan, "python", result, provider="simulated", model="m")
-    metrics.record_wave(plan, WaveSummary(wave_index=0, atoms_total=2, succeeded=1, cached=0,
-                                          failed=1, blocked=0, skipped=0, attempts=3,
-                                          cost_usd=0.04, duration_seconds=4.0))  # fmt: skip
+    metrics.record_wave(
+        plan,
+        WaveSummary(
+            wave_index=0,
+            atoms_total=2,
+            succeeded=1,
+            cached=0,
+            failed=1,
+            blocked=0,
+            skipped=0,
+            attempts=3,
+            cost_usd=0.04,
+            duration_seconds=4.0,
+        ),
+    )
     by_plan = {"masterplan": plan}
     assert _sample("v2_atoms_succeeded_total", {**by_plan, "language": "python"}) == 1
     failed_labels = {**by_plan, "language": "python", "error_category": "syntax"}
