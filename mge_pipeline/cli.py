@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-concurrent", type=int, default=c.DEFAULT_MAX_CONCURRENT)
     run.add_argument("--max-attempts", type=int, default=c.DEFAULT_MAX_ATTEMPTS)
     run.add_argument("--output", type=Path, default=None, help="default: $MGE_OUTPUT_DIR/<plan id>")
+    run.add_argument(
+        "--no-prompt-caching", action="store_true", help="send no cache_control (to compare)"
+    )
+    run.add_argument("--rpm", type=int, default=0, help="requests per minute limit (0: none)")
+    run.add_argument("--tpm", type=int, default=0, help="input tokens per minute limit (0: none)")
     run.set_defaults(handler=_run)
 
     submit = commands.add_parser("submit", help="store a masterplan as ready for the sensor")
@@ -71,7 +76,17 @@ def _parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="execution state of recent runs")
     status.add_argument("masterplan_id", nargs="?")
+    status.add_argument(
+        "--graphql", metavar="URL", help="read it from Dagster's GraphQL API instead of the store"
+    )
     status.set_defaults(handler=_status)
+
+    metrics = commands.add_parser("metrics", help="Prometheus metrics of every MGE process")
+    metrics_commands = metrics.add_subparsers(dest="metrics_command", required=True)
+    serve = metrics_commands.add_parser("serve", help="serve the merged metrics over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9464)
+    serve.set_defaults(handler=_metrics_serve)
 
     check = commands.add_parser("validate-plan", help="check a masterplan without running it")
     check.add_argument("plan", type=Path)
@@ -106,8 +121,25 @@ def _submit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _metrics_serve(args: argparse.Namespace) -> int:
+    from mge_pipeline.observability.server import serve_metrics
+
+    print(
+        f"serving merged metrics of {settings.metrics_dir()} on "
+        f"http://{args.host}:{args.port}/metrics",
+        flush=True,
+    )
+    serve_metrics(args.host, args.port)
+    return EXIT_OK
+
+
 def _status(args: argparse.Namespace) -> int:
-    states = _store().executions(args.masterplan_id)
+    if args.graphql:
+        from mge_pipeline.observability.graphql import states_over_graphql
+
+        states = states_over_graphql(args.graphql, args.masterplan_id)
+    else:
+        states = _store().executions(args.masterplan_id)
     if not states:
         print("no executions" + (f" for '{args.masterplan_id}'" if args.masterplan_id else ""))
         return EXIT_OK
@@ -197,6 +229,9 @@ def _execute(
         max_attempts=args.max_attempts,
         output_dir=output,
         max_concurrent=args.max_concurrent,
+        prompt_caching=not args.no_prompt_caching,
+        requests_per_minute=args.rpm,
+        tokens_per_minute=args.tpm,
     )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     with (
@@ -244,7 +279,11 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
             ),
             ("attempts", str(report["attempts_total"])),
             ("retry rate", f"{report['retry_rate_percent']:.1f}%"),
-            ("cost", f"${report['total_cost_usd']:.4f}"),
+            (
+                "cost",
+                f"${report['total_cost_usd']:.4f} "
+                f"(${report['cost_without_cache_usd']:.4f} without prompt caching)",
+            ),
             ("wall time", f"{time.time() - started:.1f} s"),
             ("acceptance tests", report["acceptance"]),
             ("output", str(output)),

@@ -26,9 +26,12 @@ class MasterPlanError(MgeError):
 class ProviderError(MgeError):
     """A transient LLM failure: retried with backoff, without consuming a generation attempt."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, rate_limited: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class ProviderFatalError(ProviderError):

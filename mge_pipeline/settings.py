@@ -65,3 +65,21 @@ def dagster_home() -> Path:
 
 def instance_config_template() -> Path:
     return REPOSITORY_ROOT / "dagster.yaml"
+
+
+def metrics_dir() -> Path:
+    """Where every MGE process writes its Prometheus samples (multiprocess mode).
+
+    ``PROMETHEUS_MULTIPROC_DIR`` wins when set, as prometheus-client documents; otherwise
+    $MGE_HOME/metrics, exported into the environment so child processes (Dagster run workers)
+    write to the same place.
+    """
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(configured) if configured else mge_home() / "metrics"
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+    return path
+
+
+def pushgateway_url() -> str | None:
+    return os.environ.get("MGE_PUSHGATEWAY_URL") or None

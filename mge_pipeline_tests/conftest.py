@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from mge_pipeline.store import MgeStore
+from mge_pipeline.testing import MessagesApiServer
+
+# prometheus-client fixes its mode at first import: give this test process one metrics
+# directory of its own before anything imports it (subprocesses get their own, see mge()).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mge-test-metrics-")
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPOSITORY_ROOT / "examples" / "masterplans"
@@ -43,3 +50,10 @@ def store(database_url: str) -> Iterator[MgeStore]:
     repository.create_all()
     yield repository
     repository.dispose()
+
+
+@pytest.fixture
+def messages_api() -> Iterator[MessagesApiServer]:
+    """The local Messages API on 127.0.0.1; script it with ``enqueue(Answer(...), Fault(...))``."""
+    with MessagesApiServer() as server:
+        yield server

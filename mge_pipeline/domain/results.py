@@ -83,7 +83,10 @@ class AttemptRecord(_Record):
     temperature: float
     prompt_tokens: int = 0
     response_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     cost_usd: float = 0.0
+    cost_without_cache_usd: float = 0.0
     duration_seconds: float = 0.0
     api_retries: int = 0
     passed: bool = False

@@ -10,6 +10,7 @@ from functools import cached_property
 import networkx as nx
 
 from mge_pipeline.domain import AtomSpec, MasterPlan
+from mge_pipeline.generation.prompts import file_context, project_context
 from mge_pipeline.planning import check_masterplan, compute_waves
 
 
@@ -28,6 +29,16 @@ class PlanBundle:
     @cached_property
     def wave_of(self) -> dict[str, int]:
         return {atom_id: index for index, wave in enumerate(self.waves) for atom_id in wave}
+
+    @cached_property
+    def project_prompt(self) -> str:
+        """The prompt's project context, built once per plan: it is the same for every atom."""
+        return project_context(self.plan)
+
+    @cached_property
+    def file_prompts(self) -> dict[str, str]:
+        paths = sorted({atom.file_path for atom in self.atoms.values()})
+        return {path: file_context(self.plan, path) for path in paths}
 
     def direct_dependencies(self, atom_id: str) -> list[str]:
         return sorted(self.graph.predecessors(atom_id), key=self._order)

@@ -49,6 +49,11 @@ class RunReport(BaseModel):
     attempts_total: int
     retry_rate_percent: float
     total_cost_usd: float
+    cost_without_cache_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
     total_time_seconds: float
     output_dir: str
     files: list[str]
@@ -104,6 +109,11 @@ def build_report(
             else 0.0
         ),
         total_cost_usd=state.total_cost_usd,
+        cost_without_cache_usd=sum(a.cost_without_cache_usd for a in attempts),
+        input_tokens=sum(a.prompt_tokens for a in attempts),
+        output_tokens=sum(a.response_tokens for a in attempts),
+        cache_read_tokens=sum(a.cache_read_tokens for a in attempts),
+        cache_write_tokens=sum(a.cache_write_tokens for a in attempts),
         total_time_seconds=state.total_time_seconds,
         output_dir=str(info.get("output_dir") or ""),
         files=files,
@@ -154,7 +164,11 @@ def render_markdown(report: RunReport) -> str:
         f"- Failed: {report.atoms_failed}, blocked: {report.atoms_blocked}, "
         f"skipped: {report.atoms_skipped}",
         f"- Attempts: {report.attempts_total}, retry rate {report.retry_rate_percent:.1f}%",
-        f"- Cost: ${report.total_cost_usd:.4f}; wall time {report.total_time_seconds:.1f} s",
+        f"- Cost: ${report.total_cost_usd:.4f} "
+        f"(${report.cost_without_cache_usd:.4f} without prompt caching); "
+        f"wall time {report.total_time_seconds:.1f} s",
+        f"- Tokens: {report.input_tokens} input, {report.cache_read_tokens} cache read, "
+        f"{report.cache_write_tokens} cache write, {report.output_tokens} output",
         f"- Output: `{report.output_dir}` ({len(report.files)} files)",
         f"- Acceptance tests: {report.acceptance}",
         f"- Sandbox isolation: {report.sandbox_isolation or 'unknown'}",

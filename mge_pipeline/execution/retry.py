@@ -38,6 +38,12 @@ from mge_pipeline.generation import (
     worst_case_cost,
 )
 from mge_pipeline.generation.pricing import estimate_tokens
+from mge_pipeline.generation.prompts import (
+    DEFAULT_DEPENDENCY_TOKEN_BUDGET,
+    DependencyContext,
+    PromptBlock,
+)
+from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.validation.autofix import auto_fix
 from mge_pipeline.validation.dispatch import AtomValidator
 
@@ -91,7 +97,10 @@ class AtomJob:
     cost_guard: CostGuard
     price: ModelPrice
     files_for: FilesForCode
-    dependency_code: Sequence[str] = ()
+    dependencies: Sequence[DependencyContext] = ()
+    system_blocks: tuple[PromptBlock, ...] = (PromptBlock(SYSTEM_PROMPT),)
+    dependency_token_budget: int = DEFAULT_DEPENDENCY_TOKEN_BUDGET
+    gate: CallGate | None = None
     policy: RetryPolicy = RetryPolicy()
     on_attempt: AttemptCallback | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -102,12 +111,18 @@ class AtomJob:
 class _Call:
     response: GenerationResponse | None
     cost_usd: float
+    cost_without_cache_usd: float
     api_retries: int
     error: str | None
 
 
 async def run_atom(job: AtomJob) -> AtomResult:
-    """Attempts until one validates; a budget stop or refusal ends the loop early."""
+    """Attempts until one validates; a refusal ends the loop, and so does a stop.
+
+    A stop is the budget refusing a reservation or the provider refusing the run (bad key,
+    bad request, spend limit): the atom is ``skipped`` with the reason, which the wave close
+    turns into the run's stop reason, so the run ends with its report written.
+    """
     attempts: list[AttemptRecord] = []
     feedback: Sequence[ValidationIssue] = ()
     rng = job.rng or random.Random(job.atom.id)
@@ -116,6 +131,9 @@ async def run_atom(job: AtomJob) -> AtomResult:
             record, code, refusal = await _attempt(job, number, feedback, rng)
         except BudgetExceededError as exc:
             return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
+        except ProviderFatalError as exc:
+            reason = f"the LLM provider cannot serve this run: {exc}"
+            return _final(job.atom, attempts, AtomStatus.SKIPPED, reason)
         attempts.append(record)
         if job.on_attempt is not None:
             await job.on_attempt(record)
@@ -138,10 +156,15 @@ async def _attempt(
 ) -> tuple[AttemptRecord, str | None, str | None]:
     started = time.perf_counter()
     temperature = job.policy.temperature(number)
-    prompt = build_prompt(job.atom, dependency_code=job.dependency_code, feedback=feedback)
+    prompt = build_prompt(
+        job.atom,
+        dependencies=job.dependencies,
+        feedback=feedback,
+        dependency_token_budget=job.dependency_token_budget,
+    )
     request = GenerationRequest(
         atom=job.atom,
-        system=SYSTEM_PROMPT,
+        system_blocks=job.system_blocks,
         prompt=prompt,
         temperature=temperature,
         max_tokens=job.policy.max_tokens,
@@ -156,13 +179,17 @@ async def _attempt(
     else:
         refusal = call.response.refusal
         code, verdict, fixes = await _check_answer(job, call.response)
+    response = call.response
     record = AttemptRecord(
         atom_id=job.atom.id,
         attempt_number=number,
         temperature=temperature,
-        prompt_tokens=call.response.input_tokens if call.response else 0,
-        response_tokens=call.response.output_tokens if call.response else 0,
+        prompt_tokens=response.input_tokens if response else 0,
+        response_tokens=response.output_tokens if response else 0,
+        cache_read_tokens=response.cache_read_tokens if response else 0,
+        cache_write_tokens=response.cache_write_tokens if response else 0,
         cost_usd=call.cost_usd,
+        cost_without_cache_usd=call.cost_without_cache_usd,
         duration_seconds=time.perf_counter() - started,
         api_retries=call.api_retries,
         passed=verdict.passed,
@@ -197,36 +224,57 @@ async def _check_answer(
 async def _call_with_api_retries(
     job: AtomJob, request: GenerationRequest, rng: random.Random
 ) -> _Call:
-    """Reserve, call, settle; transient errors wait and repeat, fatal ones propagate."""
+    """Gate, reserve, call, settle; transient errors wait and repeat, fatal ones propagate.
+
+    The gate comes before the reservation so that waiting for a rate-limit slot never holds
+    budget that other atoms could use.
+    """
     prompt_tokens = estimate_tokens(request.system) + estimate_tokens(request.prompt)
     worst = worst_case_cost(job.price, prompt_tokens=prompt_tokens, max_tokens=request.max_tokens)
     last_error = ""
     for retry in range(job.policy.max_api_retries + 1):
+        if job.gate is not None:
+            await job.gate.enter(prompt_tokens)
         reservation = await job.cost_guard.reserve(atom_id=job.atom.id, amount_usd=worst)
         try:
             response = await asyncio.wait_for(
                 job.provider.generate(request), job.policy.attempt_timeout_seconds
             )
-        except ProviderFatalError:
+        except ProviderFatalError as exc:
             await job.cost_guard.settle(reservation, actual_usd=0.0)
+            if job.gate is not None:
+                job.gate.failed_for_good(exc)
             raise
         except (ProviderError, TimeoutError) as exc:
             await job.cost_guard.settle(reservation, actual_usd=0.0)
             last_error = str(exc) or f"no answer within {job.policy.attempt_timeout_seconds}s"
+            retry_after = exc.retry_after if isinstance(exc, ProviderError) else None
+            if job.gate is not None and isinstance(exc, ProviderError) and exc.rate_limited:
+                job.gate.rate_limited(retry_after)
             if retry < job.policy.max_api_retries:
-                retry_after = exc.retry_after if isinstance(exc, ProviderError) else None
                 await job.sleep(job.policy.backoff_seconds(retry, rng, retry_after))
             continue
-        cost = call_cost(
-            job.price,
-            input_tokens=response.input_tokens,
-            output_tokens=response.output_tokens,
-            cache_write_tokens=response.cache_write_tokens,
-            cache_read_tokens=response.cache_read_tokens,
-        )
+        cost, uncached = _costs(job.price, response)
         await job.cost_guard.settle(reservation, actual_usd=cost)
-        return _Call(response, cost, retry, None)
-    return _Call(None, 0.0, job.policy.max_api_retries, f"API failed after retries: {last_error}")
+        if job.gate is not None:
+            job.gate.succeeded()
+        return _Call(response, cost, uncached, retry, None)
+    message = f"API failed after {job.policy.max_api_retries} retries: {last_error}"
+    return _Call(None, 0.0, 0.0, job.policy.max_api_retries, message)
+
+
+def _costs(price: ModelPrice, response: GenerationResponse) -> tuple[float, float]:
+    """What the call cost, and what it would have cost with every prompt token at full price."""
+    cost = call_cost(
+        price,
+        input_tokens=response.input_tokens,
+        output_tokens=response.output_tokens,
+        cache_write_tokens=response.cache_write_tokens,
+        cache_read_tokens=response.cache_read_tokens,
+    )
+    all_input = response.input_tokens + response.cache_write_tokens + response.cache_read_tokens
+    uncached = call_cost(price, input_tokens=all_input, output_tokens=response.output_tokens)
+    return cost, uncached
 
 
 def _failed(category: ErrorCategory, message: str) -> ValidationVerdict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mge_pipeline.execution.retry import RetryPolicy
+from mge_pipeline.generation.pricing import ModelPrice
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,11 @@ class RunSettings:
     validation_memory_mb: int
     wave_stop_threshold: float
     output_dir: str
+    prompt_caching: bool = True
+    dependency_token_budget: int = 6000
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    price_override: ModelPrice | None = None
 
 
 @dataclass(frozen=True)

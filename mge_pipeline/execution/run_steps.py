@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -66,8 +67,11 @@ def run_tags(plan: MasterPlan, provider: LLMProvider) -> dict[str, str]:
 
 def close_wave(
     bundle: PlanBundle, run: RunContext, wave_index: int, started_monotonic: float, store: MgeStore
-) -> tuple[RunContext, WaveSummary]:
-    """Summarise the wave from the store and decide whether the run goes on."""
+) -> tuple[RunContext, WaveSummary, list[dict[str, Any]]]:
+    """Summarise the wave from the store and decide whether the run goes on.
+
+    Returns the wave's atom rows too, for the op's Markdown table.
+    """
     rows = [r for r in store.atom_results(run.execution_id) if r["wave_index"] == wave_index]
     count = {status: sum(1 for r in rows if r["status"] == status.value) for status in AtomStatus}
     summary = WaveSummary(
@@ -84,16 +88,15 @@ def close_wave(
     )
     store.record_wave(run.execution_id, summary)
     if run.stop_reason:
-        return run, summary
-    budget_reasons = [r["reason"] for r in rows if r["status"] == AtomStatus.SKIPPED.value]
+        return run, summary, rows
+    skip_reasons = sorted(r["reason"] for r in rows if r["status"] == AtomStatus.SKIPPED.value)
     reason = wave_stop_reason(
         wave_index,
         summary.success_rate,
         run.settings.wave_stop_threshold,
-        len(budget_reasons),
-        budget_reasons[0] if budget_reasons else None,
+        skip_reasons[0] if skip_reasons else None,
     )
-    return (RunContext(run.execution_id, run.masterplan_id, run.settings, reason), summary)
+    return RunContext(run.execution_id, run.masterplan_id, run.settings, reason), summary, rows
 
 
 async def finalize_run(

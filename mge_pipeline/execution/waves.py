@@ -60,12 +60,11 @@ def wave_stop_reason(
     wave_index: int,
     success_rate: float,
     threshold: float,
-    budget_skips: int,
-    budget_reason: str | None,
+    skip_reason: str | None,
 ) -> str | None:
-    """The stop rule: a budget stop, or a wave whose success rate is under the threshold."""
-    if budget_skips and budget_reason:
-        return budget_reason
+    """The stop rule: an atom stopped by the budget or the provider, or a weak wave."""
+    if skip_reason:
+        return skip_reason
     if success_rate < threshold:
         return (
             f"wave {wave_index} validated only {100 * success_rate:.0f}% of its atoms, under the "

@@ -15,8 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+from anthropic.types import TextBlockParam
 
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
+from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
 
 _SPEND_LIMIT_MARKERS = ("spend limit", "credit balance", "billing")
@@ -53,18 +55,24 @@ class AnthropicProvider:
             message = await self._client.messages.create(
                 model=self.model,
                 max_tokens=request.max_tokens,
-                system=[
-                    {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
-                ],
+                system=[_system_block(block) for block in request.system_blocks],
                 messages=[{"role": "user", "content": request.prompt}],
                 extra_body=extra_body or None,
             )
         except anthropic.APIError as exc:
             raise translate_error(exc) from exc
+        except ValueError as exc:  # a 200 whose body is not JSON escapes the SDK as-is
+            raise ProviderError(f"malformed response body, will retry: {exc}") from exc
         return _to_response(message, self.model)
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def _system_block(block: PromptBlock) -> TextBlockParam:
+    if block.cache:
+        return {"type": "text", "text": block.text, "cache_control": {"type": "ephemeral"}}
+    return {"type": "text", "text": block.text}
 
 
 def accepts_temperature(model: str) -> bool:
@@ -80,7 +88,9 @@ def translate_error(exc: anthropic.APIError) -> ProviderError:
     if isinstance(exc, anthropic.RateLimitError):
         if any(marker in str(exc).lower() for marker in _SPEND_LIMIT_MARKERS):
             return ProviderFatalError(f"the account's spend limit is reached: {exc}")
-        return ProviderError(f"rate limited (429): {exc}", retry_after=_retry_after(exc))
+        return ProviderError(
+            f"rate limited (429): {exc}", retry_after=_retry_after(exc), rate_limited=True
+        )
     if isinstance(exc, anthropic.APIStatusError):
         if exc.status_code >= 500:
             return ProviderError(

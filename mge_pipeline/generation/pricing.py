@@ -1,6 +1,7 @@
 """Token prices in USD per million tokens, and the cost of one call.
 
-Cache writes are billed at 1.25x the input price (5-minute TTL) and cache reads at 0.1x.
+Cache writes are billed at 1.25x the input price with the 5-minute TTL and 2x with the 1-hour
+TTL; cache reads at 0.1x.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 CACHE_WRITE_MULTIPLIER = 1.25
+CACHE_WRITE_1H_MULTIPLIER = 2.0
 CACHE_READ_MULTIPLIER = 0.1
 
 
@@ -64,11 +66,14 @@ def call_cost(
     output_tokens: int,
     cache_write_tokens: int = 0,
     cache_read_tokens: int = 0,
+    cache_write_1h_tokens: int = 0,
 ) -> float:
+    """``cache_write_tokens`` are 5-minute writes; 1-hour writes are counted apart."""
     return (
         input_tokens * price.input_per_mtok
         + output_tokens * price.output_per_mtok
         + cache_write_tokens * price.cache_write_per_mtok
+        + cache_write_1h_tokens * price.input_per_mtok * CACHE_WRITE_1H_MULTIPLIER
         + cache_read_tokens * price.cache_read_per_mtok
     ) / 1_000_000
 

@@ -10,16 +10,21 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from mge_pipeline.domain import AtomSpec
+from mge_pipeline.generation.prompts import PromptBlock
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
     atom: AtomSpec
-    system: str
+    system_blocks: tuple[PromptBlock, ...]
     prompt: str
     temperature: float
     max_tokens: int
     attempt_number: int
+
+    @property
+    def system(self) -> str:
+        return "".join(block.text for block in self.system_blocks)
 
 
 @dataclass(frozen=True)

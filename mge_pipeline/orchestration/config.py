@@ -11,6 +11,7 @@ from pydantic import Field
 from mge_pipeline import constants as c
 from mge_pipeline.execution import RetryPolicy
 from mge_pipeline.execution.run_context import RunContext, RunSettings
+from mge_pipeline.generation.pricing import ModelPrice
 
 
 class MasterplanRunConfig(dg.Config):
@@ -52,6 +53,25 @@ class MasterplanRunConfig(dg.Config):
         ge=0,
         le=1,
         description="A wave validating a smaller share of its atoms than this stops the run.",
+    )
+    prompt_caching: bool = Field(
+        default=True,
+        description="Mark the shared prompt prefix (instructions, project, file) for caching.",
+    )
+    dependency_token_budget: int = Field(
+        default=6000, ge=0, description="Tokens of direct dependencies' code shown in a prompt."
+    )
+    requests_per_minute: int = Field(
+        default=0, ge=0, description="Client-side request rate limit for the run; 0 = none."
+    )
+    tokens_per_minute: int = Field(
+        default=0, ge=0, description="Client-side input-token rate limit for the run; 0 = none."
+    )
+    input_price_per_mtok: float = Field(
+        default=0.0, ge=0, description="Override of the model's input price (USD/Mtok); 0 = table."
+    )
+    output_price_per_mtok: float = Field(
+        default=0.0, ge=0, description="Override of the model's output price (USD/Mtok); 0 = table."
     )
     output_dir: str = Field(
         default="",
@@ -97,7 +117,18 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
         validation_memory_mb=config.validation_memory_mb,
         wave_stop_threshold=config.wave_stop_threshold,
         output_dir=output_dir,
+        prompt_caching=config.prompt_caching,
+        dependency_token_budget=config.dependency_token_budget,
+        requests_per_minute=config.requests_per_minute or None,
+        tokens_per_minute=config.tokens_per_minute or None,
+        price_override=_price_override(config),
     )
+
+
+def _price_override(config: MasterplanRunConfig) -> ModelPrice | None:
+    if not (config.input_price_per_mtok or config.output_price_per_mtok):
+        return None
+    return ModelPrice(config.input_price_per_mtok, config.output_price_per_mtok)
 
 
 def default_run_config(**prepare: Any) -> dict[str, Any]:

@@ -15,13 +15,14 @@ import dagster as dg
 
 from mge_pipeline import settings as env
 from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
-from mge_pipeline.exceptions import ProviderFatalError
-from mge_pipeline.execution.atom_runner import execute_atom
+from mge_pipeline.execution.atom_runner import AtomServices, execute_atom
 from mge_pipeline.execution.plan_bundle import PlanBundle
+from mge_pipeline.execution.report import render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_steps import close_wave, finalize_run, prepare_run, run_tags
 from mge_pipeline.execution.waves import plan_wave
-from mge_pipeline.generation import price_for
+from mge_pipeline.observability import metrics
+from mge_pipeline.observability.server import push_metrics
 from mge_pipeline.orchestration.config import (
     AtomOutcome,
     AtomTicket,
@@ -29,7 +30,9 @@ from mge_pipeline.orchestration.config import (
     WaveStart,
     settings_from_config,
 )
+from mge_pipeline.orchestration.publishing import publish_state, wave_atoms_table
 from mge_pipeline.orchestration.resources import LLMProviderResource, SandboxResource, StoreResource
+from mge_pipeline.planning.diagrams import mermaid
 from mge_pipeline.validation.dispatch import LanguageDispatchValidator
 
 
@@ -52,8 +55,10 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         provider = llm.get_provider()
         output_dir = config.output_dir or str(env.output_root() / bundle.plan.id)
         settings = settings_from_config(config, str(Path(output_dir).resolve()))
-        run = prepare_run(bundle, settings, store.get_store(), context.run_id, provider)
+        repository = store.get_store()
+        run = prepare_run(bundle, settings, repository, context.run_id, provider)
         context.instance.add_run_tags(context.run_id, run_tags(bundle.plan, provider))
+        publish_state(context, repository.execution_state(context.run_id))
         context.log.info(
             f"{bundle.plan.id}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves, "
             f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}"
@@ -92,6 +97,11 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
                 spec_hash=bundle.spec_hashes[result.atom_id],
                 result=result,
             )
+        metrics.record_settled_atoms(
+            bundle.plan.id,
+            [bundle.atoms[r.atom_id].language.value for r in decision.settled],
+            decision.settled,
+        )
         for atom_id in decision.to_generate:
             yield dg.DynamicOutput(
                 AtomTicket(atom_id, wave_index, run),
@@ -122,25 +132,26 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
             memory_mb=settings.validation_memory_mb,
         )
         repository = store.get_store()
-        try:
-            result = await execute_atom(
-                bundle,
-                ticket.atom_id,
-                execution_id=ticket.run.execution_id,
-                store=repository,
-                provider=provider,
-                validator=validator,
-                price=price_for(provider.model),
-                policy=settings.policy,
-            )
-        except ProviderFatalError as exc:
-            reason = f"the LLM provider cannot serve this run: {exc}"
-            await anyio.to_thread.run_sync(
-                lambda: repository.finish_execution(
-                    ticket.run.execution_id, status=ExecutionStatus.FAILED, reason=reason
-                )
-            )
-            raise dg.Failure(description=reason, allow_retries=False) from exc
+        services = AtomServices(
+            store=repository,
+            provider=provider,
+            validator=validator,
+            gate=llm.call_gate(settings.requests_per_minute, settings.tokens_per_minute),
+        )
+        result = await execute_atom(
+            bundle,
+            ticket.atom_id,
+            execution_id=ticket.run.execution_id,
+            services=services,
+            settings=settings,
+        )
+        metrics.record_atom(
+            bundle.plan.id,
+            bundle.atoms[ticket.atom_id].language.value,
+            result,
+            provider=provider.name,
+            model=provider.model,
+        )
         outcome = AtomOutcome(
             result.atom_id, result.status.value, len(result.attempts), result.cost_usd
         )
@@ -162,14 +173,18 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         outcomes: list[AtomOutcome],
         store: StoreResource,
     ) -> dg.Output[RunContext]:
-        run, summary = close_wave(
-            bundle, wave.run, wave_index, wave.started_monotonic, store.get_store()
+        repository = store.get_store()
+        run, summary, rows = close_wave(
+            bundle, wave.run, wave_index, wave.started_monotonic, repository
         )
         if run.stop_reason and not wave.run.stop_reason:
             context.log.warning(run.stop_reason)
+        metrics.record_wave(bundle.plan.id, summary)
+        publish_state(context, repository.execution_state(run.execution_id))
         return dg.Output(
             run,
             metadata={
+                "atoms": dg.MetadataValue.md(wave_atoms_table(rows)),
                 "succeeded": summary.succeeded,
                 "cached": summary.cached,
                 "failed": summary.failed,
@@ -190,16 +205,32 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
         description="Assembles validated atoms into files; writes the report.",
     )
     async def finalize(
-        run: RunContext, store: StoreResource, sandbox: SandboxResource
+        context: dg.OpExecutionContext,
+        run: RunContext,
+        store: StoreResource,
+        sandbox: SandboxResource,
     ) -> dg.Output[str]:
-        report = await finalize_run(bundle, run, store.get_store(), sandbox.get_sandbox())
+        repository = store.get_store()
+        report = await finalize_run(bundle, run, repository, sandbox.get_sandbox())
+        metrics.record_run(report, budget_usd=run.settings.budget_usd)
+        state = await anyio.to_thread.run_sync(lambda: repository.execution_state(run.execution_id))
+        publish_state(context, state)
+        gateway = env.pushgateway_url()
+        if gateway:
+            await anyio.to_thread.run_sync(lambda: push_metrics(gateway, job=bundle.plan.id))
+        statuses = {atom.atom_id: atom.status for atom in report.atoms}
         metadata: dict[str, Any] = {
             "status": report.status,
             "precision_percent": dg.MetadataValue.float(report.precision_percent),
             "cost_usd": dg.MetadataValue.float(report.total_cost_usd),
+            "cost_without_cache_usd": dg.MetadataValue.float(report.cost_without_cache_usd),
             "acceptance": report.acceptance,
             "sandbox_isolation": report.sandbox_isolation or "unknown",
             "output_dir": dg.MetadataValue.path(report.output_dir),
+            "report": dg.MetadataValue.md(render_markdown(report)),
+            "dependency_graph": dg.MetadataValue.md(
+                "```mermaid\n" + mermaid(bundle.graph, bundle.waves, status=statuses) + "\n```"
+            ),
         }
         if report.status != ExecutionStatus.COMPLETED.value:
             raise dg.Failure(description=report.reason or "the run failed", metadata=metadata)

@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr
 
 from mge_pipeline import constants as c
 from mge_pipeline.generation import AnthropicProvider, LLMProvider, SimulatedModel
+from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
 
@@ -28,10 +29,23 @@ class StoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
 
 class LLMProviderResource(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
-    """Base of the two providers; ops depend on this, definitions pick the implementation."""
+    """Base of the two providers; ops depend on this, definitions pick the implementation.
+
+    It also owns the run's call gate (rate limits, 429 slow-down, fatal-error breaker), since
+    a resource instance lives exactly as long as one run.
+    """
+
+    _gate: CallGate | None = PrivateAttr(default=None)
 
     @abstractmethod
     def get_provider(self) -> LLMProvider: ...
+
+    def call_gate(self, requests_per_minute: int | None, tokens_per_minute: int | None) -> CallGate:
+        if self._gate is None:
+            self._gate = CallGate(
+                requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute
+            )
+        return self._gate
 
 
 class AnthropicResource(LLMProviderResource):

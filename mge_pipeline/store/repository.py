@@ -54,6 +54,7 @@ class MgeStore:
             self.create_all()
 
     def create_all(self) -> None:
+        """Create missing tables, then add columns newer code expects to older tables."""
         t.metadata.create_all(self.engine)
         self._add_missing_columns()
 

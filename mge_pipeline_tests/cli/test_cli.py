@@ -17,16 +17,17 @@ from mge_pipeline_tests.factories import make_atom, make_plan
 pytestmark = pytest.mark.e2e
 
 
-def mge(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("MGE_", "ANTHROPIC_", "DAGSTER_"))
-    }
-    env["MGE_HOME"] = str(home)
+def mge(
+    *args: str, home: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``mge`` with a clean environment: no developer's key, store or Dagster home."""
+    prefixes = ("MGE_", "ANTHROPIC_", "DAGSTER_", "PROMETHEUS_")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return subprocess.run(
         [sys.executable, "-m", "mge_pipeline.cli", *args],
         capture_output=True,
         text=True,
-        env=env,
+        env={**base, "MGE_HOME": str(home), **(env or {})},
         timeout=timeout,
         check=False,
     )

@@ -155,7 +155,7 @@ def test_exhausted_api_retries_fail_the_attempt_then_the_next_attempt_runs() -> 
     assert len(result.attempts) == 2
 
 
-def test_fatal_provider_errors_propagate_and_release_the_reservation() -> None:
+def test_fatal_provider_errors_skip_the_atom_and_release_the_reservation() -> None:
     provider = ScriptedProvider([ProviderFatalError("invalid x-api-key")])
     guard = InMemoryCostGuard(10.0)
     job = AtomJob(
@@ -167,8 +167,10 @@ def test_fatal_provider_errors_propagate_and_release_the_reservation() -> None:
         files_for=lambda code: {},
         sleep=Sleeps(),
     )
-    with pytest.raises(ProviderFatalError):
-        asyncio.run(run_atom(job))
+    result = asyncio.run(run_atom(job))
+    assert result.status is AtomStatus.SKIPPED
+    assert result.reason == "the LLM provider cannot serve this run: invalid x-api-key"
+    assert provider.script == [], "no second call"
     assert guard.reserved_usd == 0 and guard.spent_usd == 0
 
 

@@ -1,144 +1,87 @@
-"""The Anthropic provider through the real SDK against a local server speaking the Messages API."""
+"""The Anthropic provider through the real SDK against the local Messages API server."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
-from mge_pipeline.generation import AnthropicProvider, GenerationRequest
+from mge_pipeline.generation import AnthropicProvider, GenerationRequest, GenerationResponse
+from mge_pipeline.generation.prompts import PromptBlock
+from mge_pipeline.testing import Answer, Fault, FaultKind, MessagesApiServer
 from mge_pipeline_tests.factories import make_atom
 
 
-@dataclass
-class Reply:
-    status: int = 200
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+def _generate(server: MessagesApiServer, model: str = "claude-sonnet-4-5") -> GenerationResponse:
+    async def go() -> GenerationResponse:
+        provider = AnthropicProvider(api_key="sk-test", model=model, base_url=server.url)
+        blocks = (PromptBlock("SYSTEM " * 600, cache=True), PromptBlock("FILE"))
+        request = GenerationRequest(
+            atom=make_atom(id="add"),
+            system_blocks=blocks,
+            prompt="PROMPT",
+            temperature=0.5,
+            max_tokens=512,
+            attempt_number=2,
+        )
+        try:
+            return await provider.generate(request)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go())
 
 
-def message(text: str, *, stop_reason: str = "end_turn") -> dict[str, Any]:
-    return {
-        "id": "msg_test", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
-        "content": [{"type": "text", "text": text}], "stop_reason": stop_reason,
-        "stop_sequence": None,
-        "usage": {"input_tokens": 1200, "output_tokens": 80, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 300},
-    }  # fmt: skip
-
-
-def api_error(kind: str, text: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": kind, "message": text}}
-
-
-class MessagesServer:
-    """Replies from a script and records every request body and header."""
-
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length", 0))
-                server.requests.append(
-                    (
-                        {k.lower(): v for k, v in self.headers.items()},
-                        json.loads(self.rfile.read(length)),
-                    )
-                )
-                reply = server.replies.pop(0)
-                payload = json.dumps(reply.body or {}).encode()
-                self.send_response(reply.status)
-                self.send_header("content-type", "application/json")
-                self.send_header("request-id", f"req_{len(server.requests)}")
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-
-
-@pytest.fixture
-def server() -> Iterator[MessagesServer]:
-    running = MessagesServer()
-    thread = threading.Thread(target=running.httpd.serve_forever, daemon=True)
-    thread.start()
-    yield running
-    running.httpd.shutdown()
-
-
-def _generate(server: MessagesServer, model: str = "claude-sonnet-4-5"):  # type: ignore[no-untyped-def]
-    provider = AnthropicProvider(api_key="sk-test", model=model, base_url=server.url)
-    request = GenerationRequest(atom=make_atom(id="add"), system="SYSTEM", prompt="PROMPT",
-                                temperature=0.5, max_tokens=512, attempt_number=2)  # fmt: skip
-    return asyncio.run(provider.generate(request))
-
-
-def test_answer_usage_and_request_shape(server: MessagesServer) -> None:
-    server.replies.append(Reply(body=message("```python\ndef add(a, b):\n    return a + b\n```")))
-    response = _generate(server)
+def test_answer_usage_and_request_shape(messages_api: MessagesApiServer) -> None:
+    messages_api.enqueue(Answer("```python\ndef add(a, b):\n    return a + b\n```"))
+    response = _generate(messages_api)
     assert "def add" in response.text
-    assert (response.input_tokens, response.output_tokens, response.cache_read_tokens) == (
-        1200,
-        80,
-        300,
+    assert response.cache_write_tokens > 1024 and response.cache_read_tokens == 0
+    again = _generate(messages_api)
+    assert again.cache_read_tokens == response.cache_write_tokens, "the prefix is read back"
+    assert (
+        again.input_tokens + again.cache_read_tokens
+        == response.input_tokens + response.cache_write_tokens
     )
-    headers, body = server.requests[0]
-    credentials = headers.get("x-api-key") or headers.get("authorization", "")
-    assert credentials.endswith("sk-test") and "anthropic-version" in headers
-    assert body["temperature"] == 0.5 and body["max_tokens"] == 512
-    assert body["system"][0]["cache_control"] == {"type": "ephemeral"}
-    assert body["messages"] == [{"role": "user", "content": "PROMPT"}]
+    request = messages_api.requests[0]
+    credentials = request.headers.get("x-api-key") or request.headers.get("authorization", "")
+    assert credentials.endswith("sk-test") and "anthropic-version" in request.headers
+    assert request.body["temperature"] == 0.5 and request.body["max_tokens"] == 512
+    assert request.body["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert request.body["system"][1] == {"type": "text", "text": "FILE"}
+    assert request.body["messages"] == [{"role": "user", "content": "PROMPT"}]
 
 
-def test_no_temperature_for_models_that_reject_it(server: MessagesServer) -> None:
-    server.replies.append(Reply(body=message("ok")))
-    _generate(server, model="claude-opus-4-7")
-    assert "temperature" not in server.requests[0][1]
+def test_no_temperature_for_models_that_reject_it(messages_api: MessagesApiServer) -> None:
+    _generate(messages_api, model="claude-opus-4-7")
+    assert "temperature" not in messages_api.requests[0].body
 
 
-def test_truncated_answer_reports_max_tokens(server: MessagesServer) -> None:
-    server.replies.append(Reply(body=message("```python\ndef add(", stop_reason="max_tokens")))
-    assert _generate(server).stop_reason == "max_tokens"
+def test_truncated_answer_reports_max_tokens(messages_api: MessagesApiServer) -> None:
+    messages_api.enqueue(Fault(FaultKind.TRUNCATED))
+    assert _generate(messages_api).stop_reason == "max_tokens"
 
 
 @pytest.mark.parametrize(
-    ("reply", "fatal", "retry_after"),
+    ("fault", "fatal", "retry_after"),
     [
-        pytest.param(Reply(429, api_error("rate_limit_error", "slow down"), {"retry-after": "7"}),
-                     False, 7.0, id="rate-limited"),
-        pytest.param(Reply(529, api_error("overloaded_error", "Overloaded")), False, None,
-                     id="overloaded"),
-        pytest.param(Reply(500, api_error("api_error", "boom")), False, None, id="server-error"),
-        pytest.param(Reply(401, api_error("authentication_error", "invalid x-api-key")), True, None,
-                     id="bad-key"),
-        pytest.param(Reply(400, api_error("invalid_request_error", "bad")), True, None,
-                     id="bad-request"),
-        pytest.param(Reply(429, api_error("rate_limit_error", "You have reached your spend limit")),
-                     True, None, id="spend-limit"),
+        pytest.param(Fault(FaultKind.RATE_LIMIT, retry_after=7), False, 7.0, id="rate-limited"),
+        pytest.param(Fault(FaultKind.OVERLOADED), False, None, id="overloaded"),
+        pytest.param(Fault(FaultKind.SERVER_ERROR), False, None, id="server-error"),
+        pytest.param(Fault(FaultKind.DROP_CONNECTION), False, None, id="dropped"),
+        pytest.param(Fault(FaultKind.MALFORMED_JSON), False, None, id="malformed-json"),
+        pytest.param(Fault(FaultKind.AUTHENTICATION), True, None, id="bad-key"),
+        pytest.param(Fault(FaultKind.BAD_REQUEST), True, None, id="bad-request"),
+        pytest.param(Fault(FaultKind.SPEND_LIMIT), True, None, id="spend-limit"),
     ],
-)  # fmt: skip
+)
 def test_errors_are_retryable_or_fatal(
-    server: MessagesServer, reply: Reply, fatal: bool, retry_after: float | None
+    messages_api: MessagesApiServer, fault: Fault, fatal: bool, retry_after: float | None
 ) -> None:
-    server.replies.append(reply)
+    messages_api.enqueue(fault)
     with pytest.raises(ProviderError) as caught:
-        _generate(server)
+        _generate(messages_api)
     assert isinstance(caught.value, ProviderFatalError) is fatal
     assert caught.value.retry_after == retry_after
-    assert len(server.requests) == 1, "the SDK's own retries are off: one layer retries"
+    assert len(messages_api.requests) == 1, "the SDK's own retries are off: one layer retries"

@@ -42,3 +42,13 @@ def test_call_cost_with_cache() -> None:
 def test_worst_case_assumes_every_output_token() -> None:
     price = price_for("claude-haiku-4-5")
     assert worst_case_cost(price, prompt_tokens=2000, max_tokens=1000) == pytest.approx(0.007)
+
+
+def test_one_hour_cache_writes_cost_twice_the_input_price() -> None:
+    cost = call_cost(
+        price_for("claude-haiku-4-5"),
+        input_tokens=0,
+        output_tokens=0,
+        cache_write_1h_tokens=1_000_000,
+    )
+    assert cost == pytest.approx(2.0)

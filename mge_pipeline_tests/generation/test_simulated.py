@@ -9,6 +9,7 @@ import pytest
 
 from mge_pipeline.generation import GenerationRequest, SimulatedModel, extract_code
 from mge_pipeline.generation.faults import FaultKind, inject_fault
+from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.python_validator import PythonAtomValidator, module_name_for
 from mge_pipeline_tests.factories import make_atom
@@ -30,7 +31,7 @@ ATOM = make_atom(
 def _request(attempt: int = 1, atom=ATOM) -> GenerationRequest:  # type: ignore[no-untyped-def]
     return GenerationRequest(
         atom=atom,
-        system="s",
+        system_blocks=(PromptBlock("s"),),
         prompt="p" * 400,
         temperature=0.7,
         max_tokens=100,

@@ -1,0 +1,41 @@
+"""Publishing execution state through Dagster: run tags for GraphQL, observations for history."""
+
+import dagster as dg
+
+from mge_pipeline.domain import ExecutionState
+from mge_pipeline.observability.status import state_tags
+
+
+def publish_state(context: dg.OpExecutionContext, state: ExecutionState | None) -> None:
+    """Called at barriers only (prepare, wave close, finalize), never per atom."""
+    if state is None:
+        return
+    context.instance.add_run_tags(context.run_id, state_tags(state))
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=dg.AssetKey(["mge", state.masterplan_id, "execution"]),
+            metadata={
+                "status": state.status.value,
+                "current_wave": state.current_wave,
+                "total_waves": state.total_waves,
+                "atoms_completed": state.atoms_completed,
+                "atoms_succeeded": state.atoms_succeeded,
+                "atoms_failed": state.atoms_failed,
+                "atoms_total": state.atoms_total,
+                "total_cost_usd": dg.MetadataValue.float(state.total_cost_usd),
+                "total_time_seconds": dg.MetadataValue.float(state.total_time_seconds),
+            },
+        )
+    )
+
+
+def wave_atoms_table(rows: list[dict[str, object]]) -> str:
+    """The wave's atoms as a Markdown table for Dagit."""
+    lines = ["| atom | status | attempts | cost (USD) | reason |", "|---|---|---|---|---|"]
+    for row in sorted(rows, key=lambda r: str(r["atom_id"])):
+        reason = str(row.get("reason") or "").replace("|", "\\|").replace("\n", " ")[:120]
+        lines.append(
+            f"| {row['atom_id']} | {row['status']} | {row['attempt_count']} | "
+            f"{float(str(row['cost_usd'])):.4f} | {reason} |"
+        )
+    return "\n".join(lines)

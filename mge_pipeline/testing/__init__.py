@@ -1,0 +1,21 @@
+"""Test support shipped with the package: a local server that speaks the Anthropic Messages API."""
+
+from mge_pipeline.testing.messages_api import (
+    Answer,
+    Fault,
+    FaultKind,
+    MessagesApiServer,
+    RecordedRequest,
+    ServerUsage,
+    reference_responder,
+)
+
+__all__ = [
+    "Answer",
+    "Fault",
+    "FaultKind",
+    "MessagesApiServer",
+    "RecordedRequest",
+    "ServerUsage",
+    "reference_responder",
+]

@@ -1,0 +1,359 @@
+"""A local server speaking the Anthropic Messages API, scriptable per request.
+
+The real ``anthropic`` SDK talks to it through ``base_url``, so everything from the SDK's HTTP
+handling to our retry layer is exercised for real; only the model is replaced. Each request
+takes the next scripted item (an answer or a fault) or, when the script is empty, the
+responder's answer. Usage is accounted the way the API bills it, prompt caching included: a
+prefix ending at a ``cache_control`` block is written to the cache on first sight (if it is
+long enough to be cacheable) and read from it afterwards until its TTL expires.
+
+    with MessagesApiServer(reference_responder(plan)) as server:
+        client = AsyncAnthropic(base_url=server.url, api_key="test")
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.generation.pricing import estimate_tokens
+
+DEFAULT_CACHE_MIN_TOKENS = 1024
+CACHE_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+
+
+class FaultKind(StrEnum):
+    RATE_LIMIT = "rate_limit"
+    OVERLOADED = "overloaded"
+    SERVER_ERROR = "server_error"
+    DROP_CONNECTION = "drop_connection"
+    SLOW = "slow"
+    MALFORMED_JSON = "malformed_json"
+    EMPTY_CONTENT = "empty_content"
+    TRUNCATED = "truncated"
+    AUTHENTICATION = "authentication"
+    BAD_REQUEST = "bad_request"
+    SPEND_LIMIT = "spend_limit"
+
+
+_ERRORS: dict[FaultKind, tuple[int, str, str]] = {
+    FaultKind.RATE_LIMIT: (429, "rate_limit_error", "Request rate has exceeded your rate limit."),
+    FaultKind.OVERLOADED: (529, "overloaded_error", "Overloaded"),
+    FaultKind.SERVER_ERROR: (500, "api_error", "Internal server error"),
+    FaultKind.AUTHENTICATION: (401, "authentication_error", "invalid x-api-key"),
+    FaultKind.BAD_REQUEST: (400, "invalid_request_error", "messages: field required"),
+    FaultKind.SPEND_LIMIT: (429, "rate_limit_error", "You have reached your spend limit."),
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: FaultKind
+    retry_after: float | None = None
+    delay_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    stop_reason: str = "end_turn"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    headers: dict[str, str]
+    body: dict[str, Any]
+    received_at: float
+
+    @property
+    def prompt(self) -> str:
+        """The user turn's text, however its content is shaped."""
+        return "\n".join(_texts(self.body.get("messages", [])))
+
+    @property
+    def system(self) -> str:
+        system = self.body.get("system", "")
+        return system if isinstance(system, str) else "\n".join(_texts(system))
+
+
+@dataclass
+class ServerUsage:
+    """What the server billed, summed over every successful answer."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+
+
+Responder = Callable[[RecordedRequest], str]
+ScriptItem = Fault | Answer
+
+
+@dataclass
+class _CacheEntry:
+    tokens: int
+    expires_at: float
+
+
+@dataclass
+class _State:
+    responder: Responder
+    cache_min_tokens: int
+    latency_seconds: float
+    script: deque[ScriptItem] = field(default_factory=deque)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    usage: ServerUsage = field(default_factory=ServerUsage)
+    cache: dict[str, _CacheEntry] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class MessagesApiServer:
+    """``POST /v1/messages`` on 127.0.0.1, a fresh port each time; a context manager."""
+
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        cache_min_tokens: int = DEFAULT_CACHE_MIN_TOKENS,
+        latency_seconds: float = 0.0,
+        port: int = 0,
+    ) -> None:
+        self._state = _State(
+            responder=responder or (lambda request: "```python\npass\n```"),
+            cache_min_tokens=cache_min_tokens,
+            latency_seconds=latency_seconds,
+        )
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self._state))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._state.lock:
+            return list(self._state.requests)
+
+    @property
+    def usage(self) -> ServerUsage:
+        with self._state.lock:
+            return ServerUsage(**vars(self._state.usage))
+
+    def enqueue(self, *items: ScriptItem) -> None:
+        """The next requests get these, in order, before the responder answers again."""
+        with self._state.lock:
+            self._state.script.extend(items)
+
+    def start(self) -> MessagesApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> MessagesApiServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def reference_responder(plan: MasterPlan) -> Responder:
+    """Answers with the reference implementation of the atom the prompt asks for.
+
+    Like the simulated model it never invents code: an atom without a reference gets prose.
+    """
+    by_name = {atom.name: atom for atom in plan.atoms()}
+    wanted = re.compile(r"^Write the \w+ `([^`]+)`", re.MULTILINE)
+
+    def respond(request: RecordedRequest) -> str:
+        match = wanted.search(request.prompt)
+        atom = by_name.get(match.group(1)) if match else None
+        if atom is None or not atom.reference_implementation:
+            return "I have no reference implementation for this atom."
+        return f"```{atom.language}\n{atom.reference_implementation.rstrip()}\n```"
+
+    return respond
+
+
+def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", 0))
+            raw = self.rfile.read(length)
+            if self.path.rstrip("/") != "/v1/messages":
+                self._send_json(404, _error("not_found_error", f"no route {self.path}"))
+                return
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                self._send_json(400, _error("invalid_request_error", "body is not JSON"))
+                return
+            request = RecordedRequest(
+                {k.lower(): v for k, v in self.headers.items()}, body, time.time()
+            )
+            with state.lock:
+                state.requests.append(request)
+                item = state.script.popleft() if state.script else None
+            if state.latency_seconds:
+                time.sleep(state.latency_seconds)
+            self._serve(request, item)
+
+        def _serve(self, request: RecordedRequest, item: ScriptItem | None) -> None:
+            if isinstance(item, Fault):
+                self._fault(item, request)
+                return
+            answer = item or Answer(state.responder(request))
+            self._send_json(200, _message(request, answer, state))
+
+        def _fault(self, fault: Fault, request: RecordedRequest) -> None:
+            if fault.delay_seconds:
+                time.sleep(fault.delay_seconds)
+            if fault.kind is FaultKind.DROP_CONNECTION:
+                self.close_connection = True
+                self.connection.close()
+                return
+            if fault.kind is FaultKind.SLOW:
+                self._send_json(200, _message(request, Answer(state.responder(request)), state))
+                return
+            if fault.kind is FaultKind.MALFORMED_JSON:
+                self._send_raw(200, b'{"id": "msg_broken", "content": [')
+                return
+            if fault.kind is FaultKind.EMPTY_CONTENT:
+                self._send_json(200, _message(request, Answer(""), state, empty=True))
+                return
+            if fault.kind is FaultKind.TRUNCATED:
+                text = state.responder(request)
+                cut = Answer(text[: max(1, len(text) // 2)], stop_reason="max_tokens")
+                self._send_json(200, _message(request, cut, state))
+                return
+            status, kind, message = _ERRORS[fault.kind]
+            headers = (
+                {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+            )
+            self._send_json(status, _error(kind, message), headers)
+
+        def _send_json(
+            self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
+            self._send_raw(status, json.dumps(payload).encode(), headers)
+
+        def _send_raw(
+            self, status: int, data: bytes, headers: dict[str, str] | None = None
+        ) -> None:
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("request-id", f"req_{int(time.time() * 1e6):x}")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(data)))
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up first (a timeout fault)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+def _message(
+    request: RecordedRequest, answer: Answer, state: _State, *, empty: bool = False
+) -> dict[str, Any]:
+    usage = _bill(request, answer.text, state)
+    content = [] if empty else [{"type": "text", "text": answer.text}]
+    return {
+        "id": f"msg_{len(state.requests):06d}",
+        "type": "message",
+        "role": "assistant",
+        "model": request.body.get("model", "claude-sonnet-4-5"),
+        "content": content,
+        "stop_reason": answer.stop_reason,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+
+
+def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
+    """Tokens as billed: the cached prefix read, a new cacheable prefix written, the rest input."""
+    blocks = _prompt_blocks(request.body)
+    total = sum(estimate_tokens(block_text) for block_text, _ in blocks)
+    now = time.time()
+    read = write = 0
+    running = ""
+    running_tokens = 0
+    with state.lock:
+        for block_text, ttl in blocks:
+            running += block_text
+            running_tokens += estimate_tokens(block_text)
+            if ttl is None or running_tokens < state.cache_min_tokens:
+                continue
+            entry = state.cache.get(running)
+            if entry and entry.expires_at > now:
+                read = running_tokens
+                write = 0
+            else:
+                write = running_tokens - read
+            state.cache[running] = _CacheEntry(running_tokens, now + CACHE_TTL_SECONDS[ttl])
+        output = estimate_tokens(text) if text else 0
+        usage = state.usage
+        usage.requests += 1
+        usage.input_tokens += total - read - write
+        usage.output_tokens += output
+        usage.cache_read_tokens += read
+        usage.cache_write_tokens += write
+    return {
+        "input_tokens": total - read - write,
+        "output_tokens": output,
+        "cache_creation_input_tokens": write,
+        "cache_read_input_tokens": read,
+    }
+
+
+def _prompt_blocks(body: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """(text, cache TTL or None) in the order the API hashes prompts: system, then messages."""
+    blocks: list[tuple[str, str | None]] = []
+    system = body.get("system", "")
+    system_blocks = [{"type": "text", "text": system}] if isinstance(system, str) else system
+    for message in [*system_blocks, *body.get("messages", [])]:
+        content = message.get("content", message.get("text", ""))
+        parts = [{"text": content, **message}] if isinstance(content, str) else content
+        for part in parts:
+            control = part.get("cache_control") or {}
+            ttl = control.get("ttl", "5m") if control else None
+            blocks.append((str(part.get("text", "")), ttl))
+    return blocks
+
+
+def _texts(items: Iterable[Any]) -> list[str]:
+    texts: list[str] = []
+    for item in items:
+        content = item.get("content", item.get("text", "")) if isinstance(item, dict) else item
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return texts
+
+
+def _error(kind: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": kind, "message": message}}
