@@ -247,6 +247,7 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
             ("cost", f"${report['total_cost_usd']:.4f}"),
             ("wall time", f"{time.time() - started:.1f} s"),
             ("acceptance tests", report["acceptance"]),
+            ("test command", report.get("test_command", "none defined")),
             ("output", str(output)),
             ("dagster run", run_id),
         ]

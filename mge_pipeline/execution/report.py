@@ -46,6 +46,8 @@ class RunReport(BaseModel):
     files: list[str]
     acceptance: str = "none defined"
     acceptance_output: str = ""
+    test_command: str = "none defined"
+    test_command_output: str = ""
     waves: list[WaveSummary]
     atoms: list[AtomReport]
 
@@ -145,6 +147,7 @@ def render_markdown(report: RunReport) -> str:
         f"- Cost: ${report.total_cost_usd:.4f}; wall time {report.total_time_seconds:.1f} s",
         f"- Output: `{report.output_dir}` ({len(report.files)} files)",
         f"- Acceptance tests: {report.acceptance}",
+        f"- Test command: {report.test_command}",
         "",
         "## Waves",
         "",
