@@ -79,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the masterplan JSON Schema")
     schema.set_defaults(handler=_schema)
+
+    from mge_pipeline.atomization.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 

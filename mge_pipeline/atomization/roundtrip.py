@@ -19,11 +19,12 @@ from mge_pipeline.atomization.languages import parse_tree
 from mge_pipeline.domain import Language
 
 
-def round_trip_problem(original: str, rebuilt: str, language: Language) -> str | None:
+def round_trip_problem(
+    original: str, rebuilt: str, language: Language, *, tsx: bool = False
+) -> str | None:
     """None when equivalent, else what differs."""
     if language is Language.PYTHON:
         return _python_problem(original, rebuilt)
-    tsx = False
     before = list(_tokens(parse_tree(original.encode(), language, tsx=tsx).root_node))
     after = list(_tokens(parse_tree(rebuilt.encode(), language, tsx=tsx).root_node))
     if before == after:

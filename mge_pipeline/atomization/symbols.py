@@ -290,7 +290,7 @@ def _is_binding(node: tree_sitter.Node, language: Language) -> bool:
     if parent is None:
         return False
     if language is Language.PYTHON:
-        if _is_assignment_target(node) or parent.type == "for_in_clause" and _is_left(node):
+        if _is_assignment_target(node) or (parent.type == "for_in_clause" and _is_left(node)):
             return True
         if parent.type == "typed_parameter":
             return parent.named_children[0].id == node.id
