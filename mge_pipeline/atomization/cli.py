@@ -42,13 +42,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run_atomize(args: argparse.Namespace) -> int:
     atomized: list[AtomizedFile] = []
     for path, relative in discover(args.paths):
-        result = atomize_file(path, relative)
-        if isinstance(result, SkippedFile):
-            print(f"skipped {result.path}: {result.reason}", file=sys.stderr)
+        outcome = atomize_file(path, relative)
+        if isinstance(outcome, SkippedFile):
+            print(f"skipped {outcome.path}: {outcome.reason}", file=sys.stderr)
         else:
-            atomized.append(result)
-    if not args.paths[0].exists():
-        print(f"skipped {args.paths[0]}: no such file or directory", file=sys.stderr)
+            atomized.append(outcome)
     if not atomized:
         print("error: no file could be atomized", file=sys.stderr)
         return EXIT_NOTHING_ATOMIZED
@@ -59,8 +57,8 @@ def run_atomize(args: argparse.Namespace) -> int:
         name=f"Atomized {', '.join(str(p) for p in args.paths)}",
         test_command=shlex.split(args.test_command) if args.test_command else (),
     )
-    for path, reason in result.skipped:
-        print(f"skipped {path}: {reason}", file=sys.stderr)
+    for shown, reason in result.skipped:
+        print(f"skipped {shown}: {reason}", file=sys.stderr)
     document = result.plan.model_dump(mode="json", exclude_defaults=False)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))

@@ -222,12 +222,17 @@ def _eades_lin_smyth(graph: nx.DiGraph, order: Mapping[str, int]) -> list[str]:
         changed = True
         while changed:
             changed = False
-            sinks = sorted((n for n in remaining if remaining.out_degree(n) == 0), key=order.get)
+            sinks = sorted(
+                (n for n in remaining if remaining.out_degree(n) == 0),
+                key=lambda n: order.get(n, 0),
+            )
             for sink in reversed(sinks):
                 back.insert(0, sink)
                 remaining.remove_node(sink)
                 changed = True
-            sources = sorted((n for n in remaining if remaining.in_degree(n) == 0), key=order.get)
+            sources = sorted(
+                (n for n in remaining if remaining.in_degree(n) == 0), key=lambda n: order.get(n, 0)
+            )
             for source in sources:
                 front.append(source)
                 remaining.remove_node(source)

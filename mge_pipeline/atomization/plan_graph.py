@@ -15,7 +15,7 @@ from mge_pipeline.atomization.graph import (
     find_edges,
 )
 from mge_pipeline.atomization.languages import parse_tree
-from mge_pipeline.atomization.symbols import Scope, analyse
+from mge_pipeline.atomization.symbols import Scope, Use, analyse
 from mge_pipeline.atomization.units import UnitKind
 from mge_pipeline.domain import AtomKind, AtomSpec, MasterPlan
 from mge_pipeline.planning import check_masterplan
@@ -59,9 +59,9 @@ def _node(atom: AtomSpec) -> SymbolNode:
     scope = Scope.CLASS if atom.kind is AtomKind.METHOD else Scope.MODULE
     table = analyse([tree.root_node], atom.language, (0, code.count("\n") + 1), scope=scope)
     imported = {name for line in atom.context.imports for name in imported_names(line)}
-    uses = {name: frozenset(kinds) for name, kinds in table.uses.items()}
+    uses: dict[str, frozenset[str]] = {n: frozenset(k) for n, k in table.uses.items()}
     for name in imported:
-        uses.setdefault(name, frozenset({"import_time"}))
+        uses.setdefault(name, frozenset({Use.IMPORT_TIME}))
     kind = _UNIT_KIND[atom.kind]
     return SymbolNode(
         key=atom.id,
