@@ -136,7 +136,16 @@ def _python_member(node: tree_sitter.Node) -> Construct:
     inner = inner or node
     if inner.type in _PY_FUNCTIONS | _PY_CLASSES:
         return _construct(ConstructKind.MEMBER, _name(inner), node)
-    return _construct(ConstructKind.STATEMENT, None, node)
+    return _construct(ConstructKind.STATEMENT, _assigned_name(node), node)
+
+
+def _assigned_name(node: tree_sitter.Node) -> str | None:
+    """`name = …` or `name: T = …` as a class statement: the attribute it defines."""
+    inner = node.named_children[0] if node.type == "expression_statement" else None
+    left = inner.child_by_field_name("left") if inner and inner.type == "assignment" else None
+    if left is None or left.type != "identifier" or left.text is None:
+        return None
+    return left.text.decode("utf-8", errors="replace")
 
 
 def _classify_script(node: tree_sitter.Node, outer: tree_sitter.Node) -> Construct:
