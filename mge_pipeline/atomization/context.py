@@ -30,10 +30,10 @@ _BUILTIN_TYPES = {
     "type",
 }
 _CONDITION = re.compile(
-    r"^\s*(assert\b|raises?\b|returns?\b|:raises|:returns?|@param|@returns?|@throws|"
-    r"args:|returns:|raises:|precondition|postcondition|must\b|requires?\b)",
-    re.IGNORECASE | re.MULTILINE,
+    r"\b(returns?|raises?|throws|requires?|must|precondition|postcondition|@param|:param|args:)",
+    re.IGNORECASE,
 )
+_DOCUMENTATION = re.compile(r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|/\*\*(.*?)\*/', re.DOTALL)
 _DOCTEST = re.compile(r"^\s*>>> .+$", re.MULTILINE)
 _EXAMPLE = re.compile(r"@example\b|^\s*\*?\s*Example", re.MULTILINE)
 
@@ -69,7 +69,7 @@ def inject_context(
         for name in type_names
         if name not in known_names and name not in import_lines and name not in _BUILTIN_TYPES
     ]
-    conditions = tuple(line.strip() for line in unit.code.splitlines() if _CONDITION.match(line))
+    conditions = _conditions(unit.code)
     tests = tuple(match.strip() for match in _DOCTEST.findall(unit.code))
     if not tests and _EXAMPLE.search(unit.code):
         tests = ("example in the documentation",)
@@ -93,6 +93,18 @@ def inject_context(
         parent_scope=unit.parent_scope,
         missing=tuple(missing),
     )
+
+
+def _conditions(code: str) -> tuple[str, ...]:
+    """Asserts, and docstring or JSDoc lines that state what goes in, out or wrong."""
+    asserts = [line.strip() for line in code.splitlines() if line.strip().startswith("assert ")]
+    documented = [
+        line.strip(" *\t")
+        for match in _DOCUMENTATION.finditer(code)
+        for line in "".join(part for part in match.groups() if part).splitlines()
+        if _CONDITION.search(line)
+    ]
+    return tuple(documented + asserts)
 
 
 def _builtins_only(names: list[str], language: Language) -> bool:

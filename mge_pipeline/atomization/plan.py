@@ -200,8 +200,8 @@ def _import_lines(units: list[Unit]) -> dict[str, str]:
 
 
 def _slug(file: AtomizedFile) -> str:
-    stem = PurePosixPath(file.relative).with_suffix("").as_posix().replace("/", ".")
-    slug = _SLUG.sub("_", stem).strip("_") or "file"
+    parts = PurePosixPath(file.relative).with_suffix("").parts
+    slug = ".".join(_SLUG.sub("_", part).strip("_") or "_" for part in parts) or "file"
     return slug if slug[0].isalpha() or slug[0] == "_" else f"_{slug}"
 
 
@@ -209,8 +209,8 @@ def _assign_ids(atoms: list[PlanAtom]) -> None:
     seen: dict[str, int] = defaultdict(int)
     for atom in atoms:
         scope = atom.main.parent_scope
-        parts = [_slug(atom.file), *([scope] if scope else []), atom.name]
-        base = ".".join(_SLUG.sub("_", part) or "_" for part in parts)
+        parts = [*([scope] if scope else []), atom.name]
+        base = ".".join([_slug(atom.file), *(_SLUG.sub("_", part) or "_" for part in parts)])
         seen[base] += 1
         atom.id = base if seen[base] == 1 else f"{base}-{seen[base]}"
 

@@ -29,9 +29,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize(
-    ("name", "source"), [pytest.param(n, s, id=n) for n, s in CASES.items()]
-)
+@pytest.mark.parametrize(("name", "source"), [pytest.param(n, s, id=n) for n, s in CASES.items()])
 def test_round_trip_reproduces_the_file(name: str, source: str) -> None:
     path = "mod.ts" if name.startswith("typescript") else "mod.py"
     language = Language.TYPESCRIPT if path.endswith(".ts") else Language.PYTHON

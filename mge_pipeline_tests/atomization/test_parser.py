@@ -31,7 +31,9 @@ def test_language_detection(name: str, text: str, expected: Language | None) -> 
 
 
 def test_python_constructs_keep_decorators_with_their_definition() -> None:
-    source = "import os\n\n@cache\n@other(1)\ndef f():\n    return 1\n\nclass A:\n    x = 1\n\nX = 2\n"
+    source = (
+        "import os\n\n@cache\n@other(1)\ndef f():\n    return 1\n\nclass A:\n    x = 1\n\nX = 2\n"
+    )
     parsed = parse_source(source, Language.PYTHON)
     kinds = [(c.kind, c.name, c.start_line) for c in parsed.constructs]
     assert kinds == [
