@@ -39,17 +39,31 @@ class AtomizedFile:
     classes_kept_whole: bool = False
 
 
-def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
-    """(file, path relative to the input's parent) for files and the files under directories."""
+def discover(paths: Iterable[Path], *, root: Path | None = None) -> Iterator[tuple[Path, str]]:
+    """(file, its path in the plan) for files and the files under directories.
+
+    The path in the plan is relative to ``root`` when given (a ``src`` layout), else to the
+    input's parent, so a package directory keeps its name: ``pkg/mod.py`` imports as
+    ``pkg.mod``.
+    """
     for path in paths:
-        if path.is_dir():
-            for root, directories, files in os.walk(path):
-                directories[:] = sorted(d for d in directories if d not in _SKIPPED_DIRECTORIES)
-                for name in sorted(files):
-                    file = Path(root) / name
-                    yield file, file.relative_to(path.parent).as_posix()
-        else:
-            yield path, path.name
+        files = _files_under(path) if path.is_dir() else [path]
+        for file in files:
+            yield file, _relative(file, root or path.parent)
+
+
+def _files_under(directory: Path) -> Iterator[Path]:
+    for current, directories, files in os.walk(directory):
+        directories[:] = sorted(d for d in directories if d not in _SKIPPED_DIRECTORIES)
+        for name in sorted(files):
+            yield Path(current) / name
+
+
+def _relative(file: Path, base: Path) -> str:
+    try:
+        return file.resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return file.name
 
 
 def atomize_file(path: Path, relative: str | None = None) -> AtomizedFile | SkippedFile:

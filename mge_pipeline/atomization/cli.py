@@ -26,6 +26,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     atomize.add_argument("-o", "--output", type=Path, required=True, help="masterplan YAML")
     atomize.add_argument("--id", default=None, help="masterplan id (default: from the first path)")
     atomize.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="file paths in the plan are relative to this directory (default: each input's parent)",
+    )
+    atomize.add_argument(
         "--test-command",
         default=None,
         help="command run on the rebuilt files, e.g. 'python -m pytest -q /abs/path/tests'",
@@ -41,7 +47,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run_atomize(args: argparse.Namespace) -> int:
     atomized: list[AtomizedFile] = []
-    for path, relative in discover(args.paths):
+    for path, relative in discover(args.paths, root=args.root):
         outcome = atomize_file(path, relative)
         if isinstance(outcome, SkippedFile):
             print(f"skipped {outcome.path}: {outcome.reason}", file=sys.stderr)

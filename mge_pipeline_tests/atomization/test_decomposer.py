@@ -15,7 +15,9 @@ _METHODS = "".join(
 )
 CASES = {
     "one-function": "def f(x):\n    return x\n",
-    "nested-functions": "def outer(a):\n    def inner(b):\n        return a + b\n    return inner\n",
+    "nested-functions": (
+        "def outer(a):\n    def inner(b):\n        return a + b\n    return inner\n"
+    ),
     "decorators": "import functools\n\n@functools.cache\n@staticmethod\ndef f():\n    return 1\n",
     "comments-at-end": "X = 1\n\ndef f():\n    return X\n# trailing\n# comments\n",
     "docstring-only-module": '"""Just a docstring."""\n',

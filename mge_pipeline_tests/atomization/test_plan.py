@@ -1,0 +1,89 @@
+"""Atomized files as a masterplan: it loads, assembles back to the same module, names cuts."""
+
+from __future__ import annotations
+
+import ast
+
+import networkx as nx
+import yaml
+
+from mge_pipeline.atomization.plan import AtomizedPlan, build_masterplan
+from mge_pipeline.atomization.plan_graph import plan_dependency_graph
+from mge_pipeline.domain import AtomKind
+from mge_pipeline.execution.assembly import assemble_files
+from mge_pipeline.planning import check_masterplan, parse_masterplan
+from mge_pipeline.validation.python_validator import static_issues
+from mge_pipeline_tests.atomization.helpers import SAMPLE, atomize
+
+SOURCE = (SAMPLE / "textstats.py").read_text()
+
+
+def sample_plan() -> AtomizedPlan:
+    return build_masterplan([atomize(SOURCE, "textstats.py")], plan_id="textstats", name="t")
+
+
+def test_the_plan_loads_and_survives_yaml() -> None:
+    result = sample_plan()
+    text = yaml.safe_dump(result.plan.model_dump(mode="json"), sort_keys=False)
+    plan = parse_masterplan(text)
+    assert plan == result.plan
+    assert nx.is_directed_acyclic_graph(check_masterplan(plan))
+
+
+def test_assembling_the_reference_implementations_gives_the_same_module() -> None:
+    plan = sample_plan().plan
+    atoms = plan.atom_map()
+    codes = {atom_id: atom.reference_implementation or "" for atom_id, atom in atoms.items()}
+    files = assemble_files(atoms, codes, check_masterplan(plan))
+    assert list(files) == ["textstats.py"]
+    assert ast.dump(ast.parse(files["textstats.py"])) == ast.dump(ast.parse(SOURCE))
+
+
+def test_every_python_atom_passes_the_static_validation_with_its_own_code() -> None:
+    for atom in sample_plan().plan.atoms():
+        assert static_issues(atom, atom.reference_implementation or "") == [], atom.id
+
+
+def test_atoms_carry_kind_scope_imports_and_doctests() -> None:
+    atoms = sample_plan().plan.atom_map()
+    assert atoms["textstats.WordIndex"].kind is AtomKind.CLASS
+    method = atoms["textstats.WordIndex.add_line"]
+    assert method.kind is AtomKind.METHOD and method.context.parent_scope == "WordIndex"
+    assert method.reference_implementation is not None
+    assert method.reference_implementation.startswith("def add_line(self, line: str) -> None:")
+    assert atoms["textstats.syllables"].context.imports == [
+        "from __future__ import annotations",
+        "import re",
+    ]
+    assert "doctest.DocTestFinder" in atoms["textstats.words"].tests
+    assert atoms["textstats.sentences"].tests == ""
+    docstring_holder = atoms["textstats.WORD"]
+    assert docstring_holder.reference_implementation is not None
+    assert docstring_holder.reference_implementation.startswith('"""Small text statistics')
+
+
+def test_the_cycle_cut_is_recorded_on_the_atom_that_loses_the_edge() -> None:
+    result = sample_plan()
+    assert [edge.describe() for edge in result.graph.removed] == [
+        "textstats.is_even -> textstats.is_odd (FUNCTION_CALL: is_odd)"
+    ]
+    notes = result.plan.atom_map()["textstats.is_even"].context.notes or ""
+    assert "cycle broken: depends on textstats.is_odd (FUNCTION_CALL: is_odd)" in notes
+
+
+def test_mge_graph_types_the_plans_own_edges() -> None:
+    plan = sample_plan().plan
+    typed = plan_dependency_graph(plan)
+    edge = typed.graph.edges["textstats.syllables", "textstats.flesch"]["edge"]
+    assert edge.type.value == "FUNCTION_CALL"
+    header = typed.graph.edges["textstats.WordIndex", "textstats.WordIndex.lookup"]["edge"]
+    assert header.type.value == "TYPE"
+
+
+def test_typescript_files_map_one_unit_to_one_atom() -> None:
+    source = 'import { x } from "./x";\nexport const f = (a: number) => a + x;\n'
+    plan = build_masterplan([atomize(source, "m.ts")], plan_id="ts", name="ts").plan
+    atoms = plan.atom_map()
+    assert list(atoms) == ["m.imports_1", "m.f"]
+    assert atoms["m.f"].depends_on == ["m.imports_1"]
+    assert atoms["m.f"].language.value == "typescript"
