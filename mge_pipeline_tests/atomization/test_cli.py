@@ -1,4 +1,4 @@
-"""``mge atomize`` → ``mge run`` → the module's own tests, and ``mge graph``, as a user runs them."""
+"""`mge atomize` → `mge run` → the module's own tests, and `mge graph`, as a user runs them."""
 
 from __future__ import annotations
 
