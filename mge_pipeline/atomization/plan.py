@@ -27,6 +27,7 @@ import networkx as nx
 from mge_pipeline.atomization.atomicity import AtomicityReport, assess_atomicity
 from mge_pipeline.atomization.atomizer import AtomizedFile
 from mge_pipeline.atomization.context import AtomContextInfo, inject_context
+from mge_pipeline.atomization.decomposer import decompose
 from mge_pipeline.atomization.graph import (
     DependencyGraph,
     SymbolNode,
@@ -35,6 +36,7 @@ from mge_pipeline.atomization.graph import (
     find_edges,
     merge_edges,
 )
+from mge_pipeline.atomization.parser import parse_source
 from mge_pipeline.atomization.units import Unit, UnitKind
 from mge_pipeline.domain import AtomKind, Language, MasterPlan
 
@@ -149,9 +151,6 @@ def _atoms_of(file: AtomizedFile) -> tuple[list[PlanAtom], dict[str, str]]:
 
 def _atoms_of_whole_classes(file: AtomizedFile) -> list[PlanAtom]:
     """Statements after a split class at the end of a file: keep classes whole instead."""
-    from mge_pipeline.atomization.decomposer import decompose
-    from mge_pipeline.atomization.parser import parse_source
-
     parsed = parse_source(file.decomposition.source, Language.PYTHON)
     whole = replace(file, decomposition=decompose(parsed, file.relative, split_classes=False))
     atoms, _ = _atoms_of(whole)

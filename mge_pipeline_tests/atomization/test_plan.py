@@ -87,3 +87,19 @@ def test_typescript_files_map_one_unit_to_one_atom() -> None:
     assert list(atoms) == ["m.imports_1", "m.f"]
     assert atoms["m.f"].depends_on == ["m.imports_1"]
     assert atoms["m.f"].language.value == "typescript"
+
+
+def test_statements_after_a_split_class_at_the_end_keep_the_class_whole() -> None:
+    methods = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(8))
+    source = f"class A:\n    x = 1\n\n{methods}\nif __name__ == '__main__':\n    print(A())\n"
+    plan = build_masterplan([atomize(source)], plan_id="p", name="p").plan
+    (atom,) = plan.atoms()
+    assert (atom.id, atom.kind) == ("mod.A", AtomKind.CLASS)
+    assert atom.reference_implementation == source
+
+
+def test_unused_imports_such_as_re_exports_go_with_the_first_atom() -> None:
+    source = "import os\nfrom json import dumps as dumps\n\n\ndef f():\n    return os.sep\n\n\nX = 1\n"
+    atoms = build_masterplan([atomize(source)], plan_id="p", name="p").plan.atom_map()
+    assert atoms["mod.f"].context.imports == ["import os", "from json import dumps as dumps"]
+    assert atoms["mod.X"].context.imports == []
