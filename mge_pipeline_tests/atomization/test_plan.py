@@ -99,7 +99,9 @@ def test_statements_after_a_split_class_at_the_end_keep_the_class_whole() -> Non
 
 
 def test_unused_imports_such_as_re_exports_go_with_the_first_atom() -> None:
-    source = "import os\nfrom json import dumps as dumps\n\n\ndef f():\n    return os.sep\n\n\nX = 1\n"
+    source = (
+        "import os\nfrom json import dumps as dumps\n\n\ndef f():\n    return os.sep\n\n\nX = 1\n"
+    )
     atoms = build_masterplan([atomize(source)], plan_id="p", name="p").plan.atom_map()
     assert atoms["mod.f"].context.imports == ["import os", "from json import dumps as dumps"]
     assert atoms["mod.X"].context.imports == []
