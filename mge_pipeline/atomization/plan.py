@@ -416,13 +416,18 @@ def _signature(code: str, name: str) -> str:
 
 
 def _doctest_runner(atom: PlanAtom) -> str:
+    """Runs the atom's doctests in its module's namespace; examples often name the module
+    itself (``textwrap.shorten(...)``), so it is there under its own name too."""
     target = f"{atom.main.parent_scope}.{atom.name}" if atom.main.parent_scope else atom.name
     return (
         f"def test_doctests_of_{_SLUG.sub('_', atom.name)}():\n"
         "    import doctest\n"
+        "    import sys\n"
         "    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)\n"
         "    finder = doctest.DocTestFinder(recurse=False)\n"
-        f"    for test in finder.find({target}, {target!r}, globs=dict(globals())):\n"
+        "    globs = dict(globals())\n"
+        "    globs.setdefault(__name__.rpartition('.')[2], sys.modules[__name__])\n"
+        f"    for test in finder.find({target}, {target!r}, globs=globs):\n"
         "        runner.run(test)\n"
         "    assert runner.failures == 0, f'{runner.failures} doctest examples failed'\n"
     )

@@ -54,7 +54,14 @@ def test_an_atomized_module_is_rebuilt_and_passes_its_own_tests(
     assert "cycle broken: removed dependency textstats.is_even -> " in result.stdout
 
     output = tmp_path / "out"
-    run = mge("run", str(plan), "--output", str(output), "--latency", "0", home=clean_environment)
+    # Fault rate 0: atoms without doctests are validated by syntax and import only, so an
+    # injected wrong result would be caught by the test command alone, failing the run.
+    run = mge(
+        "run",
+        str(plan),
+        *("--output", str(output), "--latency", "0", "--fault-rate", "0"),
+        home=clean_environment,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((output / "report.json").read_text())
     assert report["status"] == "completed", report["reason"]
