@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 
 import networkx as nx
+import pytest
 import yaml
 
 from mge_pipeline.atomization.plan import AtomizedPlan, build_masterplan
 from mge_pipeline.atomization.plan_graph import plan_dependency_graph
+from mge_pipeline.cli import main
 from mge_pipeline.domain import AtomKind
 from mge_pipeline.execution.assembly import assemble_files
 from mge_pipeline.planning import check_masterplan, parse_masterplan
 from mge_pipeline.validation.python_validator import static_issues
 from mge_pipeline_tests.atomization.helpers import SAMPLE, atomize
+from mge_pipeline_tests.conftest import EXAMPLES
 
 SOURCE = (SAMPLE / "textstats.py").read_text()
 
@@ -105,3 +109,14 @@ def test_unused_imports_such_as_re_exports_go_with_the_first_atom() -> None:
     atoms = build_masterplan([atomize(source)], plan_id="p", name="p").plan.atom_map()
     assert atoms["mod.f"].context.imports == ["import os", "from json import dumps as dumps"]
     assert atoms["mod.X"].context.imports == []
+
+
+def test_mge_graph_on_a_hand_written_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dot = tmp_path / "plan.dot"
+    assert main(["graph", str(EXAMPLES / "small_textutils.yaml"), "--dot", str(dot)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("masterplan 'small_textutils'\natoms ")
+    assert "edges removed to break cycles  0" in out
+    assert dot.read_text().startswith('digraph "small_textutils" {')
