@@ -28,6 +28,7 @@ from mge_pipeline.atomization.atomizer import AtomizedFile, SkippedFile, atomize
 from mge_pipeline.atomization.languages import EXTENSIONS
 from mge_pipeline.atomization.plan import build_masterplan
 from mge_pipeline.domain import Language
+from mge_pipeline.exceptions import MasterPlanError
 from mge_pipeline.execution.assembly import assemble_files
 from mge_pipeline.planning import build_dependency_graph
 
@@ -57,8 +58,8 @@ def _one(path: str) -> dict[str, object]:
 def _assembled(file: AtomizedFile) -> str:
     try:
         plan = build_masterplan([file], plan_id="bench", name="bench").plan
-    except Exception as exc:
-        return f"plan error: {type(exc).__name__}"
+    except MasterPlanError:
+        return "no atom: defines no name (imports or bare statements only)"
     atoms = plan.atom_map()
     if not atoms:
         return "no atoms"

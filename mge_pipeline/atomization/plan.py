@@ -39,6 +39,7 @@ from mge_pipeline.atomization.graph import (
 from mge_pipeline.atomization.parser import parse_source
 from mge_pipeline.atomization.units import Unit, UnitKind
 from mge_pipeline.domain import AtomKind, Language, MasterPlan
+from mge_pipeline.exceptions import MasterPlanError
 
 _ATOM_KIND = {
     UnitKind.FUNCTION: AtomKind.FUNCTION,
@@ -97,6 +98,11 @@ def build_masterplan(
             continue
         atoms.extend(file_atoms)
         import_lines[file.relative] = lines
+    if not atoms:
+        paths = ", ".join(path for path, _ in skipped)
+        raise MasterPlanError(
+            [f"no atom: no file defines a name an atom can be named after ({paths})"]
+        )
     _assign_ids(atoms)
     used_files = {atom.file.relative: atom.file for atom in atoms}
     graph = _atom_graph(atoms, list(used_files.values()))

@@ -13,6 +13,7 @@ from mge_pipeline.atomization.plan import AtomizedPlan, build_masterplan
 from mge_pipeline.atomization.plan_graph import plan_dependency_graph
 from mge_pipeline.cli import main
 from mge_pipeline.domain import AtomKind
+from mge_pipeline.exceptions import MasterPlanError
 from mge_pipeline.execution.assembly import assemble_files
 from mge_pipeline.planning import check_masterplan, parse_masterplan
 from mge_pipeline.validation.python_validator import static_issues
@@ -120,3 +121,8 @@ def test_mge_graph_on_a_hand_written_plan(
     assert out.startswith("masterplan 'small_textutils'\natoms ")
     assert "edges removed to break cycles  0" in out
     assert dot.read_text().startswith('digraph "small_textutils" {')
+
+
+def test_a_file_of_imports_only_gives_no_plan_but_a_reason() -> None:
+    with pytest.raises(MasterPlanError, match=r"no atom: no file defines a name .*\(mod.py\)"):
+        build_masterplan([atomize("import os\nfrom json import *\n")], plan_id="p", name="p")
