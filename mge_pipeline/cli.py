@@ -94,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = commands.add_parser("schema", help="print the masterplan JSON Schema")
     schema.set_defaults(handler=_schema)
+
+    from mge_pipeline.atomization.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -286,6 +290,7 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
             ),
             ("wall time", f"{time.time() - started:.1f} s"),
             ("acceptance tests", report["acceptance"]),
+            ("test command", report.get("test_command", "none defined")),
             ("output", str(output)),
             ("dagster run", run_id),
         ]

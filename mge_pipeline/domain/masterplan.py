@@ -136,6 +136,13 @@ class MasterPlan(_Strict):
         default="",
         description="Python test code run against the assembled output (pytest-style functions).",
     )
+    test_command: list[str] = Field(
+        default_factory=list,
+        description=(
+            "A command (argv) run in the assembled output when every atom validated, e.g. the "
+            "project's own test suite; a leading 'python' means the sandbox's interpreter."
+        ),
+    )
 
     def atoms(self) -> Iterator[AtomSpec]:
         for phase in self.phases:

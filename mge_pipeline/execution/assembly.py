@@ -73,9 +73,27 @@ def _render_file(atoms: list[AtomSpec], codes: Mapping[str, str]) -> str:
             class_blocks[atom.name] = len(blocks)
         blocks.append(body)
     header = _merge_imports(imports)
-    parts = [header] if header else []
-    parts.extend(blocks)
+    docstring, blocks[0] = _leading_docstring(blocks[0], atoms[0].language)
+    parts = [docstring] if docstring else []
+    parts += [header] if header else []
+    parts.extend(block for block in blocks if block.strip())
     return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
+
+
+def _leading_docstring(block: str, language: Language) -> tuple[str, str]:
+    """A module docstring opening the first block stays first, above the hoisted imports."""
+    if language is not Language.PYTHON:
+        return "", block
+    try:
+        tree = ast.parse(block)
+    except SyntaxError:
+        return "", block
+    first = tree.body[0] if tree.body else None
+    if ast.get_docstring(tree, clean=False) is None or first is None:
+        return "", block
+    lines = block.splitlines()
+    end = first.end_lineno or first.lineno
+    return "\n".join(lines[:end]), "\n".join(lines[end:])
 
 
 def _merge_imports(statements: list[str]) -> str:

@@ -61,6 +61,8 @@ class RunReport(BaseModel):
     acceptance_output: str = ""
     sandbox_isolation: str | None = None
     levels: list[LevelValidation] = []
+    test_command: str = "none defined"
+    test_command_output: str = ""
     waves: list[WaveSummary]
     atoms: list[AtomReport]
 
@@ -171,6 +173,7 @@ def render_markdown(report: RunReport) -> str:
         f"{report.cache_write_tokens} cache write, {report.output_tokens} output",
         f"- Output: `{report.output_dir}` ({len(report.files)} files)",
         f"- Acceptance tests: {report.acceptance}",
+        f"- Test command: {report.test_command}",
         f"- Sandbox isolation: {report.sandbox_isolation or 'unknown'}",
         "",
         "## Hierarchical validation",

@@ -109,17 +109,17 @@ async def finalize_run(
     files = assemble_files(bundle.atoms, codes, bundle.graph)
     levels = await validate_levels(bundle.plan, codes, files, sandbox)
     acceptance = await _acceptance(bundle, files, codes, sandbox)
-    reason = (
-        run.stop_reason
-        or _levels_reason(levels)
-        or (None if acceptance.passed is not False else acceptance.summary)
-    )
+    command = await _test_command(bundle, files, codes, sandbox)
+    failures = [check.summary for check in (acceptance, command) if check.passed is False]
+    reason = run.stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
     status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
 
     def conclude() -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
-        return _conclude(bundle, run, store, files, status, reason, acceptance, sandbox.isolation)
+        return _conclude(
+            bundle, run, store, files, status, reason, acceptance, command, sandbox.isolation
+        )
 
     return await anyio.to_thread.run_sync(conclude)
 
@@ -142,6 +142,7 @@ def _conclude(
     status: ExecutionStatus,
     reason: str | None,
     acceptance: AcceptanceResult,
+    command: AcceptanceResult,
     isolation: str | None = None,
 ) -> RunReport:
     store.finish_execution(run.execution_id, status=status, reason=reason)
@@ -165,6 +166,8 @@ def _conclude(
             "acceptance_output": acceptance.output,
             "levels": store.level_validations(run.execution_id),
             "sandbox_isolation": isolation,
+            "test_command": command.summary,
+            "test_command_output": command.output,
         }
     )
     outputs = dict(files)
@@ -197,3 +200,23 @@ async def _acceptance(
     passed = bool(outcome.result and outcome.result.get("ok"))
     summary = "passed" if passed else "acceptance tests failed"
     return AcceptanceResult(passed, summary, outcome.stderr_tail[-1500:])
+
+
+async def _test_command(
+    bundle: PlanBundle, files: dict[str, str], codes: dict[str, str], sandbox: PythonSandbox
+) -> AcceptanceResult:
+    """The plan's own command (say, the project's test suite) run in the assembled files."""
+    argv = bundle.plan.test_command
+    if not argv:
+        return AcceptanceResult(None, "none defined")
+    missing = len(bundle.atoms) - len(codes)
+    if missing:
+        return AcceptanceResult(None, f"not run: {missing} atoms did not validate")
+    outcome = await sandbox.run_command(files, list(argv))
+    shown = " ".join(argv)
+    if outcome.timed_out:
+        return AcceptanceResult(False, f"test command timed out: {shown}", outcome.stderr_tail)
+    if outcome.returncode == 0:
+        return AcceptanceResult(True, "passed", outcome.stderr_tail[-1500:])
+    summary = f"test command failed (exit code {outcome.returncode}): {shown}"
+    return AcceptanceResult(False, summary, outcome.stderr_tail[-1500:])

@@ -1,0 +1,1 @@
+"""Atomization: existing Python, TypeScript and JavaScript code taken apart into a masterplan."""

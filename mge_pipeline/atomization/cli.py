@@ -1,0 +1,101 @@
+"""``mge atomize`` and ``mge graph``: registered on the main parser by ``add_commands``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+from pathlib import Path
+
+import yaml
+
+from mge_pipeline.atomization.atomizer import AtomizedFile, SkippedFile, atomize_file, discover
+from mge_pipeline.atomization.export import to_dot, to_mermaid
+from mge_pipeline.atomization.graph import graph_statistics
+from mge_pipeline.atomization.plan import build_masterplan
+from mge_pipeline.atomization.plan_graph import plan_dependency_graph
+from mge_pipeline.planning import load_masterplan
+
+EXIT_OK, EXIT_NOTHING_ATOMIZED = 0, 2
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    atomize = commands.add_parser("atomize", help="turn existing source files into a masterplan")
+    atomize.add_argument("paths", nargs="+", type=Path, help="files or directories")
+    atomize.add_argument("-o", "--output", type=Path, required=True, help="masterplan YAML")
+    atomize.add_argument("--id", default=None, help="masterplan id (default: from the first path)")
+    atomize.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="file paths in the plan are relative to this directory (default: each input's parent)",
+    )
+    atomize.add_argument(
+        "--test-command",
+        default=None,
+        help="command run on the rebuilt files, e.g. 'python -m pytest -q /abs/path/tests'",
+    )
+    atomize.set_defaults(handler=run_atomize)
+
+    graph = commands.add_parser("graph", help="dependency statistics of a masterplan")
+    graph.add_argument("plan", type=Path)
+    graph.add_argument("--dot", type=Path, default=None, help="write Graphviz DOT here")
+    graph.add_argument("--mermaid", type=Path, default=None, help="write Mermaid here")
+    graph.set_defaults(handler=run_graph)
+
+
+def run_atomize(args: argparse.Namespace) -> int:
+    atomized: list[AtomizedFile] = []
+    for path, relative in discover(args.paths, root=args.root):
+        outcome = atomize_file(path, relative)
+        if isinstance(outcome, SkippedFile):
+            print(f"skipped {outcome.path}: {outcome.reason}", file=sys.stderr)
+        else:
+            atomized.append(outcome)
+    if not atomized:
+        print("error: no file could be atomized", file=sys.stderr)
+        return EXIT_NOTHING_ATOMIZED
+    plan_id = args.id or _plan_id(args.paths[0])
+    result = build_masterplan(
+        atomized,
+        plan_id=plan_id,
+        name=f"Atomized {', '.join(str(p) for p in args.paths)}",
+        test_command=shlex.split(args.test_command) if args.test_command else (),
+    )
+    for shown, reason in result.skipped:
+        print(f"skipped {shown}: {reason}", file=sys.stderr)
+    document = result.plan.model_dump(mode="json", exclude_defaults=False)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
+    atoms = sum(1 for _ in result.plan.atoms())
+    print(f"atomized {len(atomized)} files into {atoms} atoms: {args.output}")
+    for edge in result.graph.removed:
+        print(f"cycle broken: removed dependency {edge.describe()}")
+    _print_rows(graph_statistics(result.graph).as_rows())
+    return EXIT_OK
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    plan = load_masterplan(args.plan)
+    typed = plan_dependency_graph(plan)
+    print(f"masterplan '{plan.id}'")
+    _print_rows(graph_statistics(typed).as_rows())
+    if args.dot:
+        args.dot.write_text(to_dot(typed, name=plan.id))
+        print(f"dot: {args.dot}")
+    if args.mermaid:
+        args.mermaid.write_text(to_mermaid(typed))
+        print(f"mermaid: {args.mermaid}")
+    return EXIT_OK
+
+
+def _plan_id(path: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", path.resolve().stem).strip("_") or "atomized"
+    return stem if stem[0].isalpha() else f"atomized_{stem}"
+
+
+def _print_rows(rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label.ljust(width)}  {value}")

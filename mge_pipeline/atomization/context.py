@@ -1,0 +1,155 @@
+"""What each atom needs besides its own code, and how complete that picture is.
+
+Five components, 20 % each: the imports it needs are known, the types it uses are known
+(annotations, TS interfaces and aliases), conditions are stated (docstring or asserts), test
+cases exist (doctests or examples), and its scope is known. A component that does not apply
+counts as present: a function that uses no imports lacks no imports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mge_pipeline.atomization.units import Unit, UnitKind
+from mge_pipeline.domain import Language
+
+COMPONENT_WEIGHT = 0.2
+_BUILTIN_TYPES = {
+    "int",
+    "str",
+    "float",
+    "bool",
+    "bytes",
+    "list",
+    "dict",
+    "set",
+    "tuple",
+    "object",
+    "None",
+    "type",
+}
+_CONDITION = re.compile(
+    r"\b(returns?|raises?|throws|requires?|must|precondition|postcondition|@param|:param|args:)",
+    re.IGNORECASE,
+)
+_DOCUMENTATION = re.compile(r'"""(.*?)"""|\'\'\'(.*?)\'\'\'|/\*\*(.*?)\*/', re.DOTALL)
+_DOCTEST = re.compile(r"^\s*>>> .+$", re.MULTILINE)
+_EXAMPLE = re.compile(r"@example\b|^\s*\*?\s*Example", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class AtomContextInfo:
+    imports: tuple[str, ...]
+    types: tuple[str, ...]
+    conditions: tuple[str, ...]
+    test_cases: tuple[str, ...]
+    parent_scope: str | None
+    missing: tuple[str, ...]
+
+    @property
+    def completeness(self) -> float:
+        return round(1.0 - COMPONENT_WEIGHT * len(self.missing), 2)
+
+
+def inject_context(
+    unit: Unit,
+    language: Language,
+    *,
+    import_lines: dict[str, str],
+    known_names: set[str],
+) -> AtomContextInfo:
+    """``import_lines`` maps each name the file's imports bind to its import statement;
+    ``known_names`` is everything the file (or plan) defines."""
+    uses = set(unit.uses)
+    imports = tuple(sorted({import_lines[name] for name in uses if name in import_lines}))
+    type_names = sorted(name for name, kinds in unit.uses.items() if "type" in kinds)
+    unknown_types = [
+        name
+        for name in type_names
+        if name not in known_names and name not in import_lines and name not in _BUILTIN_TYPES
+    ]
+    conditions = _conditions(unit.code)
+    tests = tuple(match.strip() for match in _DOCTEST.findall(unit.code))
+    if not tests and _EXAMPLE.search(unit.code):
+        tests = ("example in the documentation",)
+    missing: list[str] = []
+    unresolved = [n for n in uses if n not in import_lines and n not in known_names]
+    if unresolved and not _builtins_only(unresolved, language):
+        missing.append("imports")
+    if unknown_types:
+        missing.append("types")
+    if not conditions and unit.kind in {UnitKind.FUNCTION, UnitKind.MEMBER}:
+        missing.append("conditions")
+    if not tests and unit.kind in {UnitKind.FUNCTION, UnitKind.MEMBER}:
+        missing.append("test cases")
+    if unit.kind is UnitKind.MEMBER and not unit.parent_scope:
+        missing.append("parent scope")
+    return AtomContextInfo(
+        imports=imports,
+        types=tuple(type_names),
+        conditions=tuple(dict.fromkeys(conditions)),
+        test_cases=tests,
+        parent_scope=unit.parent_scope,
+        missing=tuple(missing),
+    )
+
+
+def _conditions(code: str) -> tuple[str, ...]:
+    """Asserts, and docstring or JSDoc lines that state what goes in, out or wrong."""
+    asserts = [line.strip() for line in code.splitlines() if line.strip().startswith("assert ")]
+    documented = [
+        line.strip(" *\t")
+        for match in _DOCUMENTATION.finditer(code)
+        for line in "".join(part for part in match.groups() if part).splitlines()
+        if _CONDITION.search(line)
+    ]
+    return tuple(documented + asserts)
+
+
+def _builtins_only(names: list[str], language: Language) -> bool:
+    if language is Language.PYTHON:
+        import builtins
+
+        return all(hasattr(builtins, name) for name in names)
+    return all(name in _JS_GLOBALS for name in names)
+
+
+_JS_GLOBALS = {
+    "Array",
+    "Boolean",
+    "Date",
+    "Error",
+    "JSON",
+    "Map",
+    "Math",
+    "Number",
+    "Object",
+    "Promise",
+    "Reflect",
+    "RegExp",
+    "Set",
+    "String",
+    "Symbol",
+    "TypeError",
+    "WeakMap",
+    "WeakSet",
+    "console",
+    "globalThis",
+    "module",
+    "exports",
+    "require",
+    "process",
+    "undefined",
+    "window",
+    "document",
+    "this",
+    "arguments",
+    "any",
+    "number",
+    "string",
+    "boolean",
+    "void",
+    "never",
+    "unknown",
+}

@@ -1,0 +1,91 @@
+"""`mge atomize` → `mge run` → the module's own tests, and `mge graph`, as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mge_pipeline_tests.atomization.helpers import SAMPLE
+from mge_pipeline_tests.cli.test_cli import mge
+
+pytestmark = pytest.mark.e2e
+
+
+def _project(root: Path) -> tuple[Path, Path]:
+    """The sample module under src/ (with two files atomize must skip) and its tests apart."""
+    source, tests = root / "src", root / "tests"
+    source.mkdir()
+    tests.mkdir()
+    shutil.copy(SAMPLE / "textstats.py", source / "textstats.py")
+    shutil.copy(SAMPLE / "tests" / "check_textstats.py", tests / "test_textstats.py")
+    (source / "README.md").write_text("# notes\n")
+    (source / "broken.py").write_text("def f(:\n")
+    return source, tests
+
+
+def test_an_atomized_module_is_rebuilt_and_passes_its_own_tests(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    source, tests = _project(tmp_path)
+    plan = tmp_path / "plan.yaml"
+    command = f"python -m pytest -q -p no:cacheprovider {tests}"
+    result = mge(
+        "atomize",
+        str(source),
+        "-o",
+        str(plan),
+        "--root",
+        str(source),
+        "--id",
+        "textstats",
+        "--test-command",
+        command,
+        home=clean_environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"skipped {source / 'README.md'}: not Python, TypeScript or JavaScript",
+        f"skipped {source / 'broken.py'}: syntax error: line 1, column 7: missing ')'",
+    ]
+    assert "atomized 1 files into 15 atoms" in result.stdout
+    assert "cycle broken: removed dependency textstats.is_even -> " in result.stdout
+
+    output = tmp_path / "out"
+    # Fault rate 0: atoms without doctests are validated by syntax and import only, so an
+    # injected wrong result would be caught by the test command alone, failing the run.
+    run = mge(
+        "run",
+        str(plan),
+        *("--output", str(output), "--latency", "0", "--fault-rate", "0"),
+        home=clean_environment,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((output / "report.json").read_text())
+    assert report["status"] == "completed", report["reason"]
+    assert report["test_command"] == "passed"
+    assert (output / "textstats.py").exists()
+
+    dot, mermaid = tmp_path / "g.dot", tmp_path / "g.mmd"
+    graph = mge(
+        "graph", str(plan), "--dot", str(dot), "--mermaid", str(mermaid), home=clean_environment
+    )
+    assert graph.returncode == 0, graph.stderr
+    assert "critical path (atoms)" in graph.stdout and "FUNCTION_CALL" in graph.stdout
+    assert dot.read_text().startswith('digraph "textstats" {')
+    assert mermaid.read_text().startswith("flowchart LR")
+
+
+def test_atomize_fails_when_nothing_could_be_atomized(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    result = mge("atomize", str(notes), "-o", str(tmp_path / "p.yaml"), home=clean_environment)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"skipped {notes}: not Python, TypeScript or JavaScript",
+        "error: no file could be atomized",
+    ]

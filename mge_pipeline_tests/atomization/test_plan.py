@@ -1,0 +1,128 @@
+"""Atomized files as a masterplan: it loads, assembles back to the same module, names cuts."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import networkx as nx
+import pytest
+import yaml
+
+from mge_pipeline.atomization.plan import AtomizedPlan, build_masterplan
+from mge_pipeline.atomization.plan_graph import plan_dependency_graph
+from mge_pipeline.cli import main
+from mge_pipeline.domain import AtomKind
+from mge_pipeline.exceptions import MasterPlanError
+from mge_pipeline.execution.assembly import assemble_files
+from mge_pipeline.planning import check_masterplan, parse_masterplan
+from mge_pipeline.validation.python_validator import static_issues
+from mge_pipeline_tests.atomization.helpers import SAMPLE, atomize
+from mge_pipeline_tests.conftest import EXAMPLES
+
+SOURCE = (SAMPLE / "textstats.py").read_text()
+
+
+def sample_plan() -> AtomizedPlan:
+    return build_masterplan([atomize(SOURCE, "textstats.py")], plan_id="textstats", name="t")
+
+
+def test_the_plan_loads_and_survives_yaml() -> None:
+    result = sample_plan()
+    text = yaml.safe_dump(result.plan.model_dump(mode="json"), sort_keys=False)
+    plan = parse_masterplan(text)
+    assert plan == result.plan
+    assert nx.is_directed_acyclic_graph(check_masterplan(plan))
+
+
+def test_assembling_the_reference_implementations_gives_the_same_module() -> None:
+    plan = sample_plan().plan
+    atoms = plan.atom_map()
+    codes = {atom_id: atom.reference_implementation or "" for atom_id, atom in atoms.items()}
+    files = assemble_files(atoms, codes, check_masterplan(plan))
+    assert list(files) == ["textstats.py"]
+    assert ast.dump(ast.parse(files["textstats.py"])) == ast.dump(ast.parse(SOURCE))
+
+
+def test_every_python_atom_passes_the_static_validation_with_its_own_code() -> None:
+    for atom in sample_plan().plan.atoms():
+        assert static_issues(atom, atom.reference_implementation or "") == [], atom.id
+
+
+def test_atoms_carry_kind_scope_imports_and_doctests() -> None:
+    atoms = sample_plan().plan.atom_map()
+    assert atoms["textstats.WordIndex"].kind is AtomKind.CLASS
+    method = atoms["textstats.WordIndex.add_line"]
+    assert method.kind is AtomKind.METHOD and method.context.parent_scope == "WordIndex"
+    assert method.reference_implementation is not None
+    assert method.reference_implementation.startswith("def add_line(self, line: str) -> None:")
+    assert atoms["textstats.syllables"].context.imports == [
+        "from __future__ import annotations",
+        "import re",
+    ]
+    assert "doctest.DocTestFinder" in atoms["textstats.words"].tests
+    assert atoms["textstats.sentences"].tests == ""
+    docstring_holder = atoms["textstats.WORD"]
+    assert docstring_holder.reference_implementation is not None
+    assert docstring_holder.reference_implementation.startswith('"""Small text statistics')
+
+
+def test_the_cycle_cut_is_recorded_on_the_atom_that_loses_the_edge() -> None:
+    result = sample_plan()
+    assert [edge.describe() for edge in result.graph.removed] == [
+        "textstats.is_even -> textstats.is_odd (FUNCTION_CALL: is_odd)"
+    ]
+    notes = result.plan.atom_map()["textstats.is_even"].context.notes or ""
+    assert "cycle broken: depends on textstats.is_odd (FUNCTION_CALL: is_odd)" in notes
+
+
+def test_mge_graph_types_the_plans_own_edges() -> None:
+    plan = sample_plan().plan
+    typed = plan_dependency_graph(plan)
+    edge = typed.graph.edges["textstats.syllables", "textstats.flesch"]["edge"]
+    assert edge.type.value == "FUNCTION_CALL"
+    header = typed.graph.edges["textstats.WordIndex", "textstats.WordIndex.lookup"]["edge"]
+    assert header.type.value == "TYPE"
+
+
+def test_typescript_files_map_one_unit_to_one_atom() -> None:
+    source = 'import { x } from "./x";\nexport const f = (a: number) => a + x;\n'
+    plan = build_masterplan([atomize(source, "m.ts")], plan_id="ts", name="ts").plan
+    atoms = plan.atom_map()
+    assert list(atoms) == ["m.imports_1", "m.f"]
+    assert atoms["m.f"].depends_on == ["m.imports_1"]
+    assert atoms["m.f"].language.value == "typescript"
+
+
+def test_statements_after_a_split_class_at_the_end_keep_the_class_whole() -> None:
+    methods = "".join(f"    def m{i}(self):\n        return {i}\n\n" for i in range(8))
+    source = f"class A:\n    x = 1\n\n{methods}\nif __name__ == '__main__':\n    print(A())\n"
+    plan = build_masterplan([atomize(source)], plan_id="p", name="p").plan
+    (atom,) = plan.atoms()
+    assert (atom.id, atom.kind) == ("mod.A", AtomKind.CLASS)
+    assert atom.reference_implementation == source
+
+
+def test_unused_imports_such_as_re_exports_go_with_the_first_atom() -> None:
+    source = (
+        "import os\nfrom json import dumps as dumps\n\n\ndef f():\n    return os.sep\n\n\nX = 1\n"
+    )
+    atoms = build_masterplan([atomize(source)], plan_id="p", name="p").plan.atom_map()
+    assert atoms["mod.f"].context.imports == ["import os", "from json import dumps as dumps"]
+    assert atoms["mod.X"].context.imports == []
+
+
+def test_mge_graph_on_a_hand_written_plan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dot = tmp_path / "plan.dot"
+    assert main(["graph", str(EXAMPLES / "small_textutils.yaml"), "--dot", str(dot)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("masterplan 'small_textutils'\natoms ")
+    assert "edges removed to break cycles  0" in out
+    assert dot.read_text().startswith('digraph "small_textutils" {')
+
+
+def test_a_file_of_imports_only_gives_no_plan_but_a_reason() -> None:
+    with pytest.raises(MasterPlanError, match=r"no atom: no file defines a name .*\(mod.py\)"):
+        build_masterplan([atomize("import os\nfrom json import *\n")], plan_id="p", name="p")
