@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,13 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mge-test-metri
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPOSITORY_ROOT / "examples" / "masterplans"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on right now, for servers the tests start."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)

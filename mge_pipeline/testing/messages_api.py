@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mge_pipeline.domain import MasterPlan
-from mge_pipeline.generation.pricing import estimate_tokens
+from mge_pipeline.generation.pricing import ModelPrice, call_cost, estimate_tokens
 
 DEFAULT_CACHE_MIN_TOKENS = 1024
 CACHE_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
@@ -94,6 +94,16 @@ class ServerUsage:
     output_tokens: int = 0
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+
+    def cost(self, price: ModelPrice) -> float:
+        """What the server billed, at ``price``: the figure MGE's own accounting must match."""
+        return call_cost(
+            price,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cache_write_tokens=self.cache_write_tokens,
+            cache_read_tokens=self.cache_read_tokens,
+        )
 
 
 Responder = Callable[[RecordedRequest], str]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mge_pipeline.generation import call_cost, price_for
+from mge_pipeline.generation import price_for
 from mge_pipeline.planning import load_masterplan
 from mge_pipeline.testing import Fault, FaultKind, MessagesApiServer, reference_responder
 from mge_pipeline_tests.cli.test_cli import mge
@@ -49,13 +49,7 @@ def test_large_example_with_the_anthropic_provider(
     report = _run(server, clean_environment, tmp_path / "out")
     assert report["precision_percent"] == 100.0 and report["acceptance"] == "passed"
     usage = server.usage
-    billed = call_cost(
-        price_for("claude-sonnet-4-5"),
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-    )
+    billed = usage.cost(price_for("claude-sonnet-4-5"))
     assert report["total_cost_usd"] == pytest.approx(billed, abs=1e-9)
     assert report["cache_read_tokens"] == usage.cache_read_tokens > 0
     assert report["total_cost_usd"] < report["cost_without_cache_usd"]

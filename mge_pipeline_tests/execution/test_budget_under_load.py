@@ -11,7 +11,7 @@ import pytest
 from mge_pipeline.domain import AtomResult, AtomSpec, AtomStatus, ValidationVerdict
 from mge_pipeline.execution import AtomJob, RetryPolicy, run_atom
 from mge_pipeline.execution.atom_runner import StoreCostGuard
-from mge_pipeline.generation import AnthropicProvider, call_cost, price_for
+from mge_pipeline.generation import AnthropicProvider, price_for
 from mge_pipeline.store import MgeStore
 from mge_pipeline.testing import MessagesApiServer
 from mge_pipeline_tests.factories import make_atom, make_plan
@@ -77,14 +77,7 @@ def _open_budget(store: MgeStore) -> None:
 
 
 def _billed(server: MessagesApiServer) -> float:
-    usage = server.usage
-    return call_cost(
-        PRICE,
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-    )
+    return server.usage.cost(PRICE)
 
 
 def test_hundred_concurrent_atoms_never_exceed_the_budget(

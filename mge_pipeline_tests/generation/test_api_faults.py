@@ -14,7 +14,7 @@ import pytest
 
 from mge_pipeline.domain import AtomResult, AtomStatus, ErrorCategory
 from mge_pipeline.execution import AtomJob, InMemoryCostGuard, RetryPolicy, run_atom
-from mge_pipeline.generation import AnthropicProvider, call_cost, price_for
+from mge_pipeline.generation import AnthropicProvider, price_for
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.testing import Answer, Fault, FaultKind, MessagesApiServer
 from mge_pipeline.validation import PythonAtomValidator, PythonSandbox
@@ -185,13 +185,7 @@ def test_costs_match_the_servers_usage_exactly(server: MessagesApiServer) -> Non
     server.enqueue(Fault(FaultKind.TRUNCATED), Fault(FaultKind.OVERLOADED))
     result, _, guard = _run(server)
     usage = server.usage
-    billed = call_cost(
-        price_for("claude-sonnet-4-5"),
-        input_tokens=usage.input_tokens,
-        output_tokens=usage.output_tokens,
-        cache_write_tokens=usage.cache_write_tokens,
-        cache_read_tokens=usage.cache_read_tokens,
-    )
+    billed = usage.cost(price_for("claude-sonnet-4-5"))
     assert result.cost_usd == pytest.approx(billed, abs=1e-12)
     assert guard.spent_usd == pytest.approx(billed, abs=1e-12)
     assert sum(a.prompt_tokens for a in result.attempts) == usage.input_tokens

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from dagster_graphql import DagsterGraphQLClient
 from mge_pipeline.observability.graphql import states_over_graphql
 from mge_pipeline.orchestration import default_run_config
 from mge_pipeline.store import MgeStore
-from mge_pipeline_tests.conftest import REPOSITORY_ROOT
+from mge_pipeline_tests.conftest import REPOSITORY_ROOT, free_port
 
 pytestmark = pytest.mark.e2e
 JOB = "mge_small_textutils"
@@ -37,12 +36,6 @@ class Dagit:
     port: int
     home: Path
     run_id: str
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
@@ -87,7 +80,7 @@ def dagit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagit]:
     prefixes = ("MGE_", "ANTHROPIC_", "DAGSTER_", "PROMETHEUS_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update({"DAGSTER_HOME": str(dagster_home), "MGE_HOME": str(root / "mge")})
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)],
         cwd=REPOSITORY_ROOT,

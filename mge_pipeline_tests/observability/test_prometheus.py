@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mge_pipeline_tests.conftest import EXAMPLES, REPOSITORY_ROOT
+from mge_pipeline_tests.conftest import EXAMPLES, REPOSITORY_ROOT, free_port
 
 pytestmark = [
     pytest.mark.e2e,
@@ -26,12 +25,6 @@ pytestmark = [
     ),
 ]
 ALERTS = REPOSITORY_ROOT / "deploy" / "prometheus" / "alerts.yml"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _environment(home: Path, metrics_dir: Path) -> dict[str, str]:
@@ -67,7 +60,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     env = _environment(tmp_path / "home", metrics_dir)
-    metrics_port, prometheus_port = _free_port(), _free_port()
+    metrics_port, prometheus_port = free_port(), free_port()
     config = tmp_path / "prometheus.yml"
     config.write_text(
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
