@@ -40,6 +40,14 @@ class PlanBundle:
         paths = sorted({atom.file_path for atom in self.atoms.values()})
         return {path: file_context(self.plan, path) for path in paths}
 
+    @cached_property
+    def names_by_file(self) -> dict[str, frozenset[str]]:
+        """What each file's atoms define, so validation can tell a forward reference from a typo."""
+        names: dict[str, set[str]] = {}
+        for atom in self.atoms.values():
+            names.setdefault(atom.file_path, set()).add(atom.name)
+        return {path: frozenset(found) for path, found in names.items()}
+
     def direct_dependencies(self, atom_id: str) -> list[str]:
         return sorted(self.graph.predecessors(atom_id), key=self._order)
 

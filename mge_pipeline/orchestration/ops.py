@@ -130,6 +130,7 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
             sandbox.get_sandbox(),
             timeout_seconds=settings.validation_timeout_seconds,
             memory_mb=settings.validation_memory_mb,
+            names_by_file=bundle.names_by_file,
         )
         repository = store.get_store()
         services = AtomServices(

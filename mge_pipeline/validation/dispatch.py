@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from mge_pipeline.domain import AtomSpec, Language, ValidationVerdict
@@ -25,9 +26,13 @@ class LanguageDispatchValidator:
         *,
         timeout_seconds: float | None = None,
         memory_mb: int | None = None,
+        names_by_file: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self._python = PythonAtomValidator(
-            sandbox, timeout_seconds=timeout_seconds, memory_mb=memory_mb
+            sandbox,
+            timeout_seconds=timeout_seconds,
+            memory_mb=memory_mb,
+            names_by_file=names_by_file,
         )
         self._node = NodeAtomValidator(sandbox, timeout_seconds=timeout_seconds)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Mapping
 
 from mge_pipeline.domain import (
     AtomSpec,
@@ -56,14 +57,17 @@ class PythonAtomValidator:
         *,
         timeout_seconds: float | None = None,
         memory_mb: int | None = None,
+        names_by_file: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
+        self.names_by_file = names_by_file or {}
 
     async def validate(self, atom: AtomSpec, code: str, files: dict[str, str]) -> ValidationVerdict:
         started = time.perf_counter()
-        findings = run_python_checks(atom, code, files.get(atom.file_path))
+        siblings = self.names_by_file.get(atom.file_path, frozenset()) - {atom.name}
+        findings = run_python_checks(atom, code, files.get(atom.file_path), sibling_names=siblings)
         issues = [i for i in findings if i.severity is Severity.ERROR]
         warnings = [i for i in findings if i.severity is Severity.WARNING]
         if not issues:

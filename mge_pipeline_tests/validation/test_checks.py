@@ -296,3 +296,15 @@ def test_names_from_the_surrounding_module_are_defined() -> None:
 
 def test_checks_are_registered_in_order() -> None:
     assert list(PYTHON_CHECKS) == ["semantics", "atomicity", "type_safety", "runtime_safety"]
+
+
+def test_a_name_from_a_sibling_atom_not_assembled_yet_only_warns() -> None:
+    """Mutual recursion cut by atomization: is_even calls is_odd, generated after it."""
+    atom = make_atom(id="is_even", signature="def is_even(n: int) -> bool:")
+    code = "def is_even(n: int) -> bool:\n    return True if n == 0 else is_odd(n - 1)\n"
+    typo = run_python_checks(atom, code)
+    assert [i.severity for i in typo if "is_odd" in i.message] == [Severity.ERROR]
+    sibling = run_python_checks(atom, code, sibling_names=frozenset({"is_odd"}))
+    flagged = [i for i in sibling if "is_odd" in i.message]
+    assert [i.severity for i in flagged] == [Severity.WARNING]
+    assert flagged[0].category is ErrorCategory.DEPENDENCY

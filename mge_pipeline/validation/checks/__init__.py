@@ -33,12 +33,13 @@ def run_python_checks(
     code: str,
     module_source: str | None = None,
     checks: dict[str, Check] | None = None,
+    sibling_names: frozenset[str] = frozenset(),
 ) -> list[ValidationIssue]:
     """All findings, errors first; ``module_source`` is the assembled file around the code."""
     tree, issues = parse_code(code)
     if tree is None:
         return issues
-    subject = CheckSubject(atom, code, tree, parse_or_none(module_source))
+    subject = CheckSubject(atom, code, tree, parse_or_none(module_source), sibling_names)
     for check in (PYTHON_CHECKS if checks is None else checks).values():
         issues = issues + check(subject)
     return sorted(issues, key=lambda issue: issue.severity is not Severity.ERROR)

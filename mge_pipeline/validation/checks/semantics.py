@@ -27,10 +27,13 @@ def check_semantics(subject: CheckSubject) -> list[ValidationIssue]:
         message = f"the code does not define `{atom.name}` ({atom.kind}) at top level"
         return [error(CHECK, ErrorCategory.CONTEXT, message)]
     issues = _signature_issues(subject, defined)
-    issues += [
-        error(CHECK, ErrorCategory.IMPORT, f"name '{name}' is not defined (import it?)", line)
-        for name, line in undefined_names(subject.tree, subject.module_tree).items()
-    ]
+    for name, line in undefined_names(subject.tree, subject.module_tree).items():
+        if name in subject.sibling_names:
+            message = f"'{name}' comes from an atom of this file not assembled yet (a cut cycle)"
+            issues.append(warning(CHECK, ErrorCategory.DEPENDENCY, message, line))
+        else:
+            message = f"name '{name}' is not defined (import it?)"
+            issues.append(error(CHECK, ErrorCategory.IMPORT, message, line))
     if isinstance(defined, FUNCTION_NODES):
         issues += _argument_issues(defined)
     extra = [n for n, node in definitions.items() if n != atom.name and _public_def(n, node)]

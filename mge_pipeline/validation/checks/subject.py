@@ -15,6 +15,9 @@ class CheckSubject:
     tree: ast.Module
     module_tree: ast.Module | None = None
     """The assembled file around the candidate (dependencies + context imports), if it parses."""
+    sibling_names: frozenset[str] = frozenset()
+    """Names other atoms of the same file define: a reference to one that is not assembled yet
+    (a dependency cut to break a cycle) resolves once the file is whole."""
 
 
 def error(
