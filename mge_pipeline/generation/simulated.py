@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mge_pipeline.generation.faults import FaultKind, inject_fault
 from mge_pipeline.generation.pricing import estimate_tokens
+from mge_pipeline.generation.prompt_cache import PromptBill, PromptCache
 from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
 
 SIMULATED_MODEL_NAME = "simulated-claude-sonnet-4-5"
@@ -33,20 +34,24 @@ class SimulatedModel:
     model: str = SIMULATED_MODEL_NAME
     name: str = "simulated"
 
+    cache: PromptCache = field(default_factory=PromptCache, repr=False)
+    """Bills the cacheable prompt prefix the way the API does, so offline costs show caching."""
+
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
         if self.latency_seconds > 0:
             await asyncio.sleep(self.latency_seconds)
-        input_tokens = estimate_tokens(request.system) + estimate_tokens(request.prompt)
+        blocks = [(b.text, "5m" if b.cache else None) for b in request.system_blocks]
+        bill = self.cache.bill([*blocks, (request.prompt, None)])
         reference = request.atom.reference_implementation
         if not reference:
             message = NO_REFERENCE_MESSAGE.format(atom_id=request.atom.id)
-            return self._response(message, input_tokens, refusal=message)
+            return self._response(message, bill, refusal=message)
         rng = random.Random(f"{self.seed}:{request.atom.id}:{request.attempt_number}")
         code = reference
         if rng.random() < self.fault_rate:
             code = inject_fault(reference, rng.choice(list(FaultKind)), rng)
         fence = f"```{request.atom.language}\n{code.rstrip()}\n```\n"
-        return self._response(rng.choice(_PREAMBLES) + fence, input_tokens)
+        return self._response(rng.choice(_PREAMBLES) + fence, bill)
 
     def choose_fault(self, atom_id: str, attempt_number: int) -> FaultKind | None:
         """The fault the given attempt will carry, for tests and reports; None for clean answers."""
@@ -54,12 +59,14 @@ class SimulatedModel:
         return rng.choice(list(FaultKind)) if rng.random() < self.fault_rate else None
 
     def _response(
-        self, text: str, input_tokens: int, *, refusal: str | None = None
+        self, text: str, bill: PromptBill, *, refusal: str | None = None
     ) -> GenerationResponse:
         return GenerationResponse(
             text=text,
-            input_tokens=input_tokens,
+            input_tokens=bill.input_tokens,
             output_tokens=estimate_tokens(text),
             model=self.model,
+            cache_read_tokens=bill.cache_read_tokens,
+            cache_write_tokens=bill.cache_write_tokens,
             refusal=refusal,
         )

@@ -80,10 +80,15 @@ class SimulatedModelResource(LLMProviderResource):
         default=c.DEFAULT_SIMULATED_LATENCY_SECONDS, ge=0, description="Simulated time per call."
     )
 
+    _model: SimulatedModel | None = PrivateAttr(default=None)
+
     def get_provider(self) -> LLMProvider:
-        return SimulatedModel(
-            seed=self.seed, fault_rate=self.fault_rate, latency_seconds=self.latency_seconds
-        )
+        """One model per run, so its prompt cache is shared by the run's atoms as the API's is."""
+        if self._model is None:
+            self._model = SimulatedModel(
+                seed=self.seed, fault_rate=self.fault_rate, latency_seconds=self.latency_seconds
+            )
+        return self._model
 
 
 class SandboxResource(dg.ConfigurableResource):  # type: ignore[type-arg]

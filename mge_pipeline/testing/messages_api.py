@@ -26,9 +26,7 @@ from typing import Any
 
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.generation.pricing import ModelPrice, call_cost, estimate_tokens
-
-DEFAULT_CACHE_MIN_TOKENS = 1024
-CACHE_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+from mge_pipeline.generation.prompt_cache import DEFAULT_CACHE_MIN_TOKENS, PromptCache
 
 
 class FaultKind(StrEnum):
@@ -111,20 +109,13 @@ ScriptItem = Fault | Answer
 
 
 @dataclass
-class _CacheEntry:
-    tokens: int
-    expires_at: float
-
-
-@dataclass
 class _State:
     responder: Responder
-    cache_min_tokens: int
     latency_seconds: float
     script: deque[ScriptItem] = field(default_factory=deque)
     requests: list[RecordedRequest] = field(default_factory=list)
     usage: ServerUsage = field(default_factory=ServerUsage)
-    cache: dict[str, _CacheEntry] = field(default_factory=dict)
+    cache: PromptCache = field(default_factory=PromptCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -141,7 +132,7 @@ class MessagesApiServer:
     ) -> None:
         self._state = _State(
             responder=responder or (lambda request: "```python\npass\n```"),
-            cache_min_tokens=cache_min_tokens,
+            cache=PromptCache(min_tokens=cache_min_tokens),
             latency_seconds=latency_seconds,
         )
         self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler_for(self._state))
@@ -304,38 +295,21 @@ def _message(
 
 
 def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
-    """Tokens as billed: the cached prefix read, a new cacheable prefix written, the rest input."""
-    blocks = _prompt_blocks(request.body)
-    total = sum(estimate_tokens(block_text) for block_text, _ in blocks)
-    now = time.time()
-    read = write = 0
-    running = ""
-    running_tokens = 0
+    """Tokens as the API bills them, and added to the server's totals."""
+    bill = state.cache.bill(_prompt_blocks(request.body))
+    output = estimate_tokens(text) if text else 0
     with state.lock:
-        for block_text, ttl in blocks:
-            running += block_text
-            running_tokens += estimate_tokens(block_text)
-            if ttl is None or running_tokens < state.cache_min_tokens:
-                continue
-            entry = state.cache.get(running)
-            if entry and entry.expires_at > now:
-                read = running_tokens
-                write = 0
-            else:
-                write = running_tokens - read
-            state.cache[running] = _CacheEntry(running_tokens, now + CACHE_TTL_SECONDS[ttl])
-        output = estimate_tokens(text) if text else 0
         usage = state.usage
         usage.requests += 1
-        usage.input_tokens += total - read - write
+        usage.input_tokens += bill.input_tokens
         usage.output_tokens += output
-        usage.cache_read_tokens += read
-        usage.cache_write_tokens += write
+        usage.cache_read_tokens += bill.cache_read_tokens
+        usage.cache_write_tokens += bill.cache_write_tokens
     return {
-        "input_tokens": total - read - write,
+        "input_tokens": bill.input_tokens,
         "output_tokens": output,
-        "cache_creation_input_tokens": write,
-        "cache_read_input_tokens": read,
+        "cache_creation_input_tokens": bill.cache_write_tokens,
+        "cache_read_input_tokens": bill.cache_read_tokens,
     }
 
 

@@ -86,3 +86,19 @@ def test_every_fault_is_caught_by_validation(kind: FaultKind, category: str) -> 
     assert not verdict.passed
     assert verdict.category == category, verdict.issues
     assert module_name_for(ATOM.file_path) == "pkg.core"
+
+
+def test_the_simulated_model_bills_prompt_caching_like_the_api() -> None:
+    model = SimulatedModel(fault_rate=0.0, latency_seconds=0)
+    shared = PromptBlock("project context " * 400, cache=True)
+
+    def bill(prompt: str) -> tuple[int, int, int]:
+        request = GenerationRequest(atom=ATOM, system_blocks=(shared,), prompt=prompt,
+                                    temperature=0.7, max_tokens=100, attempt_number=1)  # fmt: skip
+        response = asyncio.run(model.generate(request))
+        return response.input_tokens, response.cache_write_tokens, response.cache_read_tokens
+
+    first, second = bill("atom one"), bill("atom two")
+    assert first[1] == second[2] > 1024, "written once, then read"
+    assert first[2] == 0 and second[1] == 0
+    assert first[0] == second[0] == 2, "only the atom's own part is plain input"
