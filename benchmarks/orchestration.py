@@ -17,8 +17,14 @@ passing verdict, in this process only, to isolate the orchestration overhead; th
 checks (parse, required definition) and the assembly of each atom's files still run. It
 changes nothing in ``mge_pipeline``.
 
+``--instance`` writes the temporary instance's ``dagster.yaml`` from named fragments (e.g.
+``pooled+infologs``: the pooled event log storage of ``fast_event_log.py`` and no DEBUG log
+messages). ``--atoms-per-step N`` and ``--scheduler pipelined`` run the prototypes in
+``chunked.py`` and ``pipelined.py`` instead of the compiled job, to measure those designs.
+
 ``--compare KEY=V1,V2`` runs each configuration in its own subprocess (so peak memory is per
 configuration), interleaved ``--repeat`` times, and prints medians with ratios to the first.
+Figures and their analysis: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
