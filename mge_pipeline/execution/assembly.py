@@ -36,11 +36,16 @@ def split_imports(code: str, language: Language) -> tuple[list[str], str]:
 
 
 def dependency_order(graph: nx.DiGraph, atom_ids: Iterable[str]) -> list[str]:
-    """Topological order of the given atoms, ties broken by plan order."""
-    wanted = set(atom_ids)
-    order = nx.get_node_attributes(graph, "order")
-    sub = graph.subgraph(wanted)
-    return list(nx.lexicographical_topological_sort(sub, key=lambda node: order.get(node, 0)))
+    """Topological order of the given atoms, ties broken by plan order.
+
+    Runs once per attempt on the per-atom path, so it reads the order of the atoms it sorts
+    rather than collecting it for the whole graph.
+    """
+    nodes = graph.nodes
+    sub = graph.subgraph(set(atom_ids))
+    return list(
+        nx.lexicographical_topological_sort(sub, key=lambda node: nodes[node].get("order", 0))
+    )
 
 
 def assemble_files(
