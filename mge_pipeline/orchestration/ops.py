@@ -214,8 +214,9 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
         repository = store.get_store()
         report = await finalize_run(bundle, run, repository, sandbox.get_sandbox())
         metrics.record_run(report, budget_usd=run.settings.budget_usd)
+        # The store read and the run-tag write are synchronous I/O: off the event loop.
         state = await anyio.to_thread.run_sync(lambda: repository.execution_state(run.execution_id))
-        publish_state(context, state)
+        await anyio.to_thread.run_sync(publish_state, context, state)
         gateway = env.pushgateway_url()
         if gateway:
             await anyio.to_thread.run_sync(lambda: push_metrics(gateway, job=bundle.plan.id))
