@@ -8,6 +8,7 @@ validation and says that a real model is needed.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -31,6 +32,9 @@ class SimulatedModel:
     seed: int = 0
     fault_rate: float = 0.10
     latency_seconds: float = 0.2
+    latency_sigma: float = 0.0
+    """Spread of the call time: 0 is a constant ``latency_seconds``; above 0 the time is
+    log-normal with median ``latency_seconds`` (real API latencies have a long right tail)."""
     model: str = SIMULATED_MODEL_NAME
     name: str = "simulated"
 
@@ -38,8 +42,9 @@ class SimulatedModel:
     """Bills the cacheable prompt prefix the way the API does, so offline costs show caching."""
 
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
-        if self.latency_seconds > 0:
-            await asyncio.sleep(self.latency_seconds)
+        latency = self.latency_for(request.atom.id, request.attempt_number)
+        if latency > 0:
+            await asyncio.sleep(latency)
         blocks = [(b.text, "5m" if b.cache else None) for b in request.system_blocks]
         bill = self.cache.bill([*blocks, (request.prompt, None)])
         reference = request.atom.reference_implementation
@@ -52,6 +57,13 @@ class SimulatedModel:
             code = inject_fault(reference, rng.choice(list(FaultKind)), rng)
         fence = f"```{request.atom.language}\n{code.rstrip()}\n```\n"
         return self._response(rng.choice(_PREAMBLES) + fence, bill)
+
+    def latency_for(self, atom_id: str, attempt_number: int) -> float:
+        """Seconds the given call takes; deterministic, so a benchmark can compute its bound."""
+        if self.latency_sigma <= 0:
+            return self.latency_seconds
+        rng = random.Random(f"{self.seed}:{atom_id}:{attempt_number}:latency")
+        return self.latency_seconds * math.exp(self.latency_sigma * rng.gauss(0.0, 1.0))
 
     def choose_fault(self, atom_id: str, attempt_number: int) -> FaultKind | None:
         """The fault the given attempt will carry, for tests and reports; None for clean answers."""

@@ -30,6 +30,7 @@ class ResourceOptions:
     seed: int = 0
     fault_rate: float = c.DEFAULT_FAULT_RATE
     latency_seconds: float = c.DEFAULT_SIMULATED_LATENCY_SECONDS
+    latency_sigma: float = 0.0
     sandbox_processes: int = c.DEFAULT_SANDBOX_PROCESSES
     io_manager: str = "fs"
 
@@ -51,6 +52,7 @@ def make_llm_resource(options: ResourceOptions) -> LLMProviderResource:
             seed=options.seed,
             fault_rate=options.fault_rate,
             latency_seconds=options.latency_seconds,
+            latency_sigma=options.latency_sigma,
         )
     raise ValueError(f"unknown provider {provider!r}; choose one of {', '.join(PROVIDERS)}")
 

@@ -77,7 +77,12 @@ class SimulatedModelResource(LLMProviderResource):
         description="Probability of a faulty answer per attempt.",
     )
     latency_seconds: float = Field(
-        default=c.DEFAULT_SIMULATED_LATENCY_SECONDS, ge=0, description="Simulated time per call."
+        default=c.DEFAULT_SIMULATED_LATENCY_SECONDS,
+        ge=0,
+        description="Simulated time per call (the median when latency_sigma > 0).",
+    )
+    latency_sigma: float = Field(
+        default=0.0, ge=0, description="Log-normal spread of the call time; 0 = constant."
     )
 
     _model: SimulatedModel | None = PrivateAttr(default=None)
@@ -86,7 +91,10 @@ class SimulatedModelResource(LLMProviderResource):
         """One model per run, so its prompt cache is shared by the run's atoms as the API's is."""
         if self._model is None:
             self._model = SimulatedModel(
-                seed=self.seed, fault_rate=self.fault_rate, latency_seconds=self.latency_seconds
+                seed=self.seed,
+                fault_rate=self.fault_rate,
+                latency_seconds=self.latency_seconds,
+                latency_sigma=self.latency_sigma,
             )
         return self._model
 
