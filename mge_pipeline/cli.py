@@ -60,7 +60,15 @@ def _parser() -> argparse.ArgumentParser:
         help="simulated seconds per LLM call",
     )
     run.add_argument("--budget", type=float, default=c.DEFAULT_BUDGET_USD, help="USD")
-    run.add_argument("--max-concurrent", type=int, default=c.DEFAULT_MAX_CONCURRENT)
+    run.add_argument(
+        "--max-concurrent", type=int, default=c.DEFAULT_MAX_CONCURRENT, help="LLM calls in flight"
+    )
+    run.add_argument(
+        "--scheduling",
+        choices=("dependencies", "waves"),
+        default="dependencies",
+        help="start an atom when its dependencies are settled, or when its previous wave closed",
+    )
     run.add_argument("--max-attempts", type=int, default=c.DEFAULT_MAX_ATTEMPTS)
     run.add_argument("--output", type=Path, default=None, help="default: $MGE_OUTPUT_DIR/<plan id>")
     run.add_argument(
@@ -202,7 +210,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"masterplan '{bundle.plan.id}': {len(bundle.atoms)} atoms in {len(bundle.waves)} waves")
     print(
         f"provider: {provider.name} (model {provider.model}); budget ${args.budget:.2f}; "
-        f"max concurrent {args.max_concurrent}"
+        f"max concurrent {args.max_concurrent}; scheduling by {args.scheduling}"
     )
     started = time.time()
     progress = _Progress(bundle, _store(), started)
@@ -218,11 +226,10 @@ def _execute(
     plan_path: Path, options: Any, args: argparse.Namespace, output: str
 ) -> tuple[bool, str]:
     import dagster as dg
-    from dagster._core.definitions.reconstruct import build_reconstructable_job
 
     from mge_pipeline.orchestration import default_run_config
 
-    job = build_reconstructable_job(
+    job = dg.build_reconstructable_job(
         "mge_pipeline.orchestration.compiler",
         "compile_masterplan_job_from_file",
         reconstructable_args=(str(plan_path),),
@@ -233,6 +240,7 @@ def _execute(
         max_attempts=args.max_attempts,
         output_dir=output,
         max_concurrent=args.max_concurrent,
+        scheduling=args.scheduling,
         prompt_caching=not args.no_prompt_caching,
         requests_per_minute=args.rpm,
         tokens_per_minute=args.tpm,
@@ -250,14 +258,13 @@ def _execute(
 def _instance() -> Any:
     """DAGSTER_HOME if set, else $MGE_HOME/dagster configured by the repository's dagster.yaml."""
     from dagster import DagsterInstance
-    from dagster._core.instance.ref import InstanceRef
 
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() and settings.instance_config_template().exists():
         shutil.copyfile(settings.instance_config_template(), config)
-    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    return DagsterInstance.from_config(str(home))
 
 
 def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, started: float) -> int:

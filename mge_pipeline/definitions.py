@@ -1,7 +1,9 @@
 """The one Definitions: a compiled job per masterplan (examples and store), the sensor, resources.
 
 A plan that fails to load or compile is left out with a warning rather than taking the whole
-code location down: one bad file must not hide every other masterplan from Dagit.
+code location down: one bad file must not hide every other masterplan from Dagit. The
+definitions are lazy (``@dg.definitions``): importing this module reads no store and creates
+no directory; Dagster builds them when it loads the code location.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ def example_masterplans(directory: Path) -> list[MasterPlan]:
 def stored_masterplans(database_url: str) -> list[MasterPlan]:
     try:
         store = MgeStore(database_url)
-        rows = store.masterplans()
-    except Exception as exc:  # an unreachable store must not take the code location down
+        try:
+            return store.stored_plans()
+        finally:
+            store.dispose()
+    except (MgeError, ValueError) as exc:  # a bad store must not take the code location down
         logger.warning("cannot read masterplans from the store: %s", exc)
         return []
-    return [MasterPlan.model_validate(row["document"]) for row in rows]
 
 
 def build_definitions() -> dg.Definitions:
@@ -62,4 +66,6 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(jobs=jobs, sensors=[sensor], resources=make_resources())
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

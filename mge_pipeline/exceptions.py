@@ -5,7 +5,14 @@ MgeError
 ├── ProviderError            an LLM call failed in a way worth retrying (transport, 429, 5xx)
 │   └── ProviderFatalError   retrying cannot help (auth, bad request, spend limit)
 ├── BudgetExceededError      the run's cost budget cannot cover another call
-└── StoreError               the store cannot be read or written
+├── RunStoppedError          the run stopped (stop rule, fatal provider error): no new calls
+├── StoreError               the store cannot be read or written (SQLAlchemy errors, translated)
+└── SandboxUnavailableError  the sandbox cannot run a check (a failed attempt, never a crash)
+
+Where each is handled: a ProviderError is retried by the retry loop (``execution/retry.py``,
+``should_retry`` in ``generation/retry_policy.py`` says why); ProviderFatalError and
+BudgetExceededError skip the atom and stop the run; RunStoppedError skips the atom; SandboxUnavailableError becomes a failed
+attempt of category ``unavailable``; MasterPlanError and StoreError reach the CLI as one line.
 """
 
 from __future__ import annotations
@@ -41,6 +48,21 @@ class ProviderFatalError(ProviderError):
 class BudgetExceededError(MgeError):
     """Reserving the worst-case cost of the next call would push the run past its budget."""
 
+    @classmethod
+    def for_budget(cls, budget_usd: float, spent_usd: float) -> BudgetExceededError:
+        return cls(
+            f"cost budget of ${budget_usd:g} reached (${spent_usd:.4f} spent); "
+            "no new LLM calls were started"
+        )
+
+
+class RunStoppedError(MgeError):
+    """The run has a stop reason; an atom that has not called yet is skipped with it."""
+
 
 class StoreError(MgeError):
     """The store is unreachable or inconsistent."""
+
+
+class SandboxUnavailableError(MgeError):
+    """The sandbox could not run a check: its parent died, or isolation cannot be set up."""

@@ -67,16 +67,18 @@ def instance_config_template() -> Path:
     return REPOSITORY_ROOT / "dagster.yaml"
 
 
-def metrics_dir() -> Path:
+def metrics_dir(*, create: bool = True) -> Path:
     """Where every MGE process writes its Prometheus samples (multiprocess mode).
 
     ``PROMETHEUS_MULTIPROC_DIR`` wins when set, as prometheus-client documents; otherwise
     $MGE_HOME/metrics, exported into the environment so child processes (Dagster run workers)
-    write to the same place.
+    write to the same place. ``create=False`` only decides the path (importing must not touch
+    the disk); the directory is made before the first sample is written.
     """
     configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     path = Path(configured) if configured else mge_home() / "metrics"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
     return path
 

@@ -7,22 +7,20 @@ what is spent plus what is reserved never exceeds the budget, whatever finishes 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Protocol
 
+from mge_pipeline.domain import AttemptRecord
+from mge_pipeline.domain.records import Reservation
 from mge_pipeline.exceptions import BudgetExceededError
-
-
-@dataclass(frozen=True)
-class Reservation:
-    reservation_id: str
-    amount_usd: float
 
 
 class CostGuard(Protocol):
     async def reserve(self, *, atom_id: str, amount_usd: float) -> Reservation: ...
 
-    async def settle(self, reservation: Reservation, *, actual_usd: float) -> None: ...
+    async def settle(
+        self, reservation: Reservation, *, actual_usd: float, attempt: AttemptRecord | None = None
+    ) -> None:
+        """Release the reservation, book the real cost, and record ``attempt`` with it."""
 
 
 class InMemoryCostGuard:
@@ -34,23 +32,21 @@ class InMemoryCostGuard:
         self.reserved_usd = 0.0
         self._counter = 0
         self._lock = asyncio.Lock()
+        self.attempts: list[AttemptRecord] = []
 
     async def reserve(self, *, atom_id: str, amount_usd: float) -> Reservation:
         async with self._lock:
             if self.spent_usd + self.reserved_usd + amount_usd > self.budget_usd:
-                raise BudgetExceededError(budget_message(self.budget_usd, self.spent_usd))
+                raise BudgetExceededError.for_budget(self.budget_usd, self.spent_usd)
             self.reserved_usd += amount_usd
             self._counter += 1
             return Reservation(f"{atom_id}:{self._counter}", amount_usd)
 
-    async def settle(self, reservation: Reservation, *, actual_usd: float) -> None:
+    async def settle(
+        self, reservation: Reservation, *, actual_usd: float, attempt: AttemptRecord | None = None
+    ) -> None:
         async with self._lock:
             self.reserved_usd -= reservation.amount_usd
             self.spent_usd += actual_usd
-
-
-def budget_message(budget_usd: float, spent_usd: float) -> str:
-    return (
-        f"cost budget of ${budget_usd:g} reached (${spent_usd:.4f} spent); "
-        "no new LLM calls were started"
-    )
+            if attempt is not None:
+                self.attempts.append(attempt)

@@ -14,6 +14,7 @@ from mge_pipeline.domain import (
     MasterPlan,
     WaveSummary,
 )
+from mge_pipeline.domain.records import AtomResultRecord, ExecutionInfo
 
 
 class AtomReport(BaseModel):
@@ -70,8 +71,8 @@ class RunReport(BaseModel):
 def build_report(
     plan: MasterPlan,
     state: ExecutionState,
-    info: dict[str, Any],
-    results: list[dict[str, Any]],
+    info: ExecutionInfo,
+    results: list[AtomResultRecord],
     attempts: list[AttemptRecord],
     waves: list[WaveSummary],
     files: list[str],
@@ -80,7 +81,7 @@ def build_report(
     by_atom: dict[str, list[AttemptRecord]] = defaultdict(list)
     for attempt in attempts:
         by_atom[attempt.atom_id].append(attempt)
-    rows = {row["atom_id"]: row for row in results}
+    rows = {row.atom_id: row for row in results}
     task_of = plan.task_of()
     atoms = [
         _atom_report(atom.id, atom.file_path, task_of[atom.id], rows.get(atom.id), by_atom[atom.id])
@@ -95,8 +96,8 @@ def build_report(
         execution_id=state.execution_id,
         status=state.status.value,
         reason=state.reason,
-        provider=info.get("provider"),
-        model=info.get("model"),
+        provider=info.provider,
+        model=info.model,
         atoms_total=total,
         atoms_validated=count("succeeded") + count("cached"),
         atoms_failed=count("failed"),
@@ -117,7 +118,7 @@ def build_report(
         cache_read_tokens=sum(a.cache_read_tokens for a in attempts),
         cache_write_tokens=sum(a.cache_write_tokens for a in attempts),
         total_time_seconds=state.total_time_seconds,
-        output_dir=str(info.get("output_dir") or ""),
+        output_dir=info.output_dir,
         files=files,
         waves=waves,
         atoms=atoms,
@@ -135,20 +136,20 @@ def _atom_report(
     atom_id: str,
     file_path: str,
     task_id: str,
-    row: dict[str, Any] | None,
+    row: AtomResultRecord | None,
     attempts: list[AttemptRecord],
 ) -> AtomReport:
     return AtomReport(
         atom_id=atom_id,
         task_id=task_id,
         file_path=file_path,
-        wave_index=row["wave_index"] if row else -1,
-        status=row["status"] if row else "pending",
+        wave_index=row.wave_index if row else -1,
+        status=row.status.value if row else "pending",
         attempts=len(attempts),
         cost_usd=sum(a.cost_usd for a in attempts),
         duration_seconds=sum(a.duration_seconds for a in attempts),
         error_categories=[a.error_category.value for a in attempts if a.error_category],
-        reason=row["reason"] if row else None,
+        reason=row.reason if row else None,
         auto_fixes=sum(len(a.auto_fixes) for a in attempts),
         warnings=len(attempts[-1].warnings) if attempts else 0,
     )

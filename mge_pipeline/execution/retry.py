@@ -13,6 +13,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
 from mge_pipeline.domain import (
@@ -24,7 +25,14 @@ from mge_pipeline.domain import (
     ValidationIssue,
     ValidationVerdict,
 )
-from mge_pipeline.exceptions import BudgetExceededError, ProviderError, ProviderFatalError
+from mge_pipeline.domain.records import Reservation
+from mge_pipeline.exceptions import (
+    BudgetExceededError,
+    MgeError,
+    ProviderError,
+    ProviderFatalError,
+    RunStoppedError,
+)
 from mge_pipeline.execution.budget import CostGuard
 from mge_pipeline.generation import (
     SYSTEM_PROMPT,
@@ -114,14 +122,18 @@ class _Call:
     cost_without_cache_usd: float
     api_retries: int
     error: str | None
+    reservation: Reservation | None = None
+    """Held until the attempt is recorded: settling and recording are one store transaction."""
 
 
 async def run_atom(job: AtomJob) -> AtomResult:
     """Attempts until one validates; a refusal ends the loop, and so does a stop.
 
-    A stop is the budget refusing a reservation or the provider refusing the run (bad key,
-    bad request, spend limit): the atom is ``skipped`` with the reason, which the wave close
-    turns into the run's stop reason, so the run ends with its report written.
+    A stop is the budget refusing a reservation, the provider refusing the run (bad key,
+    bad request, spend limit) or the run's gate closed by the stop rule: the atom is
+    ``skipped`` with the reason, which the wave close turns into the run's stop reason, so the
+    run ends with its report written. Every attempt is recorded (``on_attempt``, or with the
+    settlement of its call) before the next one starts.
     """
     attempts: list[AttemptRecord] = []
     feedback: Sequence[ValidationIssue] = ()
@@ -134,9 +146,9 @@ async def run_atom(job: AtomJob) -> AtomResult:
         except ProviderFatalError as exc:
             reason = f"the LLM provider cannot serve this run: {exc}"
             return _final(job.atom, attempts, AtomStatus.SKIPPED, reason)
+        except RunStoppedError as exc:
+            return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
         attempts.append(record)
-        if job.on_attempt is not None:
-            await job.on_attempt(record)
         if record.passed:
             return AtomResult(
                 atom_id=job.atom.id, status=AtomStatus.SUCCEEDED, code=code, attempts=attempts
@@ -171,6 +183,22 @@ async def _attempt(
         attempt_number=number,
     )
     call = await _call_with_api_retries(job, request, rng)
+    try:
+        record, code, refusal = await _judge(job, call, number, temperature, started)
+    except BaseException:
+        if call.reservation is not None:  # never leave budget held by an attempt that died
+            await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd)
+        raise
+    if call.reservation is not None:
+        await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd, attempt=record)
+    elif job.on_attempt is not None:
+        await job.on_attempt(record)
+    return record, code, refusal
+
+
+async def _judge(
+    job: AtomJob, call: _Call, number: int, temperature: float, started: float
+) -> tuple[AttemptRecord, str | None, str | None]:
     code: str | None = None
     refusal: str | None = None
     fixes: list[str] = []
@@ -217,36 +245,44 @@ async def _check_answer(
         return None, _failed(ErrorCategory.NO_CODE, problem), []
     module = job.files_for(extracted.code).get(job.atom.file_path)
     fixed = auto_fix(job.atom, extracted.code, module)
-    verdict = await job.validator.validate(job.atom, fixed.code, job.files_for(fixed.code))
+    try:
+        verdict = await job.validator.validate(job.atom, fixed.code, job.files_for(fixed.code))
+    except (MgeError, OSError) as exc:
+        # The sandbox, not the code, failed: a failed attempt that says so, never a crash.
+        message = f"the sandbox could not run the check: {exc}"
+        return fixed.code, _failed(ErrorCategory.UNAVAILABLE, message), fixed.fixes
     return fixed.code, verdict, fixed.fixes
 
 
 async def _call_with_api_retries(
     job: AtomJob, request: GenerationRequest, rng: random.Random
 ) -> _Call:
-    """Gate, reserve, call, settle; transient errors wait and repeat, fatal ones propagate.
+    """Gate, reserve, call; transient errors wait and repeat, fatal ones propagate.
 
     The gate comes before the reservation so that waiting for a rate-limit slot never holds
-    budget that other atoms could use.
+    budget that other atoms could use. A successful call's reservation is handed back
+    unsettled: the caller settles it together with the attempt's record.
     """
     prompt_tokens = estimate_tokens(request.system) + estimate_tokens(request.prompt)
     worst = worst_case_cost(job.price, prompt_tokens=prompt_tokens, max_tokens=request.max_tokens)
     last_error = ""
     for retry in range(job.policy.max_api_retries + 1):
         if job.gate is not None:
-            await job.gate.enter(prompt_tokens)
-        reservation = await job.cost_guard.reserve(atom_id=job.atom.id, amount_usd=worst)
+            job.gate.check_open()
+        reservation = None
         try:
-            response = await asyncio.wait_for(
-                job.provider.generate(request), job.policy.attempt_timeout_seconds
-            )
+            async with _slot(job.gate, prompt_tokens):
+                reservation = await job.cost_guard.reserve(atom_id=job.atom.id, amount_usd=worst)
+                response = await asyncio.wait_for(
+                    job.provider.generate(request), job.policy.attempt_timeout_seconds
+                )
         except ProviderFatalError as exc:
-            await job.cost_guard.settle(reservation, actual_usd=0.0)
+            await _release(job, reservation)
             if job.gate is not None:
                 job.gate.failed_for_good(exc)
             raise
         except (ProviderError, TimeoutError) as exc:
-            await job.cost_guard.settle(reservation, actual_usd=0.0)
+            await _release(job, reservation)
             last_error = str(exc) or f"no answer within {job.policy.attempt_timeout_seconds}s"
             retry_after = exc.retry_after if isinstance(exc, ProviderError) else None
             if job.gate is not None and isinstance(exc, ProviderError) and exc.rate_limited:
@@ -254,13 +290,25 @@ async def _call_with_api_retries(
             if retry < job.policy.max_api_retries:
                 await job.sleep(job.policy.backoff_seconds(retry, rng, retry_after))
             continue
+        except BaseException:
+            await _release(job, reservation)
+            raise
         cost, uncached = _costs(job.price, response)
-        await job.cost_guard.settle(reservation, actual_usd=cost)
         if job.gate is not None:
             job.gate.succeeded()
-        return _Call(response, cost, uncached, retry, None)
+        return _Call(response, cost, uncached, retry, None, reservation)
     message = f"API failed after {job.policy.max_api_retries} retries: {last_error}"
     return _Call(None, 0.0, 0.0, job.policy.max_api_retries, message)
+
+
+def _slot(gate: CallGate | None, tokens: int) -> AbstractAsyncContextManager[None]:
+    return gate.call_slot(tokens) if gate is not None else nullcontext()
+
+
+async def _release(job: AtomJob, reservation: Reservation | None) -> None:
+    """A call that produced nothing costs nothing: its reservation is released."""
+    if reservation is not None:
+        await job.cost_guard.settle(reservation, actual_usd=0.0)
 
 
 def _costs(price: ModelPrice, response: GenerationResponse) -> tuple[float, float]:

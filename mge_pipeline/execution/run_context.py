@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from mge_pipeline.execution.retry import RetryPolicy
 from mge_pipeline.generation.pricing import ModelPrice
+
+
+class Scheduling(StrEnum):
+    """When an atom's LLM call may start."""
+
+    DEPENDENCIES = "dependencies"
+    """As soon as its own dependencies are settled: no barrier between waves (the default)."""
+    WAVES = "waves"
+    """Once the whole previous wave is closed: the seed's barrier, kept to compare against."""
 
 
 @dataclass(frozen=True)
@@ -23,13 +33,19 @@ class RunSettings:
     requests_per_minute: int | None = None
     tokens_per_minute: int | None = None
     price_override: ModelPrice | None = None
+    scheduling: Scheduling = Scheduling.DEPENDENCIES
+    max_concurrent: int = 100
+    """LLM calls in flight; held by the call gate, so atoms waiting on dependencies hold none."""
 
 
 @dataclass(frozen=True)
 class RunContext:
-    """What flows along the spine of the job: prepare → wave closes → finalize."""
+    """What prepare hands every other step: which execution, with which settings.
+
+    The run's stop reason is not carried here: it is shared state (the store, and the settlement
+    board in the run worker), since with no wave barrier nothing flows from one wave to the next.
+    """
 
     execution_id: str
     masterplan_id: str
     settings: RunSettings
-    stop_reason: str | None = None

@@ -20,6 +20,7 @@ from anthropic.types import TextBlockParam
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
 from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
+from mge_pipeline.generation.retries import should_retry
 
 _SPEND_LIMIT_MARKERS = ("spend limit", "credit balance", "billing")
 _NO_TEMPERATURE_PREFIXES = (
@@ -82,22 +83,21 @@ def accepts_temperature(model: str) -> bool:
 
 
 def translate_error(exc: anthropic.APIError) -> ProviderError:
-    """Map SDK errors onto retryable vs fatal, saying which and why in the message."""
+    """Map SDK errors onto retryable vs fatal with ``should_retry``; the message says why."""
     if isinstance(exc, anthropic.APITimeoutError | anthropic.APIConnectionError):
         return ProviderError(f"transport error, will retry: {exc}")
-    if isinstance(exc, anthropic.RateLimitError):
-        if any(marker in str(exc).lower() for marker in _SPEND_LIMIT_MARKERS):
-            return ProviderFatalError(f"the account's spend limit is reached: {exc}")
-        return ProviderError(
-            f"rate limited (429): {exc}", retry_after=_retry_after(exc), rate_limited=True
-        )
-    if isinstance(exc, anthropic.APIStatusError):
-        if exc.status_code >= 500:
-            return ProviderError(
-                f"server error ({exc.status_code}): {exc}", retry_after=_retry_after(exc)
-            )
-        return ProviderFatalError(f"request rejected ({exc.status_code}): {exc}")
-    return ProviderError(f"API error: {exc}")
+    if not isinstance(exc, anthropic.APIStatusError):
+        return ProviderError(f"API error, will retry: {exc}")
+    if exc.status_code == 429 and any(m in str(exc).lower() for m in _SPEND_LIMIT_MARKERS):
+        return ProviderFatalError(f"the account's spend limit is reached: {exc}")
+    decision = should_retry(exc.status_code, exc.response.headers)
+    if not decision.retry:
+        return ProviderFatalError(f"{decision.why}, not retried: {exc}")
+    return ProviderError(
+        f"{decision.why}, will retry: {exc}",
+        retry_after=_retry_after(exc),
+        rate_limited=exc.status_code == 429,
+    )
 
 
 def _retry_after(exc: anthropic.APIStatusError) -> float | None:

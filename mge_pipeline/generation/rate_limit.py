@@ -4,16 +4,19 @@ It keeps the run inside the account's limits (requests and input tokens per minu
 buckets that refill continuously, like the API's own), slows everybody down when the server
 answers 429 (a pause for ``retry-after`` and a halved rate that recovers call by call), and,
 once one call has failed in a way no retry can fix, fails every later call at once instead of
-letting each atom find out for itself.
+letting each atom find out for itself. It also holds the run's limit of calls in flight
+(``max_in_flight``): atoms waiting for their dependencies hold no slot, only calls do, so the
+executor may start every atom's step at once without exceeding the limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
-from mge_pipeline.exceptions import ProviderFatalError
+from mge_pipeline.exceptions import ProviderFatalError, RunStoppedError
 
 DEFAULT_429_PAUSE_SECONDS = 1.0
 MIN_RATE_FACTOR = 0.1
@@ -43,6 +46,7 @@ class CallGate:
         *,
         requests_per_minute: int | None = None,
         tokens_per_minute: int | None = None,
+        max_in_flight: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -54,14 +58,44 @@ class CallGate:
         self._paused_until = 0.0
         self.rate_factor = 1.0
         self.fatal: ProviderFatalError | None = None
+        self.stop_reason: str | None = None
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def call_slot(self, tokens: int) -> AsyncIterator[None]:
+        """Hold one of the run's call slots for the duration of one call."""
+        if self._slots is not None:
+            await self._slots.acquire()
+        try:
+            await self.enter(tokens)
+            self.in_flight += 1
+            try:
+                yield
+            finally:
+                self.in_flight -= 1
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    def stop(self, reason: str) -> None:
+        """No call starts after this; calls in flight finish. The first reason wins."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+
+    def check_open(self) -> None:
+        if self.fatal is not None:
+            raise ProviderFatalError(str(self.fatal))
+        if self.stop_reason is not None:
+            raise RunStoppedError(self.stop_reason)
 
     async def enter(self, tokens: int) -> None:
         """Wait for a slot; one waiter at a time, so slots are handed out in arrival order."""
         async with self._lock:
             while True:
-                if self.fatal is not None:
-                    raise ProviderFatalError(str(self.fatal))
+                self.check_open()
                 wait = self._wait_seconds(tokens)
                 if wait <= 0:
                     self._take(tokens)

@@ -1,9 +1,13 @@
 """The job compiler: one masterplan in, one Dagster job out, its waves drawn as fan-outs.
 
-    prepare → wave_0 ─map→ wave_0_generate_atom ─collect→ wave_0_close → wave_1 → … → finalize
+    prepare ─┬→ wave_0 ─map→ wave_0_generate_atom ─collect→ wave_0_close ─┐
+             ├→ wave_1 ─map→ wave_1_generate_atom ─collect→ wave_1_close ─┼→ finalize
+             └→ …                                                       ─┘
 
 Each wave's fan-out yields one DynamicOutput per atom that needs generating; each atom is its
-own async op, so the async executor keeps up to ``max_concurrent`` LLM calls in flight.
+own async op. No wave waits for the previous one in the graph: an atom step waits on the run's
+settlement board for what it needs (its dependencies, or the previous wave's close under
+``scheduling: waves``), and the call gate keeps ``max_concurrent`` LLM calls in flight.
 """
 
 from __future__ import annotations
@@ -73,11 +77,12 @@ def compile_bundle(
     )
     def masterplan_job() -> None:
         run = prepare.alias("prepare")()
+        closed = []
         for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
             tickets, started = fan_out.alias(f"wave_{k}")(run)
             outcomes = tickets.map(generate.alias(f"wave_{k}_generate_atom"))
-            run = close.alias(f"wave_{k}_close")(started, outcomes.collect())
-        finalize.alias("finalize")(run)
+            closed.append(close.alias(f"wave_{k}_close")(started, outcomes.collect()))
+        finalize.alias("finalize")(run, closed)
 
     return masterplan_job
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
 
 from mge_pipeline import constants as c
 from mge_pipeline.execution import RetryPolicy
-from mge_pipeline.execution.run_context import RunContext, RunSettings
+from mge_pipeline.execution.run_context import RunContext, RunSettings, Scheduling
 from mge_pipeline.generation.pricing import ModelPrice
 
 
@@ -77,6 +77,21 @@ class MasterplanRunConfig(dg.Config):
         default="",
         description="Where files and reports go; empty means $MGE_OUTPUT_DIR/<masterplan id>.",
     )
+    max_concurrent: int = Field(
+        default=c.DEFAULT_MAX_CONCURRENT,
+        ge=1,
+        description=(
+            "LLM calls in flight at once. Atoms waiting for their dependencies hold no slot; "
+            "leave the executor's own max_concurrent unset."
+        ),
+    )
+    scheduling: Literal["dependencies", "waves"] = Field(
+        default="dependencies",
+        description=(
+            "dependencies: an atom's call starts once its own dependencies are settled; "
+            "waves: once the whole previous wave is closed (the seed's barrier)."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,14 @@ class WaveStart:
     run: RunContext
     wave_index: int
     started_monotonic: float
+
+
+@dataclass(frozen=True)
+class WaveClosed:
+    """What a wave close hands finalize: only that it happened (finalize reads the store)."""
+
+    wave_index: int
+    success_rate: float
 
 
 @dataclass(frozen=True)
@@ -122,6 +145,8 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
         requests_per_minute=config.requests_per_minute or None,
         tokens_per_minute=config.tokens_per_minute or None,
         price_override=_price_override(config),
+        scheduling=Scheduling(config.scheduling),
+        max_concurrent=config.max_concurrent,
     )
 
 
@@ -132,9 +157,9 @@ def _price_override(config: MasterplanRunConfig) -> ModelPrice | None:
 
 
 def default_run_config(**prepare: Any) -> dict[str, Any]:
-    """The full run config with defaults; passing all of it means nothing is left unlimited."""
-    max_concurrent = prepare.pop("max_concurrent", c.DEFAULT_MAX_CONCURRENT)
-    return {
-        "ops": {"prepare": {"config": MasterplanRunConfig(**prepare).model_dump()}},
-        "execution": {"config": {"max_concurrent": max_concurrent}},
-    }
+    """The full run config with defaults; passing all of it means nothing is left unlimited.
+
+    The executor gets no ``max_concurrent``: every atom step may start, and the limit of LLM
+    calls in flight is ``prepare``'s ``max_concurrent``, held by the run's call gate.
+    """
+    return {"ops": {"prepare": {"config": MasterplanRunConfig(**prepare).model_dump()}}}

@@ -12,6 +12,7 @@ from mge_pipeline import settings
 from mge_pipeline.orchestration.resources import (
     AnthropicResource,
     LLMProviderResource,
+    RunServicesResource,
     SandboxResource,
     SimulatedModelResource,
     StoreResource,
@@ -63,6 +64,7 @@ def make_resources(options: ResourceOptions | None = None) -> dict[str, Any]:
         "store": StoreResource(database_url=options.database_url or settings.database_url()),
         "llm": make_llm_resource(options),
         "sandbox": SandboxResource(max_processes=options.sandbox_processes),
+        "run_services": RunServicesResource(),
     }
     if options.io_manager == "memory":
         resources["io_manager"] = dg.mem_io_manager

@@ -1,12 +1,15 @@
 """The ops of a compiled masterplan job; each is a thin wrapper over ``execution``.
 
 Ops are made by factories because each closes over its masterplan (specs, graph, waves): a
-job is a pure function of its plan, and nothing about the plan is looked up at run time.
+job is a pure function of its plan, and nothing about the plan is looked up at run time. The
+rules — what to cache, block, skip or stop, how an atom is generated — live in
+``execution/run_service.py``; an op only fetches the run's services, calls one function and
+turns its answer into Dagster outputs and metadata.
 """
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,30 +18,46 @@ import dagster as dg
 
 from mge_pipeline import settings as env
 from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
-from mge_pipeline.execution.atom_runner import AtomServices, execute_atom
+from mge_pipeline.execution.finalize import finalize as finalize_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
+from mge_pipeline.execution.prepare import prepare_run, run_tags
 from mge_pipeline.execution.report import render_markdown
 from mge_pipeline.execution.run_context import RunContext
-from mge_pipeline.execution.run_steps import close_wave, finalize_run, prepare_run, run_tags
-from mge_pipeline.execution.waves import plan_wave
+from mge_pipeline.execution.run_service import RunServices, close_wave, run_atom, start_wave
 from mge_pipeline.observability import metrics
 from mge_pipeline.observability.server import push_metrics
 from mge_pipeline.orchestration.config import (
     AtomOutcome,
     AtomTicket,
     MasterplanRunConfig,
+    WaveClosed,
     WaveStart,
     settings_from_config,
 )
 from mge_pipeline.orchestration.publishing import publish_state, wave_atoms_table
-from mge_pipeline.orchestration.resources import LLMProviderResource, SandboxResource, StoreResource
+from mge_pipeline.orchestration.resources import (
+    LLMProviderResource,
+    RunServicesResource,
+    SandboxResource,
+    StoreResource,
+)
 from mge_pipeline.planning.diagrams import mermaid
-from mge_pipeline.validation.dispatch import LanguageDispatchValidator
 
 
 def op_name(bundle: PlanBundle, role: str) -> str:
     """Op definitions are unique per repository, so they carry the plan; nodes are aliased."""
     return f"{re.sub(r'[^A-Za-z0-9_]', '_', bundle.plan.id)}__{role}"
+
+
+def _services(
+    bundle: PlanBundle,
+    run: RunContext,
+    run_services: RunServicesResource,
+    store: StoreResource,
+    llm: LLMProviderResource,
+    sandbox: SandboxResource,
+) -> RunServices:
+    return run_services.services(bundle, run, store=store, llm=llm, sandbox=sandbox)
 
 
 def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
@@ -52,6 +71,7 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         store: StoreResource,
         llm: LLMProviderResource,
     ) -> RunContext:
+        _refuse_executor_limit(context, len(bundle.atoms))
         provider = llm.get_provider()
         output_dir = config.output_dir or str(env.output_root() / bundle.plan.id)
         settings = settings_from_config(config, str(Path(output_dir).resolve()))
@@ -61,11 +81,29 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         publish_state(context, repository.execution_state(context.run_id))
         context.log.info(
             f"{bundle.plan.id}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves, "
-            f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}"
+            f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}, "
+            f"{config.max_concurrent} calls in flight, scheduling by {config.scheduling}"
         )
         return run
 
     return prepare
+
+
+def _refuse_executor_limit(context: dg.OpExecutionContext, atoms: int) -> None:
+    """Atom steps wait for their dependencies inside the executor's slots, so a slot limit
+    below the plan's size could fill every slot with waiting atoms: refuse it up front."""
+    execution = context.run_config.get("execution") or {}
+    limit = ((execution.get("config") or {}) if isinstance(execution, dict) else {}).get(
+        "max_concurrent"
+    )
+    if isinstance(limit, int) and 0 < limit < atoms:
+        raise dg.Failure(
+            description=(
+                f"execution.config.max_concurrent is {limit}, below the plan's {atoms} atoms: "
+                "atoms waiting for dependencies would hold every slot. Leave it unset and set "
+                "ops.prepare.config.max_concurrent (LLM calls in flight) instead."
+            )
+        )
 
 
 def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
@@ -77,32 +115,19 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         description=f"Fans out wave {wave_index}: {len(atom_ids)} atoms ({shown}).",
         out={"atoms": dg.DynamicOut(AtomTicket), "wave": dg.Out(WaveStart)},
     )
-    def wave_fan_out(
-        run: RunContext, store: StoreResource
-    ) -> Iterator[dg.DynamicOutput[AtomTicket] | dg.Output[WaveStart]]:
+    async def wave_fan_out(
+        run: RunContext,
+        run_services: RunServicesResource,
+        store: StoreResource,
+        llm: LLMProviderResource,
+        sandbox: SandboxResource,
+    ):  # type: ignore[no-untyped-def]  # Dagster reads no AsyncIterator annotation for multi-outs
         started = time.monotonic()
-        repository = store.get_store()
-        repository.set_current_wave(run.execution_id, wave_index)
-        decision = plan_wave(
-            bundle,
-            wave_index,
-            statuses=repository.atom_statuses(run.execution_id),
-            cached_code=repository.validated_code,
-            stop_reason=run.stop_reason,
-        )
-        for result in decision.settled:
-            repository.record_atom_result(
-                run.execution_id,
-                wave_index=wave_index,
-                spec_hash=bundle.spec_hashes[result.atom_id],
-                result=result,
-            )
-        metrics.record_settled_atoms(
-            bundle.plan.id,
-            [bundle.atoms[r.atom_id].language.value for r in decision.settled],
-            decision.settled,
-        )
-        for atom_id in decision.to_generate:
+        services = _services(bundle, run, run_services, store, llm, sandbox)
+        to_generate, cached = await start_wave(services, wave_index)
+        languages = [bundle.atoms[r.atom_id].language.value for r in cached]
+        metrics.record_settled_atoms(bundle.plan.id, languages, cached)
+        for atom_id in to_generate:
             yield dg.DynamicOutput(
                 AtomTicket(atom_id, wave_index, run),
                 output_name="atoms",
@@ -116,42 +141,26 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
 def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
     @dg.op(
         name=op_name(bundle, "generate_atom"),
-        description="Generates one atom: up to N attempts of generate → validate, errors fed back.",
+        description=(
+            "Generates one atom once its dependencies are settled: up to N attempts of "
+            "generate → validate, errors fed back."
+        ),
     )
     async def generate_atom(
         ticket: AtomTicket,
+        run_services: RunServicesResource,
         store: StoreResource,
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[AtomOutcome]:
-        settings = ticket.run.settings
-        provider = llm.get_provider()
-        validator = LanguageDispatchValidator(
-            sandbox.get_sandbox(),
-            timeout_seconds=settings.validation_timeout_seconds,
-            memory_mb=settings.validation_memory_mb,
-            names_by_file=bundle.names_by_file,
-        )
-        repository = store.get_store()
-        services = AtomServices(
-            store=repository,
-            provider=provider,
-            validator=validator,
-            gate=llm.call_gate(settings.requests_per_minute, settings.tokens_per_minute),
-        )
-        result = await execute_atom(
-            bundle,
-            ticket.atom_id,
-            execution_id=ticket.run.execution_id,
-            services=services,
-            settings=settings,
-        )
+        services = _services(bundle, ticket.run, run_services, store, llm, sandbox)
+        result = await run_atom(services, ticket.atom_id)
         metrics.record_atom(
             bundle.plan.id,
             bundle.atoms[ticket.atom_id].language.value,
             result,
-            provider=provider.name,
-            model=provider.model,
+            provider=services.provider.name,
+            model=services.provider.model,
         )
         outcome = AtomOutcome(
             result.atom_id, result.status.value, len(result.attempts), result.cost_usd
@@ -168,22 +177,25 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         name=op_name(bundle, f"wave_{wave_index}_close"),
         description=f"Closes wave {wave_index}: records its summary and applies the stop rule.",
     )
-    def wave_close(
+    async def wave_close(
         context: dg.OpExecutionContext,
         wave: WaveStart,
         outcomes: list[AtomOutcome],
+        run_services: RunServicesResource,
         store: StoreResource,
-    ) -> dg.Output[RunContext]:
-        repository = store.get_store()
-        run, summary, rows = close_wave(
-            bundle, wave.run, wave_index, wave.started_monotonic, repository
-        )
-        if run.stop_reason and not wave.run.stop_reason:
-            context.log.warning(run.stop_reason)
+        llm: LLMProviderResource,
+        sandbox: SandboxResource,
+    ) -> dg.Output[WaveClosed]:
+        services = _services(bundle, wave.run, run_services, store, llm, sandbox)
+        had_stop = services.stop_reason
+        summary, rows = await close_wave(services, wave_index, wave.started_monotonic)
+        if services.stop_reason and not had_stop:
+            context.log.warning(services.stop_reason)
         metrics.record_wave(bundle.plan.id, summary)
-        publish_state(context, repository.execution_state(run.execution_id))
+        state = await services.store.execution_state(services.execution_id)
+        await anyio.to_thread.run_sync(publish_state, context, state)
         return dg.Output(
-            run,
+            WaveClosed(wave_index, summary.success_rate),
             metadata={
                 "atoms": dg.MetadataValue.md(wave_atoms_table(rows)),
                 "succeeded": summary.succeeded,
@@ -208,14 +220,16 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
     async def finalize(
         context: dg.OpExecutionContext,
         run: RunContext,
+        waves: list[WaveClosed],
+        run_services: RunServicesResource,
         store: StoreResource,
+        llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[str]:
-        repository = store.get_store()
-        report = await finalize_run(bundle, run, repository, sandbox.get_sandbox())
+        services = _services(bundle, run, run_services, store, llm, sandbox)
+        report = await finalize_run(services)
         metrics.record_run(report, budget_usd=run.settings.budget_usd)
-        # The store read and the run-tag write are synchronous I/O: off the event loop.
-        state = await anyio.to_thread.run_sync(lambda: repository.execution_state(run.execution_id))
+        state = await services.store.execution_state(run.execution_id)
         await anyio.to_thread.run_sync(publish_state, context, state)
         gateway = env.pushgateway_url()
         if gateway:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from mge_pipeline.domain import ExecutionState
+from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.observability.status import state_tags
 
 
@@ -29,13 +30,13 @@ def publish_state(context: dg.OpExecutionContext, state: ExecutionState | None) 
     )
 
 
-def wave_atoms_table(rows: list[dict[str, object]]) -> str:
+def wave_atoms_table(rows: list[AtomResultRecord]) -> str:
     """The wave's atoms as a Markdown table for Dagit."""
     lines = ["| atom | status | attempts | cost (USD) | reason |", "|---|---|---|---|---|"]
-    for row in sorted(rows, key=lambda r: str(r["atom_id"])):
-        reason = str(row.get("reason") or "").replace("|", "\\|").replace("\n", " ")[:120]
+    for row in sorted(rows, key=lambda r: r.atom_id):
+        reason = (row.reason or "").replace("|", "\\|").replace("\n", " ")[:120]
         lines.append(
-            f"| {row['atom_id']} | {row['status']} | {row['attempt_count']} | "
-            f"{float(str(row['cost_usd'])):.4f} | {reason} |"
+            f"| {row.atom_id} | {row.status.value} | {row.attempt_count} | "
+            f"{row.cost_usd:.4f} | {reason} |"
         )
     return "\n".join(lines)

@@ -1,17 +1,23 @@
-"""Resources: the store, the LLM provider (real or simulated) and the sandbox.
+"""Resources: the store, the LLM provider (real or simulated), the sandbox, the run's services.
 
 Each keeps its live object in a private attribute, so every atom of a run shares one database
-engine, one HTTP client and one sandbox process limit.
+engine, one HTTP client and one sandbox pool, and each closes what it opened when the run ends
+(``teardown_after_execution``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from abc import ABC, abstractmethod
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from mge_pipeline import constants as c
+from mge_pipeline.execution.plan_bundle import PlanBundle
+from mge_pipeline.execution.run_context import RunContext
+from mge_pipeline.execution.run_service import RunServices, open_run_services
 from mge_pipeline.generation import AnthropicProvider, LLMProvider, SimulatedModel
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import MgeStore
@@ -27,6 +33,11 @@ class StoreResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             self._store = MgeStore(self.database_url)
         return self._store
 
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._store is not None:
+            self._store.dispose()
+            self._store = None
+
 
 class LLMProviderResource(dg.ConfigurableResource, ABC):  # type: ignore[type-arg]
     """Base of the two providers; ops depend on this, definitions pick the implementation.
@@ -40,10 +51,17 @@ class LLMProviderResource(dg.ConfigurableResource, ABC):  # type: ignore[type-ar
     @abstractmethod
     def get_provider(self) -> LLMProvider: ...
 
-    def call_gate(self, requests_per_minute: int | None, tokens_per_minute: int | None) -> CallGate:
+    def call_gate(
+        self,
+        requests_per_minute: int | None,
+        tokens_per_minute: int | None,
+        max_in_flight: int | None = None,
+    ) -> CallGate:
         if self._gate is None:
             self._gate = CallGate(
-                requests_per_minute=requests_per_minute, tokens_per_minute=tokens_per_minute
+                requests_per_minute=requests_per_minute,
+                tokens_per_minute=tokens_per_minute,
+                max_in_flight=max_in_flight,
             )
         return self._gate
 
@@ -66,6 +84,13 @@ class AnthropicResource(LLMProviderResource):
                 timeout_seconds=self.timeout_seconds,
             )
         return self._provider
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Close the SDK's HTTP client; the run's event loop is gone by now, so use a fresh one."""
+        if self._provider is not None:
+            with contextlib.suppress(Exception):  # connections of a closed loop are already dead
+                asyncio.run(self._provider.aclose())
+            self._provider = None
 
 
 class SimulatedModelResource(LLMProviderResource):
@@ -111,3 +136,50 @@ class SandboxResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         if self._sandbox is None:
             self._sandbox = PythonSandbox(max_processes=self.max_processes)
         return self._sandbox
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+
+class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """The run's services, built once per run worker from the other resources.
+
+    Every step of the run in this process gets the same ``RunServices`` — one settlement board,
+    one call gate, one validator — however many atom steps there are.
+    """
+
+    _services: dict[str, RunServices] = PrivateAttr(default_factory=dict)
+
+    def services(
+        self,
+        bundle: PlanBundle,
+        run: RunContext,
+        *,
+        store: StoreResource,
+        llm: LLMProviderResource,
+        sandbox: SandboxResource,
+    ) -> RunServices:
+        found = self._services.get(run.execution_id)
+        if found is None:
+            settings = run.settings
+            found = open_run_services(
+                bundle,
+                run,
+                store=store.get_store(),
+                provider=llm.get_provider(),
+                sandbox=sandbox.get_sandbox(),
+                gate=llm.call_gate(
+                    settings.requests_per_minute,
+                    settings.tokens_per_minute,
+                    settings.max_concurrent,
+                ),
+            )
+            self._services[run.execution_id] = found
+        return found
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for services in self._services.values():
+            services.board.close()
+        self._services.clear()

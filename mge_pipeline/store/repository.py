@@ -8,11 +8,14 @@ the budget columns, and those change in single conditional UPDATEs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, inspect, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from mge_pipeline.domain import (
     AtomResult,
@@ -25,13 +28,20 @@ from mge_pipeline.domain import (
     MasterPlan,
     WaveSummary,
 )
-from mge_pipeline.exceptions import BudgetExceededError
-from mge_pipeline.execution.budget import Reservation, budget_message
+from mge_pipeline.domain.records import (
+    AtomResultRecord,
+    ExecutionInfo,
+    MasterplanRecord,
+    MasterplanStatus,
+    Reservation,
+)
+from mge_pipeline.exceptions import BudgetExceededError, StoreError
 from mge_pipeline.store import tables as t
 from mge_pipeline.store.engine import make_engine
 
-MASTERPLAN_DRAFT = "draft"
-MASTERPLAN_READY = "ready"
+# Kept for callers that name the statuses the sensor and ``mge submit`` use.
+MASTERPLAN_DRAFT = MasterplanStatus.DRAFT
+MASTERPLAN_READY = MasterplanStatus.READY
 _VALIDATED = (AtomStatus.SUCCEEDED.value, AtomStatus.CACHED.value)
 _TERMINAL = (
     *_VALIDATED,
@@ -53,15 +63,49 @@ class MgeStore:
         if create:
             self.create_all()
 
+    @property
+    def shown_url(self) -> str:
+        """The URL without its password, for messages."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        """A transaction; SQLAlchemy's errors leave as StoreError naming the store."""
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
+
     def create_all(self) -> None:
-        """Create missing tables, then add columns newer code expects to older tables."""
-        t.metadata.create_all(self.engine)
-        self._add_missing_columns()
+        """Create missing tables, then add columns newer code expects to older tables.
+
+        Two processes opening a new store at once may both try to create a table; the loser's
+        "already exists" is retried once, after which the tables are there.
+        """
+        for attempt in range(3):
+            try:
+                t.metadata.create_all(self.engine)
+                self._add_missing_columns()
+                return
+            except (OperationalError, IntegrityError) as exc:
+                if attempt == 2 or "already exists" not in str(exc):
+                    raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
+            except SQLAlchemyError as exc:
+                raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
 
     def _add_missing_columns(self) -> None:
         """Nullable columns added to a table since a database was created are added to it."""
         existing = inspect(self.engine)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             for table in t.metadata.sorted_tables:
                 present = {column["name"] for column in existing.get_columns(table.name)}
                 for column in table.columns:
@@ -74,18 +118,20 @@ class MgeStore:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def save_masterplan(self, plan: MasterPlan, *, status: str, source: str | None = None) -> str:
+    def save_masterplan(
+        self, plan: MasterPlan, *, status: MasterplanStatus, source: str | None = None
+    ) -> str:
         """Insert or replace; returns the revision so callers can key runs by it."""
         revision = plan.revision()
         row = {
             "revision": revision,
             "name": plan.name,
-            "status": status,
+            "status": MasterplanStatus(status).value,
             "document": plan.model_dump(mode="json"),
             "source": source,
             "updated_at": _now(),
         }
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             key = t.masterplans.c.masterplan_id == plan.id
             if conn.execute(select(t.masterplans.c.masterplan_id).where(key)).first():
                 conn.execute(update(t.masterplans).where(key).values(**row))
@@ -96,7 +142,7 @@ class MgeStore:
         return revision
 
     def get_masterplan(self, masterplan_id: str) -> MasterPlan | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(t.masterplans.c.document).where(
                     t.masterplans.c.masterplan_id == masterplan_id
@@ -104,19 +150,39 @@ class MgeStore:
             ).first()
         return MasterPlan.model_validate(row.document) if row else None
 
-    def masterplans(self, *, status: str | None = None) -> list[dict[str, Any]]:
-        query = select(t.masterplans).order_by(t.masterplans.c.masterplan_id)
+    def masterplans(self, *, status: MasterplanStatus | None = None) -> list[MasterplanRecord]:
+        m = t.masterplans.c
+        query = select(
+            m.masterplan_id, m.revision, m.name, m.status, m.source, m.updated_at
+        ).order_by(m.masterplan_id)
         if status:
-            query = query.where(t.masterplans.c.status == status)
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+            query = query.where(m.status == MasterplanStatus(status).value)
+        with self._read() as conn:
+            return [
+                MasterplanRecord(
+                    masterplan_id=row.masterplan_id,
+                    revision=row.revision,
+                    name=row.name,
+                    status=MasterplanStatus(row.status),
+                    source=row.source,
+                    updated_at=_aware(row.updated_at),
+                )
+                for row in conn.execute(query)
+            ]
 
-    def set_masterplan_status(self, masterplan_id: str, status: str) -> None:
-        with self.engine.begin() as conn:
+    def stored_plans(self) -> list[MasterPlan]:
+        """Every stored masterplan document, validated."""
+        query = select(t.masterplans.c.document).order_by(t.masterplans.c.masterplan_id)
+        with self._read() as conn:
+            documents = [row.document for row in conn.execute(query)]
+        return [MasterPlan.model_validate(document) for document in documents]
+
+    def set_masterplan_status(self, masterplan_id: str, status: MasterplanStatus) -> None:
+        with self._begin() as conn:
             conn.execute(
                 update(t.masterplans)
                 .where(t.masterplans.c.masterplan_id == masterplan_id)
-                .values(status=status, updated_at=_now())
+                .values(status=MasterplanStatus(status).value, updated_at=_now())
             )
 
     def save_atoms(
@@ -135,7 +201,7 @@ class MgeStore:
             }
             for atom in plan.atoms()
         ]
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(t.atoms.delete().where(t.atoms.c.masterplan_id == plan.id))
             conn.execute(insert(t.atoms), rows)
 
@@ -150,7 +216,7 @@ class MgeStore:
         model: str,
         output_dir: str,
     ) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(t.executions.delete().where(t.executions.c.execution_id == execution_id))
             conn.execute(
                 insert(t.executions).values(
@@ -172,7 +238,14 @@ class MgeStore:
             )
 
     def set_current_wave(self, execution_id: str, wave_index: int) -> None:
-        self._update_execution(execution_id, current_wave=wave_index)
+        """The furthest wave with an atom under way; it only moves forward."""
+        ex = t.executions.c
+        with self._begin() as conn:
+            conn.execute(
+                update(t.executions)
+                .where(ex.execution_id == execution_id, ex.current_wave < wave_index)
+                .values(current_wave=wave_index)
+            )
 
     def finish_execution(
         self, execution_id: str, *, status: ExecutionStatus, reason: str | None
@@ -182,7 +255,7 @@ class MgeStore:
         )
 
     def _update_execution(self, execution_id: str, **values: Any) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(
                 update(t.executions)
                 .where(t.executions.c.execution_id == execution_id)
@@ -193,7 +266,7 @@ class MgeStore:
         """One conditional UPDATE, so concurrent reservations (any process) cannot overshoot."""
         ex = t.executions.c
         reservation = Reservation(uuid.uuid4().hex, amount_usd)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             claimed = conn.execute(
                 update(t.executions)
                 .where(
@@ -209,7 +282,7 @@ class MgeStore:
                     select(ex.budget_usd, ex.spent_usd).where(ex.execution_id == execution_id)
                 ).first()
                 budget, spent = (row.budget_usd, row.spent_usd) if row else (0.0, 0.0)
-                raise BudgetExceededError(budget_message(budget, spent))
+                raise BudgetExceededError.for_budget(budget, spent)
             conn.execute(
                 insert(t.cost_ledger).values(
                     reservation_id=reservation.reservation_id,
@@ -222,9 +295,23 @@ class MgeStore:
             )
         return reservation
 
-    def settle(self, reservation: Reservation, *, execution_id: str, actual_usd: float) -> None:
+    def settle(
+        self,
+        reservation: Reservation,
+        *,
+        execution_id: str,
+        actual_usd: float,
+        attempt: AttemptRecord | None = None,
+    ) -> None:
+        """Settle a call, and record the attempt it belongs to in the same transaction."""
         ex = t.executions.c
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
+            if attempt is not None:
+                conn.execute(
+                    insert(t.attempts).values(
+                        execution_id=execution_id, **attempt.model_dump(mode="json")
+                    )
+                )
             conn.execute(
                 update(t.executions)
                 .where(ex.execution_id == execution_id)
@@ -241,41 +328,90 @@ class MgeStore:
 
     def record_attempt(self, execution_id: str, record: AttemptRecord) -> None:
         values = record.model_dump(mode="json")
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(t.attempts).values(execution_id=execution_id, **values))
 
     def record_atom_result(
         self, execution_id: str, *, wave_index: int, spec_hash: str, result: AtomResult
     ) -> None:
-        key = and_(
-            t.atom_results.c.execution_id == execution_id,
-            t.atom_results.c.atom_id == result.atom_id,
+        self.record_atom_results(
+            execution_id, wave_index=wave_index, entries=[(spec_hash, result)]
         )
-        values = {
-            "wave_index": wave_index,
-            "spec_hash": spec_hash,
-            "status": result.status.value,
-            "code": result.code,
-            "attempt_count": len(result.attempts),
-            "cost_usd": result.cost_usd,
-            "reason": result.reason,
-            "updated_at": _now(),
-        }
-        with self.engine.begin() as conn:
-            conn.execute(t.atom_results.delete().where(key))
-            conn.execute(
-                insert(t.atom_results).values(
-                    execution_id=execution_id, atom_id=result.atom_id, **values
-                )
-            )
 
     def record_atom_results(
         self, execution_id: str, *, wave_index: int, entries: Iterable[tuple[str, AtomResult]]
     ) -> None:
-        for spec_hash, result in entries:
-            self.record_atom_result(
-                execution_id, wave_index=wave_index, spec_hash=spec_hash, result=result
+        """Upsert results of one wave in one transaction (a wave's cached atoms arrive together)."""
+        rows = [
+            {
+                "execution_id": execution_id,
+                "atom_id": result.atom_id,
+                "wave_index": wave_index,
+                "spec_hash": spec_hash,
+                "status": result.status.value,
+                "code": result.code,
+                "attempt_count": len(result.attempts),
+                "cost_usd": result.cost_usd,
+                "reason": result.reason,
+                "updated_at": _now(),
+            }
+            for spec_hash, result in entries
+        ]
+        if not rows:
+            return
+        r = t.atom_results.c
+        ids = [row["atom_id"] for row in rows]
+        with self._begin() as conn:
+            conn.execute(
+                t.atom_results.delete().where(r.execution_id == execution_id, r.atom_id.in_(ids))
             )
+            conn.execute(insert(t.atom_results), rows)
+
+    def validated_codes_by_hash(self, spec_hashes: Iterable[str]) -> dict[str, str]:
+        """The newest validated code per spec hash, from any run: the cache, read in one query."""
+        hashes = list(set(spec_hashes))
+        if not hashes:
+            return {}
+        r = t.atom_results.c
+        query = (
+            select(r.spec_hash, r.code)
+            .where(
+                r.spec_hash.in_(hashes),
+                r.status == AtomStatus.SUCCEEDED.value,
+                r.code.is_not(None),
+            )
+            .order_by(r.updated_at)
+        )
+        with self._read() as conn:
+            return {row.spec_hash: row.code for row in conn.execute(query)}
+
+    def closed_waves(self, execution_id: str) -> list[int]:
+        w = t.waves.c
+        with self._read() as conn:
+            rows = conn.execute(select(w.wave_index).where(w.execution_id == execution_id))
+            return [row.wave_index for row in rows]
+
+    def set_stop_reason(self, execution_id: str, reason: str) -> str:
+        """The first stop reason of an execution wins; returns the one in force."""
+        ex = t.executions.c
+        with self._begin() as conn:
+            conn.execute(
+                update(t.executions)
+                .where(ex.execution_id == execution_id, ex.stop_reason.is_(None))
+                .values(stop_reason=reason)
+            )
+            row = conn.execute(
+                select(ex.stop_reason).where(ex.execution_id == execution_id)
+            ).first()
+        return str(row.stop_reason) if row and row.stop_reason else reason
+
+    def stop_reason(self, execution_id: str) -> str | None:
+        ex = t.executions.c
+        with self._read() as conn:
+            row = conn.execute(
+                select(ex.stop_reason).where(ex.execution_id == execution_id)
+            ).first()
+        return row.stop_reason if row else None
 
     def validated_code(self, spec_hash: str) -> str | None:
         """The newest validated code for this exact spec (and dependency specs), from any run."""
@@ -290,7 +426,7 @@ class MgeStore:
             .order_by(r.updated_at.desc())
             .limit(1)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(query).first()
         return row.code if row else None
 
@@ -302,19 +438,36 @@ class MgeStore:
         query = select(r.atom_id, r.code).where(
             r.execution_id == execution_id, r.atom_id.in_(ids), r.status.in_(_VALIDATED)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return {row.atom_id: row.code for row in conn.execute(query) if row.code is not None}
 
     def atom_statuses(self, execution_id: str) -> dict[str, AtomStatus]:
         r = t.atom_results.c
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(r.atom_id, r.status).where(r.execution_id == execution_id))
             return {row.atom_id: AtomStatus(row.status) for row in rows}
 
-    def atom_results(self, execution_id: str) -> list[dict[str, Any]]:
-        query = select(t.atom_results).where(t.atom_results.c.execution_id == execution_id)
-        with self.engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(query)]
+    def atom_results(
+        self, execution_id: str, atom_ids: Iterable[str] | None = None
+    ) -> list[AtomResultRecord]:
+        r = t.atom_results.c
+        query = select(t.atom_results).where(r.execution_id == execution_id)
+        if atom_ids is not None:
+            query = query.where(r.atom_id.in_(list(atom_ids)))
+        with self._read() as conn:
+            return [
+                AtomResultRecord(
+                    atom_id=row.atom_id,
+                    wave_index=row.wave_index,
+                    spec_hash=row.spec_hash,
+                    status=AtomStatus(row.status),
+                    code=row.code,
+                    attempt_count=row.attempt_count,
+                    cost_usd=row.cost_usd,
+                    reason=row.reason,
+                )
+                for row in conn.execute(query)
+            ]
 
     def attempts(self, execution_id: str) -> list[AttemptRecord]:
         a = t.attempts
@@ -323,7 +476,7 @@ class MgeStore:
             .where(a.c.execution_id == execution_id)
             .order_by(a.c.atom_id, a.c.attempt_number)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         return [
             AttemptRecord(
@@ -348,7 +501,7 @@ class MgeStore:
             lv.scope_id == result.scope_id,
         )
         values = result.model_dump(mode="json")
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(t.level_validations.delete().where(key))
             conn.execute(
                 insert(t.level_validations).values(
@@ -360,7 +513,7 @@ class MgeStore:
         """In the order they ran: tasks, then milestones, then the masterplan."""
         lv = t.level_validations
         query = select(lv).where(lv.c.execution_id == execution_id).order_by(lv.c.id)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         fields = set(LevelValidation.model_fields)
         return [
@@ -372,21 +525,21 @@ class MgeStore:
         key = and_(
             t.waves.c.execution_id == execution_id, t.waves.c.wave_index == summary.wave_index
         )
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(t.waves.delete().where(key))
             conn.execute(insert(t.waves).values(execution_id=execution_id, **summary.model_dump()))
 
     def wave_summaries(self, execution_id: str) -> list[WaveSummary]:
         w = t.waves
         query = select(w).where(w.c.execution_id == execution_id).order_by(w.c.wave_index)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = [dict(row._mapping) for row in conn.execute(query)]
         return [
             WaveSummary(**{k: v for k, v in row.items() if k != "execution_id"}) for row in rows
         ]
 
     def execution_state(self, execution_id: str) -> ExecutionState | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(t.executions).where(t.executions.c.execution_id == execution_id)
             ).first()
@@ -402,16 +555,31 @@ class MgeStore:
         query = select(ex.c.execution_id).order_by(ex.c.started_at.desc()).limit(limit)
         if masterplan_id:
             query = query.where(ex.c.masterplan_id == masterplan_id)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             ids = [row.execution_id for row in conn.execute(query)]
         return [state for i in ids if (state := self.execution_state(i)) is not None]
 
-    def execution_info(self, execution_id: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+    def execution_info(self, execution_id: str) -> ExecutionInfo | None:
+        with self._read() as conn:
             row = conn.execute(
                 select(t.executions).where(t.executions.c.execution_id == execution_id)
             ).first()
-        return dict(row._mapping) if row else None
+        if row is None:
+            return None
+        return ExecutionInfo(
+            execution_id=row.execution_id,
+            masterplan_id=row.masterplan_id,
+            revision=row.revision,
+            status=ExecutionStatus(row.status),
+            budget_usd=row.budget_usd,
+            spent_usd=row.spent_usd,
+            reserved_usd=row.reserved_usd,
+            provider=row.provider,
+            model=row.model,
+            output_dir=row.output_dir or "",
+            stop_reason=row.stop_reason,
+            reason=row.reason,
+        )
 
     @staticmethod
     def _counts(conn: Any, execution_id: str) -> dict[str, int]:
@@ -428,6 +596,12 @@ class MgeStore:
             "succeeded": int(row.succeeded or 0),
             "failed": int(row.failed or 0),
         }
+
+
+def _first_line(exc: BaseException) -> str:
+    """SQLAlchemy's messages run to many lines (SQL, parameters, a link); the cause is first."""
+    original = getattr(exc, "orig", None) or exc
+    return f"{type(original).__name__}: {str(original).splitlines()[0] if str(original) else ''}"
 
 
 def _state(row: dict[str, Any], counts: dict[str, int]) -> ExecutionState:

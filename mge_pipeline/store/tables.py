@@ -60,6 +60,8 @@ executions = Table(
     Column("reason", Text),
     Column("started_at", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
+    # Set once, by the first wave close or atom that stops the run; every process reads it.
+    Column("stop_reason", Text),
 )
 
 waves = Table(

@@ -1,117 +1,42 @@
-"""The steps of a run around the atoms: prepare, close a wave, finalize. No Dagster here."""
+"""The end of a run: assemble, validate the levels above the atoms, write files and reports.
+
+Files and reports are written whole even when the run failed, so nothing validated is lost.
+"""
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import anyio
 
-from mge_pipeline import constants as c
-from mge_pipeline.domain import (
-    AtomStatus,
-    ExecutionStatus,
-    LevelValidation,
-    MasterPlan,
-    WaveSummary,
-)
+from mge_pipeline.domain import ExecutionStatus, LevelValidation
+from mge_pipeline.domain.records import MasterplanStatus
 from mge_pipeline.execution.assembly import assemble_files
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
-from mge_pipeline.execution.run_context import RunContext, RunSettings
-from mge_pipeline.execution.waves import wave_stop_reason
-from mge_pipeline.generation import LLMProvider
+from mge_pipeline.execution.run_context import RunContext
+from mge_pipeline.execution.run_service import RunServices
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.levels import blocking_failures, validate_levels
 
-MASTERPLAN_COMPLETED = "completed"
-MASTERPLAN_FAILED = "failed"
-MASTERPLAN_RUNNING = "running"
 
-
-def prepare_run(
-    bundle: PlanBundle,
-    settings: RunSettings,
-    store: MgeStore,
-    execution_id: str,
-    provider: LLMProvider,
-) -> RunContext:
-    plan = bundle.plan
-    store.save_masterplan(plan, status=MASTERPLAN_RUNNING)
-    store.save_atoms(plan, bundle.waves, bundle.spec_hashes)
-    store.start_execution(
-        execution_id=execution_id,
-        plan=plan,
-        total_waves=len(bundle.waves),
-        budget_usd=settings.budget_usd,
-        provider=provider.name,
-        model=provider.model,
-        output_dir=settings.output_dir,
-    )
-    return RunContext(execution_id=execution_id, masterplan_id=plan.id, settings=settings)
-
-
-def run_tags(plan: MasterPlan, provider: LLMProvider) -> dict[str, str]:
-    return {
-        c.TAG_MASTERPLAN_ID: plan.id,
-        c.TAG_MASTERPLAN_REVISION: plan.revision(),
-        c.TAG_PROVIDER: provider.name,
-        c.TAG_MODEL: provider.model,
-    }
-
-
-def close_wave(
-    bundle: PlanBundle, run: RunContext, wave_index: int, started_monotonic: float, store: MgeStore
-) -> tuple[RunContext, WaveSummary, list[dict[str, Any]]]:
-    """Summarise the wave from the store and decide whether the run goes on.
-
-    Returns the wave's atom rows too, for the op's Markdown table.
-    """
-    rows = [r for r in store.atom_results(run.execution_id) if r["wave_index"] == wave_index]
-    count = {status: sum(1 for r in rows if r["status"] == status.value) for status in AtomStatus}
-    summary = WaveSummary(
-        wave_index=wave_index,
-        atoms_total=len(bundle.waves[wave_index]),
-        succeeded=count[AtomStatus.SUCCEEDED],
-        cached=count[AtomStatus.CACHED],
-        failed=count[AtomStatus.FAILED],
-        blocked=count[AtomStatus.BLOCKED],
-        skipped=count[AtomStatus.SKIPPED],
-        attempts=sum(r["attempt_count"] for r in rows),
-        cost_usd=sum(r["cost_usd"] for r in rows),
-        duration_seconds=time.monotonic() - started_monotonic,
-    )
-    store.record_wave(run.execution_id, summary)
-    if run.stop_reason:
-        return run, summary, rows
-    skip_reasons = sorted(r["reason"] for r in rows if r["status"] == AtomStatus.SKIPPED.value)
-    reason = wave_stop_reason(
-        wave_index,
-        summary.success_rate,
-        run.settings.wave_stop_threshold,
-        skip_reasons[0] if skip_reasons else None,
-    )
-    return RunContext(run.execution_id, run.masterplan_id, run.settings, reason), summary, rows
-
-
-async def finalize_run(
-    bundle: PlanBundle, run: RunContext, store: MgeStore, sandbox: PythonSandbox
-) -> RunReport:
-    """Files and reports are written whole even when the run failed: nothing validated is lost."""
-    codes = await anyio.to_thread.run_sync(
-        lambda: store.validated_codes(run.execution_id, list(bundle.atoms))
-    )
+async def finalize(services: RunServices) -> RunReport:
+    """The run's report; the stop reason is read from the store, where every process wrote it."""
+    services.board.close()
+    bundle, run, sandbox = services.bundle, services.run, services.sandbox
+    store = services.store.sync
+    codes = await services.store.validated_codes(run.execution_id, list(bundle.atoms))
     files = assemble_files(bundle.atoms, codes, bundle.graph)
     levels = await validate_levels(bundle.plan, codes, files, sandbox)
     acceptance = await _acceptance(bundle, files, codes, sandbox)
     command = await _test_command(bundle, files, codes, sandbox)
     failures = [check.summary for check in (acceptance, command) if check.passed is False]
-    reason = run.stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
+    stop_reason = await services.store.stop_reason(run.execution_id)
+    reason = stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
     status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
 
     def conclude() -> RunReport:
@@ -146,7 +71,8 @@ def _conclude(
     isolation: str | None = None,
 ) -> RunReport:
     store.finish_execution(run.execution_id, status=status, reason=reason)
-    plan_status = MASTERPLAN_COMPLETED if status is ExecutionStatus.COMPLETED else MASTERPLAN_FAILED
+    completed = status is ExecutionStatus.COMPLETED
+    plan_status = MasterplanStatus.COMPLETED if completed else MasterplanStatus.FAILED
     store.set_masterplan_status(bundle.plan.id, plan_status)
     state = store.execution_state(run.execution_id)
     info = store.execution_info(run.execution_id)

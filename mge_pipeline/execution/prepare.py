@@ -1,0 +1,42 @@
+"""Opening an execution: the plan, its atoms and the execution row with its budget."""
+
+from __future__ import annotations
+
+from mge_pipeline import constants as c
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.domain.records import MasterplanStatus
+from mge_pipeline.execution.plan_bundle import PlanBundle
+from mge_pipeline.execution.run_context import RunContext, RunSettings
+from mge_pipeline.generation import LLMProvider
+from mge_pipeline.store import MgeStore
+
+
+def prepare_run(
+    bundle: PlanBundle,
+    settings: RunSettings,
+    store: MgeStore,
+    execution_id: str,
+    provider: LLMProvider,
+) -> RunContext:
+    plan = bundle.plan
+    store.save_masterplan(plan, status=MasterplanStatus.RUNNING)
+    store.save_atoms(plan, bundle.waves, bundle.spec_hashes)
+    store.start_execution(
+        execution_id=execution_id,
+        plan=plan,
+        total_waves=len(bundle.waves),
+        budget_usd=settings.budget_usd,
+        provider=provider.name,
+        model=provider.model,
+        output_dir=settings.output_dir,
+    )
+    return RunContext(execution_id=execution_id, masterplan_id=plan.id, settings=settings)
+
+
+def run_tags(plan: MasterPlan, provider: LLMProvider) -> dict[str, str]:
+    return {
+        c.TAG_MASTERPLAN_ID: plan.id,
+        c.TAG_MASTERPLAN_REVISION: plan.revision(),
+        c.TAG_PROVIDER: provider.name,
+        c.TAG_MODEL: provider.model,
+    }

@@ -1,0 +1,257 @@
+"""The run service: every step of a run as a plain function over the run's services.
+
+The services (store, provider, validator, call gate, sandbox, settlement board, prices) are
+built once per run by ``open_run_services``; Dagster ops are thin wrappers over
+``start_wave``, ``run_atom``, ``close_wave`` and ``finalize`` (``orchestration/ops.py``), and
+any other scheduler would call the same functions, so no rule lives in an op.
+
+Scheduling: every wave's fan-out runs right after prepare, and each atom step waits on the
+settlement board — for its own dependencies (``dependencies``) or for the previous wave's close
+(``waves``) — so the barrier is a choice, not the job's shape. The stop rule then means "start
+no new call": the gate closes, atoms that have not called yet are skipped, calls in flight
+finish and are recorded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+from mge_pipeline.domain import AtomResult, AtomStatus, AttemptRecord, WaveSummary
+from mge_pipeline.domain.records import AtomResultRecord, Reservation
+from mge_pipeline.execution.assembly import files_for_atom
+from mge_pipeline.execution.board import SettlementBoard, Settled
+from mge_pipeline.execution.plan_bundle import PlanBundle
+from mge_pipeline.execution.retry import AtomJob
+from mge_pipeline.execution.retry import run_atom as run_retry_loop
+from mge_pipeline.execution.run_context import RunContext, Scheduling
+from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
+from mge_pipeline.generation import LLMProvider, ModelPrice, price_for
+from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
+from mge_pipeline.generation.rate_limit import CallGate
+from mge_pipeline.store import AsyncStore, MgeStore
+from mge_pipeline.validation import PythonSandbox
+from mge_pipeline.validation.dispatch import AtomValidator, LanguageDispatchValidator
+
+
+@dataclass
+class StoreCostGuard:
+    """The store's ledger as the retry loop's CostGuard for one execution."""
+
+    store: AsyncStore
+    execution_id: str
+
+    async def reserve(self, *, atom_id: str, amount_usd: float) -> Reservation:
+        return await self.store.reserve(
+            execution_id=self.execution_id, atom_id=atom_id, amount_usd=amount_usd
+        )
+
+    async def settle(
+        self, reservation: Reservation, *, actual_usd: float, attempt: AttemptRecord | None = None
+    ) -> None:
+        await self.store.settle(
+            reservation, execution_id=self.execution_id, actual_usd=actual_usd, attempt=attempt
+        )
+
+
+@dataclass
+class RunServices:
+    """What every step of one run shares; built once per run worker by ``open_run_services``."""
+
+    bundle: PlanBundle
+    run: RunContext
+    store: AsyncStore
+    provider: LLMProvider
+    validator: AtomValidator
+    gate: CallGate
+    sandbox: PythonSandbox
+    board: SettlementBoard
+    price: ModelPrice
+    system_blocks: dict[str, tuple[PromptBlock, ...]]
+    furthest_wave: int = field(default=-1)
+
+    @property
+    def execution_id(self) -> str:
+        return self.run.execution_id
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.board.stop_reason or self.gate.stop_reason
+
+    async def stop(self, reason: str) -> str:
+        """Start no new call from now on, in this process and (through the store) all others."""
+        reason = await self.store.set_stop_reason(self.execution_id, reason)
+        self.board.stop(reason)
+        self.gate.stop(reason)
+        return reason
+
+
+def open_run_services(
+    bundle: PlanBundle,
+    run: RunContext,
+    *,
+    store: MgeStore,
+    provider: LLMProvider,
+    sandbox: PythonSandbox,
+    gate: CallGate,
+) -> RunServices:
+    settings = run.settings
+    async_store = AsyncStore(store)
+    board = SettlementBoard(async_store, run.execution_id)
+    board.on_stop = gate.stop
+    validator = LanguageDispatchValidator(
+        sandbox,
+        timeout_seconds=settings.validation_timeout_seconds,
+        memory_mb=settings.validation_memory_mb,
+        names_by_file=bundle.names_by_file,
+    )
+    blocks = {
+        path: system_blocks(bundle.project_prompt, prompt, cache=settings.prompt_caching)
+        for path, prompt in bundle.file_prompts.items()
+    }
+    return RunServices(
+        bundle=bundle,
+        run=run,
+        store=async_store,
+        provider=provider,
+        validator=validator,
+        gate=gate,
+        sandbox=sandbox,
+        board=board,
+        price=settings.price_override or price_for(provider.model),
+        system_blocks=blocks,
+    )
+
+
+async def start_wave(
+    services: RunServices, wave_index: int
+) -> tuple[list[str], list[AtomResult]]:
+    """Settle the wave's cached atoms (one query, one write).
+
+    Returns the atoms that need a step, and the cached ones (for metrics).
+    """
+    bundle = services.bundle
+    atom_ids = bundle.waves[wave_index]
+    cached = await services.store.validated_codes_by_hash(
+        bundle.spec_hashes[a] for a in atom_ids
+    )
+    hits = [
+        AtomResult(
+            atom_id=atom_id,
+            status=AtomStatus.CACHED,
+            code=cached[bundle.spec_hashes[atom_id]],
+            reason="validated code for this exact spec already stored",
+        )
+        for atom_id in atom_ids
+        if bundle.spec_hashes[atom_id] in cached
+    ]
+    await services.store.record_atom_results(
+        services.execution_id,
+        wave_index=wave_index,
+        entries=[(bundle.spec_hashes[r.atom_id], r) for r in hits],
+    )
+    for result in hits:
+        services.board.settle(result.atom_id, result.status, result.code)
+    settled = {r.atom_id for r in hits}
+    return [atom_id for atom_id in atom_ids if atom_id not in settled], hits
+
+
+async def run_atom(services: RunServices, atom_id: str) -> AtomResult:
+    """Wait for what the atom needs, then skip, block or generate it; record the outcome."""
+    bundle = services.bundle
+    wave_index = bundle.wave_of[atom_id]
+    if services.run.settings.scheduling is Scheduling.WAVES and wave_index > 0:
+        await services.board.wave_closed(wave_index - 1)
+    direct = await services.board.outcomes(bundle.direct_dependencies(atom_id))
+    result = settled_without_call(atom_id, direct, services.stop_reason)
+    if result is None:
+        result = await _generate(services, atom_id)
+        if result.status is AtomStatus.SKIPPED and result.reason:
+            await services.stop(result.reason)  # budget or provider: no new call anywhere
+    await services.store.record_atom_result(
+        services.execution_id,
+        wave_index=wave_index,
+        spec_hash=bundle.spec_hashes[atom_id],
+        result=result,
+    )
+    services.board.settle(atom_id, result.status, result.code)
+    return result
+
+
+def settled_without_call(
+    atom_id: str, direct: dict[str, Settled], stop_reason: str | None
+) -> AtomResult | None:
+    """Skipped when the run stopped; blocked when a direct dependency did not validate."""
+    if stop_reason:
+        return AtomResult(atom_id=atom_id, status=AtomStatus.SKIPPED, reason=stop_reason)
+    missing = [d for d, outcome in direct.items() if not outcome.validated]
+    if missing:
+        reason = "blocked by dependencies that did not validate: " + ", ".join(missing)
+        return AtomResult(atom_id=atom_id, status=AtomStatus.BLOCKED, reason=reason)
+    return None
+
+
+async def _generate(services: RunServices, atom_id: str) -> AtomResult:
+    bundle = services.bundle
+    settings = services.run.settings
+    atom = bundle.atoms[atom_id]
+    await _advance_wave(services, bundle.wave_of[atom_id])
+    ancestors = await services.board.load(bundle.ancestors(atom_id))
+    codes = {a: s.code for a, s in ancestors.items() if s.validated and s.code is not None}
+    dependencies = [
+        DependencyContext(bundle.atoms[d], codes[d])
+        for d in bundle.direct_dependencies(atom_id)
+        if d in codes
+    ]
+
+    async def record(attempt: AttemptRecord) -> None:
+        await services.store.record_attempt(services.execution_id, attempt)
+
+    job = AtomJob(
+        atom=atom,
+        provider=services.provider,
+        validator=services.validator,
+        cost_guard=StoreCostGuard(services.store, services.execution_id),
+        price=services.price,
+        files_for=lambda code: files_for_atom(atom_id, code, bundle.atoms, codes, bundle.graph),
+        dependencies=dependencies,
+        system_blocks=services.system_blocks[atom.file_path],
+        dependency_token_budget=settings.dependency_token_budget,
+        gate=services.gate,
+        policy=settings.policy,
+        on_attempt=record,
+        rng=random.Random(f"{services.execution_id}:{atom_id}"),
+    )
+    return await run_retry_loop(job)
+
+
+async def _advance_wave(services: RunServices, wave_index: int) -> None:
+    """The execution's current wave is the furthest one with a call under way."""
+    if wave_index > services.furthest_wave:
+        services.furthest_wave = wave_index
+        await services.store.set_current_wave(services.execution_id, wave_index)
+
+
+async def close_wave(
+    services: RunServices, wave_index: int, started_monotonic: float
+) -> tuple[WaveSummary, list[AtomResultRecord]]:
+    """Summarise the wave from the store and apply the stop rule to the rest of the run."""
+    bundle = services.bundle
+    rows = await services.store.atom_results(services.execution_id, bundle.waves[wave_index])
+    summary = summarize_wave(
+        wave_index, len(bundle.waves[wave_index]), rows, time.monotonic() - started_monotonic
+    )
+    await services.store.record_wave(services.execution_id, summary)
+    if services.stop_reason is None:
+        skip_reasons = sorted(r.reason or "" for r in rows if r.status is AtomStatus.SKIPPED)
+        reason = wave_stop_reason(
+            wave_index,
+            summary.success_rate,
+            services.run.settings.wave_stop_threshold,
+            skip_reasons[0] if skip_reasons else None,
+        )
+        if reason:
+            await services.stop(reason)
+    services.board.close_wave(wave_index)
+    return summary, rows
