@@ -19,11 +19,11 @@ from typing import Any
 
 import dagster as dg
 from dagster_async_executor import async_executor
-
 from mge_pipeline.execution.atom_runner import AtomServices, execute_atom
+from mge_pipeline.execution.run_steps import close_wave
+
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.execution.run_context import RunContext
-from mge_pipeline.execution.run_steps import close_wave
 from mge_pipeline.execution.waves import plan_wave
 from mge_pipeline.orchestration.compiler import job_name_for
 from mge_pipeline.orchestration.config import AtomOutcome, WaveStart, default_run_config

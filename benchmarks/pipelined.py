@@ -21,12 +21,12 @@ import anyio
 import dagster as dg
 from chunked import record_atom_metrics  # benchmarks/ is on sys.path when this is loaded
 from dagster_async_executor import async_executor
+from mge_pipeline.execution.atom_runner import AtomServices, execute_atom
+from mge_pipeline.execution.run_steps import close_wave
 
 from mge_pipeline.domain import AtomResult, AtomStatus
-from mge_pipeline.execution.atom_runner import AtomServices, execute_atom
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.execution.run_context import RunContext
-from mge_pipeline.execution.run_steps import close_wave
 from mge_pipeline.orchestration.compiler import job_name_for
 from mge_pipeline.orchestration.config import default_run_config
 from mge_pipeline.orchestration.environment import ResourceOptions, make_resources

@@ -9,10 +9,11 @@ MgeError
 ├── StoreError               the store cannot be read or written (SQLAlchemy errors, translated)
 └── SandboxUnavailableError  the sandbox cannot run a check (a failed attempt, never a crash)
 
-Where each is handled: a ProviderError is retried by the retry loop (``execution/retry.py``,
-``should_retry`` in ``generation/retry_policy.py`` says why); ProviderFatalError and
-BudgetExceededError skip the atom and stop the run; RunStoppedError skips the atom; SandboxUnavailableError becomes a failed
-attempt of category ``unavailable``; MasterPlanError and StoreError reach the CLI as one line.
+Where each is handled: a ProviderError is retried by the retry loop (``execution/retry.py``;
+``should_retry`` in ``generation/retries.py`` says why); ProviderFatalError and
+BudgetExceededError skip the atom and stop the run; RunStoppedError skips the atom;
+SandboxUnavailableError becomes a failed attempt of category ``unavailable``; MasterPlanError
+and StoreError reach the CLI as one line.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Running atoms: the retry loop, the cost guard, wave decisions, assembly and reports."""
 
+from mge_pipeline.domain.records import Reservation
 from mge_pipeline.execution.assembly import assemble_files, files_for_atom
-from mge_pipeline.execution.budget import CostGuard, InMemoryCostGuard, Reservation
+from mge_pipeline.execution.budget import CostGuard, InMemoryCostGuard
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.execution.retry import AtomJob, RetryPolicy, run_atom
 

@@ -120,12 +120,13 @@ class SettlementBoard:
             await asyncio.sleep(self._poll_seconds)
             pending = [a for a in self._waiting if a not in self._settled]
             with contextlib.suppress(Exception):  # a store hiccup only delays the next look
+                # The stop reason first, so that an atom woken below already sees it.
+                reason = await self._store.stop_reason(self._execution_id)
+                if reason:
+                    self.stop(reason)
                 if pending:
                     await self.load(pending)
                 if self._waiting_waves:
                     closed = await self._store.closed_waves(self._execution_id)
                     for wave_index in closed:
                         self.close_wave(wave_index)
-                reason = await self._store.stop_reason(self._execution_id)
-                if reason:
-                    self.stop(reason)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from mge_pipeline.domain import AtomResult, AtomStatus, AttemptRecord, WaveSummary
 from mge_pipeline.domain.records import AtomResultRecord, Reservation
 from mge_pipeline.execution.assembly import files_for_atom
-from mge_pipeline.execution.board import SettlementBoard, Settled
+from mge_pipeline.execution.board import Settled, SettlementBoard
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
@@ -124,18 +124,14 @@ def open_run_services(
     )
 
 
-async def start_wave(
-    services: RunServices, wave_index: int
-) -> tuple[list[str], list[AtomResult]]:
+async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str], list[AtomResult]]:
     """Settle the wave's cached atoms (one query, one write).
 
     Returns the atoms that need a step, and the cached ones (for metrics).
     """
     bundle = services.bundle
     atom_ids = bundle.waves[wave_index]
-    cached = await services.store.validated_codes_by_hash(
-        bundle.spec_hashes[a] for a in atom_ids
-    )
+    cached = await services.store.validated_codes_by_hash(bundle.spec_hashes[a] for a in atom_ids)
     hits = [
         AtomResult(
             atom_id=atom_id,

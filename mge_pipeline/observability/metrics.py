@@ -18,7 +18,6 @@ from itertools import pairwise
 from prometheus_client import Counter, Gauge, Histogram
 
 from mge_pipeline import settings
-
 from mge_pipeline.domain import AtomResult, AttemptRecord, WaveSummary
 from mge_pipeline.execution.report import RunReport
 

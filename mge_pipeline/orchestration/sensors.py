@@ -28,19 +28,19 @@ def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorD
         ready = store.get_store().masterplans(status=MASTERPLAN_READY)
         requests = []
         unknown = []
-        for row in ready:
-            job_name = job_name_for(row["masterplan_id"])
+        for plan in ready:
+            job_name = job_name_for(plan.masterplan_id)
             if job_name not in job_names:
-                unknown.append(row["masterplan_id"])
+                unknown.append(plan.masterplan_id)
                 continue
             requests.append(
                 dg.RunRequest(
-                    run_key=f"{row['masterplan_id']}:{row['revision']}",
+                    run_key=f"{plan.masterplan_id}:{plan.revision}",
                     job_name=job_name,
                     run_config=default_run_config(),
                     tags={
-                        c.TAG_MASTERPLAN_ID: row["masterplan_id"],
-                        c.TAG_MASTERPLAN_REVISION: row["revision"],
+                        c.TAG_MASTERPLAN_ID: plan.masterplan_id,
+                        c.TAG_MASTERPLAN_REVISION: plan.revision,
                     },
                 )
             )

@@ -334,9 +334,7 @@ class MgeStore:
     def record_atom_result(
         self, execution_id: str, *, wave_index: int, spec_hash: str, result: AtomResult
     ) -> None:
-        self.record_atom_results(
-            execution_id, wave_index=wave_index, entries=[(spec_hash, result)]
-        )
+        self.record_atom_results(execution_id, wave_index=wave_index, entries=[(spec_hash, result)])
 
     def record_atom_results(
         self, execution_id: str, *, wave_index: int, entries: Iterable[tuple[str, AtomResult]]

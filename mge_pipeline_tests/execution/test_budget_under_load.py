@@ -10,9 +10,9 @@ import pytest
 
 from mge_pipeline.domain import AtomResult, AtomSpec, AtomStatus, ValidationVerdict
 from mge_pipeline.execution import AtomJob, RetryPolicy, run_atom
-from mge_pipeline.execution.atom_runner import StoreCostGuard
+from mge_pipeline.execution.run_service import StoreCostGuard
 from mge_pipeline.generation import AnthropicProvider, price_for
-from mge_pipeline.store import MgeStore
+from mge_pipeline.store import AsyncStore, MgeStore
 from mge_pipeline.testing import MessagesApiServer
 from mge_pipeline_tests.factories import make_atom, make_plan
 
@@ -39,7 +39,7 @@ async def _run_many(url: str, database_url: str, atoms: list[AtomSpec]) -> list[
             atom=atom,
             provider=provider,
             validator=AcceptAll(),
-            cost_guard=StoreCostGuard(store, "run1"),
+            cost_guard=StoreCostGuard(AsyncStore(store), "run1"),
             price=PRICE,
             files_for=lambda code: {},
             policy=RetryPolicy(),
@@ -90,9 +90,9 @@ def test_hundred_concurrent_atoms_never_exceed_the_budget(
     assert info is not None
     assert AtomStatus.SKIPPED in statuses and AtomStatus.SUCCEEDED in statuses
     assert set(statuses) == {AtomStatus.SKIPPED, AtomStatus.SUCCEEDED}
-    assert info["spent_usd"] <= BUDGET
-    assert info["spent_usd"] == pytest.approx(_billed(server), abs=1e-9)
-    assert info["reserved_usd"] == pytest.approx(0, abs=1e-9)
+    assert info.spent_usd <= BUDGET
+    assert info.spent_usd == pytest.approx(_billed(server), abs=1e-9)
+    assert info.reserved_usd == pytest.approx(0, abs=1e-9)
     assert len(server.requests) == statuses.count(AtomStatus.SUCCEEDED)
 
 
@@ -106,6 +106,6 @@ def test_two_processes_share_one_budget(server: MessagesApiServer, store: MgeSto
     info = store.execution_info("run1")
     assert info is not None
     assert "skipped" in statuses
-    assert info["spent_usd"] <= BUDGET
-    assert info["spent_usd"] == pytest.approx(_billed(server), abs=1e-9)
+    assert info.spent_usd <= BUDGET
+    assert info.spent_usd == pytest.approx(_billed(server), abs=1e-9)
     assert len(server.requests) == statuses.count("succeeded")

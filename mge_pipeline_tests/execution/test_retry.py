@@ -16,9 +16,10 @@ from mge_pipeline.domain import (
     ValidationIssue,
     ValidationVerdict,
 )
-from mge_pipeline.exceptions import ProviderError, ProviderFatalError
+from mge_pipeline.exceptions import ProviderError, ProviderFatalError, SandboxUnavailableError
 from mge_pipeline.execution import AtomJob, InMemoryCostGuard, RetryPolicy, run_atom
 from mge_pipeline.generation import GenerationRequest, GenerationResponse, price_for
+from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline_tests.factories import make_atom
 
 GOOD = "def add(a: int, b: int) -> int:\n    return a + b\n"
@@ -216,3 +217,47 @@ def test_truncated_answer_is_a_failed_attempt_with_feedback() -> None:
     assert result.status is AtomStatus.SUCCEEDED
     assert result.attempts[0].error_category is ErrorCategory.NO_CODE
     assert "cut off at max_tokens" in provider.requests[1].prompt
+
+
+class BrokenSandbox:
+    """The sandbox itself fails (its parent died, isolation cannot be set up)."""
+
+    async def validate(self, atom: AtomSpec, code: str, files: dict[str, str]) -> ValidationVerdict:
+        raise SandboxUnavailableError("the sandbox parent died")
+
+
+def test_a_sandbox_failure_is_a_failed_attempt_not_a_crash() -> None:
+    guard = InMemoryCostGuard(100.0)
+    job = AtomJob(
+        atom=make_atom(id="add"),
+        provider=ScriptedProvider([GOOD, GOOD]),
+        validator=BrokenSandbox(),
+        cost_guard=guard,
+        price=price_for("claude-sonnet-4-5"),
+        files_for=lambda code: {"pkg/core.py": code},
+        policy=RetryPolicy(max_attempts=2),
+    )
+    result = asyncio.run(run_atom(job))
+    assert result.status is AtomStatus.FAILED
+    assert [a.error_category for a in result.attempts] == [ErrorCategory.UNAVAILABLE] * 2
+    assert "sandbox could not run the check" in result.attempts[0].errors[0]
+    # Each call's cost was settled together with its attempt; nothing stays reserved.
+    assert len(guard.attempts) == 2 and guard.reserved_usd == pytest.approx(0.0)
+
+
+def test_a_stopped_gate_skips_the_atom_before_it_calls() -> None:
+    gate = CallGate()
+    gate.stop("wave 0 validated only 10% of its atoms")
+    provider = ScriptedProvider([GOOD])
+    job = AtomJob(
+        atom=make_atom(id="add"),
+        provider=provider,
+        validator=CodeValidator(),
+        cost_guard=InMemoryCostGuard(100.0),
+        price=price_for("claude-sonnet-4-5"),
+        files_for=lambda code: {"pkg/core.py": code},
+        gate=gate,
+    )
+    result = asyncio.run(run_atom(job))
+    assert result.status is AtomStatus.SKIPPED and "wave 0" in (result.reason or "")
+    assert provider.requests == []

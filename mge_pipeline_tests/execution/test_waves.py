@@ -1,47 +1,57 @@
-"""Wave decisions: blocked dependents, cached atoms, the stop rule; spec hashes as cache keys."""
+"""Atom decisions: blocked dependents, stopped runs, wave summaries and the stop rule; spec
+hashes as cache keys."""
 
 from __future__ import annotations
 
 from mge_pipeline.domain import AtomStatus
+from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.execution import bundle_masterplan
-from mge_pipeline.execution.waves import plan_wave, wave_stop_reason
+from mge_pipeline.execution.board import Settled
+from mge_pipeline.execution.run_service import settled_without_call
+from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
 from mge_pipeline_tests.factories import make_atom, make_plan
 
 
-def _bundle():  # type: ignore[no-untyped-def]
-    return bundle_masterplan(
-        make_plan(
-            make_atom(id="a"),
-            make_atom(id="b"),
-            make_atom(id="needs_a", depends_on=["a"]),
-            make_atom(id="needs_b", depends_on=["b"]),
-            make_atom(id="fresh", depends_on=["a"]),
-        )
+def test_dependents_of_failed_atoms_are_blocked_and_validated_ones_proceed() -> None:
+    direct = {
+        "a": Settled(AtomStatus.SUCCEEDED, "def a(): ..."),
+        "b": Settled(AtomStatus.FAILED, None),
+    }
+    blocked = settled_without_call("needs_both", direct, stop_reason=None)
+    assert blocked is not None and blocked.status is AtomStatus.BLOCKED
+    assert "b" in (blocked.reason or "") and "a," not in (blocked.reason or "")
+    assert settled_without_call("needs_a", {"a": direct["a"]}, stop_reason=None) is None
+
+
+def test_a_stopped_run_skips_atoms_that_have_not_called_yet() -> None:
+    skipped = settled_without_call("x", {}, stop_reason="budget reached")
+    assert skipped is not None and skipped.status is AtomStatus.SKIPPED
+    assert skipped.reason == "budget reached"
+
+
+def test_a_wave_summary_counts_each_status() -> None:
+    rows = [
+        _row("a", AtomStatus.SUCCEEDED, attempts=2, cost=0.5),
+        _row("b", AtomStatus.CACHED),
+        _row("c", AtomStatus.BLOCKED),
+        _row("d", AtomStatus.FAILED, attempts=4, cost=1.0),
+    ]
+    summary = summarize_wave(3, 4, rows, 1.5)
+    assert (summary.succeeded, summary.cached, summary.blocked, summary.failed) == (1, 1, 1, 1)
+    assert summary.attempts == 6 and summary.cost_usd == 1.5 and summary.success_rate == 0.5
+
+
+def _row(atom_id: str, status: AtomStatus, *, attempts: int = 0, cost: float = 0.0):  # type: ignore[no-untyped-def]
+    return AtomResultRecord(
+        atom_id=atom_id,
+        wave_index=3,
+        spec_hash="h",
+        status=status,
+        code=None,
+        attempt_count=attempts,
+        cost_usd=cost,
+        reason=None,
     )
-
-
-def test_dependents_of_failed_atoms_are_blocked_and_cached_atoms_skip_generation() -> None:
-    bundle = _bundle()
-    cached_hash = bundle.spec_hashes["fresh"]
-    decision = plan_wave(
-        bundle,
-        1,
-        statuses={"a": AtomStatus.SUCCEEDED, "b": AtomStatus.FAILED},
-        cached_code=lambda spec_hash: "def fresh(): ..." if spec_hash == cached_hash else None,
-        stop_reason=None,
-    )
-    assert decision.to_generate == ["needs_a"]
-    settled = {r.atom_id: r for r in decision.settled}
-    assert settled["needs_b"].status is AtomStatus.BLOCKED and "b" in (
-        settled["needs_b"].reason or ""
-    )
-    assert settled["fresh"].status is AtomStatus.CACHED and settled["fresh"].code
-
-
-def test_a_stopped_run_skips_every_atom_of_later_waves() -> None:
-    decision = plan_wave(_bundle(), 1, statuses={}, cached_code=lambda _: None, stop_reason="stop")
-    assert decision.to_generate == []
-    assert {r.status for r in decision.settled} == {AtomStatus.SKIPPED}
 
 
 def test_stop_rule() -> None:

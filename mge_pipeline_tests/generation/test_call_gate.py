@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mge_pipeline.exceptions import ProviderFatalError
+from mge_pipeline.exceptions import ProviderFatalError, RunStoppedError
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline_tests.generation.test_api_faults import FakeClock
 
@@ -55,3 +55,30 @@ def test_after_a_fatal_error_nobody_gets_through() -> None:
     gate.failed_for_good(ProviderFatalError("invalid x-api-key"))
     with pytest.raises(ProviderFatalError, match="invalid x-api-key"):
         asyncio.run(gate.enter(1))
+
+
+def test_calls_in_flight_never_exceed_the_limit_and_a_stop_closes_the_gate() -> None:
+    async def scenario() -> tuple[int, list[str]]:
+        gate = CallGate(max_in_flight=3)
+        peak = 0
+        outcomes: list[str] = []
+
+        async def call(index: int) -> None:
+            nonlocal peak
+            try:
+                async with gate.call_slot(10):
+                    peak = max(peak, gate.in_flight)
+                    await asyncio.sleep(0.01)
+                    if index == 4:
+                        gate.stop("stop rule")
+                outcomes.append("called")
+            except RunStoppedError as exc:
+                outcomes.append(str(exc))
+
+        await asyncio.gather(*[call(i) for i in range(12)])
+        return peak, outcomes
+
+    peak, outcomes = asyncio.run(scenario())
+    assert peak == 3
+    # The fifth call stopped the run: calls already holding a slot finished, the rest refused.
+    assert outcomes.count("called") == 6 and outcomes.count("stop rule") == 6

@@ -9,7 +9,6 @@ from typing import Any
 
 import dagster as dg
 import yaml
-from dagster._core.definitions.reconstruct import build_reconstructable_job
 
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.orchestration import default_run_config
@@ -31,6 +30,7 @@ def run_plan(
     *,
     fault_rate: float = 0.0,
     seed: int = 0,
+    latency_seconds: float = 0.0,
     **config: Any,
 ) -> PlanRun:
     """Writes the plan to a file and runs it the way ``mge run`` does."""
@@ -40,11 +40,11 @@ def run_plan(
     options = {
         "database_url": database_url,
         "fault_rate": fault_rate,
-        "latency_seconds": 0.0,
+        "latency_seconds": latency_seconds,
         "seed": seed,
         "provider": "simulated",
     }
-    job = build_reconstructable_job(
+    job = dg.build_reconstructable_job(
         "mge_pipeline.orchestration.compiler",
         "compile_masterplan_job_from_file",
         reconstructable_args=(str(plan_file),),

@@ -52,7 +52,7 @@ def test_sensor_requests_each_ready_revision_once(store: MgeStore) -> None:
     assert [(r.job_name, r.run_key) for r in requests] == [
         ("mge_ready_plan", f"ready_plan:{revision}")
     ]
-    assert requests[0].run_config["execution"]["config"]["max_concurrent"] == 100
+    assert requests[0].run_config["ops"]["prepare"]["config"]["max_concurrent"] == 100
 
 
 def test_sensor_skips_when_nothing_is_ready_or_the_job_is_unknown(store: MgeStore) -> None:

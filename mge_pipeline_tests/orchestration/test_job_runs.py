@@ -1,4 +1,8 @@
-"""Compiled jobs run for real on the async executor: success, cache, stop rule, blocks, budget."""
+"""Compiled jobs run for real on the async executor: success, cache, stop rule, blocks, budget.
+
+Every test runs under both scheduling modes; where they differ (what the stop rule can still
+let finish), the test says how.
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,22 @@ from mge_pipeline_tests.orchestration.helpers import run_plan
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(params=["dependencies", "waves"])
+def scheduling(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 def _no_reference(atom_id: str, **overrides: object):  # type: ignore[no-untyped-def]
     return make_atom(id=atom_id, reference_implementation=None, **overrides)
 
 
-def test_a_plan_runs_end_to_end_and_its_output_imports(tmp_path: Path, database_url: str) -> None:
+def test_a_plan_runs_end_to_end_and_its_output_imports(
+    tmp_path: Path, database_url: str, scheduling: str
+) -> None:
     plan = chain_plan(
         3, acceptance_tests="from pkg.core import f2\n\ndef test_f2():\n    assert f2(2, 3) == 5\n"
     )
-    run = run_plan(plan, tmp_path, database_url)
+    run = run_plan(plan, tmp_path, database_url, scheduling=scheduling)
     assert run.success
     assert run.report is not None
     assert run.report["status"] == "completed" and run.report["precision_percent"] == 100.0
@@ -41,10 +52,12 @@ def test_a_plan_runs_end_to_end_and_its_output_imports(tmp_path: Path, database_
     assert "STEP_SUCCESS" in run.step_events["wave_2_generate_atom[f2]"]
 
 
-def test_rerun_reuses_validated_atoms_and_costs_nothing(tmp_path: Path, database_url: str) -> None:
+def test_rerun_reuses_validated_atoms_and_costs_nothing(
+    tmp_path: Path, database_url: str, scheduling: str
+) -> None:
     plan = chain_plan(3)
-    first = run_plan(plan, tmp_path, database_url)
-    second = run_plan(plan, tmp_path, database_url)
+    first = run_plan(plan, tmp_path, database_url, scheduling=scheduling)
+    second = run_plan(plan, tmp_path, database_url, scheduling=scheduling)
     assert first.report and second.report
     assert first.report["total_cost_usd"] > 0 and first.report["attempts_total"] >= 3
     assert second.report["atoms_cached"] == 3
@@ -52,9 +65,9 @@ def test_rerun_reuses_validated_atoms_and_costs_nothing(tmp_path: Path, database
     assert not any("generate_atom" in key for key in second.step_events), "no LLM step ran"
 
 
-def test_faults_are_retried_until_valid(tmp_path: Path, database_url: str) -> None:
+def test_faults_are_retried_until_valid(tmp_path: Path, database_url: str, scheduling: str) -> None:
     plan = make_plan(*[make_atom(id=f"a{i}") for i in range(12)])
-    run = run_plan(plan, tmp_path, database_url, fault_rate=0.5, seed=3)
+    run = run_plan(plan, tmp_path, database_url, fault_rate=0.5, seed=3, scheduling=scheduling)
     assert run.report is not None
     assert run.report["attempts_total"] > 12
     assert run.report["retry_rate_percent"] > 0
@@ -63,20 +76,32 @@ def test_faults_are_retried_until_valid(tmp_path: Path, database_url: str) -> No
     assert retried and all(a.temperature < 0.7 for a in retried)
 
 
-def test_a_failing_wave_stops_the_run(tmp_path: Path, database_url: str) -> None:
+def test_a_failing_wave_stops_the_run(tmp_path: Path, database_url: str, scheduling: str) -> None:
     plan = make_plan(
         _no_reference("a"),
         _no_reference("b"),
         make_atom(id="c"),
         make_atom(id="later", depends_on=["c"]),
+        make_atom(id="last", depends_on=["later"]),
     )
-    run = run_plan(plan, tmp_path, database_url)
+    run = run_plan(plan, tmp_path, database_url, scheduling=scheduling, latency_seconds=0.3)
     assert not run.success
     assert run.report is not None
     assert run.report["status"] == "failed"
     assert "wave 0 validated only 33%" in run.report["reason"]
     statuses = {a["atom_id"]: a["status"] for a in run.report["atoms"]}
-    assert statuses == {"a": "failed", "b": "failed", "c": "succeeded", "later": "skipped"}
+    assert {k: statuses[k] for k in ("a", "b", "c", "last")} == {
+        "a": "failed",
+        "b": "failed",
+        "c": "succeeded",
+        "last": "skipped",
+    }
+    if scheduling == "waves":
+        assert statuses["later"] == "skipped"
+    else:
+        # Without a barrier, `later` may have started its call before wave 0 closed; a call in
+        # flight finishes. `last` could only start after the stop (a 0.3 s call later): skipped.
+        assert statuses["later"] in ("succeeded", "skipped")
     assert (run.output_dir / "pkg" / "core.py").read_text().count("def c(") == 1, (
         "validated code kept"
     )
@@ -84,7 +109,9 @@ def test_a_failing_wave_stops_the_run(tmp_path: Path, database_url: str) -> None
     assert state is not None and state.status.value == "failed" and state.reason
 
 
-def test_dependents_of_a_failed_atom_are_blocked(tmp_path: Path, database_url: str) -> None:
+def test_dependents_of_a_failed_atom_are_blocked(
+    tmp_path: Path, database_url: str, scheduling: str
+) -> None:
     plan = make_plan(
         _no_reference("broken"),
         make_atom(id="ok1"),
@@ -92,20 +119,23 @@ def test_dependents_of_a_failed_atom_are_blocked(tmp_path: Path, database_url: s
         make_atom(id="needs_broken", depends_on=["broken"]),
         make_atom(id="needs_ok", depends_on=["ok1"]),
     )
-    run = run_plan(plan, tmp_path, database_url)
+    run = run_plan(plan, tmp_path, database_url, scheduling=scheduling)
     assert run.report is not None
     statuses = {a["atom_id"]: a["status"] for a in run.report["atoms"]}
     assert statuses["needs_broken"] == "blocked" and statuses["needs_ok"] == "succeeded"
     broken = next(a for a in run.report["atoms"] if a["atom_id"] == "broken")
     assert broken["attempts"] == 1 and "real model" in broken["reason"]
-    assert "wave_1_generate_atom[needs_broken]" not in run.step_events
+    blocked = next(a for a in run.report["atoms"] if a["atom_id"] == "needs_broken")
+    assert blocked["attempts"] == 0 and "broken" in blocked["reason"], "blocked: no LLM call"
 
 
-def test_budget_stop_lets_no_new_call_start(tmp_path: Path, database_url: str) -> None:
+def test_budget_stop_lets_no_new_call_start(
+    tmp_path: Path, database_url: str, scheduling: str
+) -> None:
     plan = chain_plan(6)
     # A call reserves its worst case (≈ $0.032, max_tokens at $15/Mtok) but costs ≈ $0.001, so
     # $0.034 admits the first couple of calls and then no more.
-    run = run_plan(plan, tmp_path, database_url, budget_usd=0.034)
+    run = run_plan(plan, tmp_path, database_url, budget_usd=0.034, scheduling=scheduling)
     assert not run.success
     assert run.report is not None
     assert "cost budget of $0.034 reached" in run.report["reason"]

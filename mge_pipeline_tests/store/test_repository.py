@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from mge_pipeline.domain import AtomResult, AtomStatus, ExecutionStatus
-from mge_pipeline.exceptions import BudgetExceededError
+from mge_pipeline.domain.records import MasterplanStatus
+from mge_pipeline.exceptions import BudgetExceededError, StoreError
 from mge_pipeline.store import MASTERPLAN_READY, MgeStore
 from mge_pipeline_tests.factories import make_atom, make_plan
 
@@ -46,7 +48,7 @@ def test_concurrent_threads_never_exceed_the_budget(store: MgeStore) -> None:
     info = store.execution_info("run1")
     assert info is not None
     assert granted == 10
-    assert info["spent_usd"] == pytest.approx(1.0) and info["reserved_usd"] == pytest.approx(0)
+    assert info.spent_usd == pytest.approx(1.0) and info.reserved_usd == pytest.approx(0)
 
 
 def test_concurrent_processes_never_exceed_the_budget(store: MgeStore) -> None:
@@ -56,7 +58,7 @@ def test_concurrent_processes_never_exceed_the_budget(store: MgeStore) -> None:
     info = store.execution_info("run1")
     assert info is not None
     assert granted == 7
-    assert info["spent_usd"] <= 0.75 + 1e-9
+    assert info.spent_usd <= 0.75 + 1e-9
 
 
 def test_reservation_error_says_what_was_spent(store: MgeStore) -> None:
@@ -105,7 +107,8 @@ def test_masterplans_by_status(store: MgeStore) -> None:
     revision = store.save_masterplan(plan, status=MASTERPLAN_READY)
     store.save_masterplan(make_plan(id="p2"), status="draft")
     ready = store.masterplans(status=MASTERPLAN_READY)
-    assert [(row["masterplan_id"], row["revision"]) for row in ready] == [("p1", revision)]
+    assert [(row.masterplan_id, row.revision) for row in ready] == [("p1", revision)]
+    assert ready[0].status is MasterplanStatus.READY
     assert store.get_masterplan("p1") == plan
 
 
@@ -118,3 +121,28 @@ def test_columns_added_since_a_database_was_created_are_added_on_open(database_u
     columns = {c["name"] for c in inspect(repository.engine).get_columns("attempts")}
     assert {"auto_fixes", "warnings"} <= columns
     repository.dispose()
+
+
+def test_an_unusable_database_is_a_store_error_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "not_a_dir").write_text("a file where the database directory should be")
+    with pytest.raises(StoreError) as raised:
+        MgeStore(f"sqlite:///{tmp_path / 'not_a_dir' / 'mge.db'}")
+    message = str(raised.value)
+    assert "\n" not in message and "store sqlite:///" in message
+
+
+def test_the_first_stop_reason_of_an_execution_is_kept(store: MgeStore) -> None:
+    store.start_execution(
+        execution_id="run9",
+        plan=make_plan(make_atom(id="a")),
+        total_waves=1,
+        budget_usd=1.0,
+        provider="simulated",
+        model="m",
+        output_dir="/tmp/out",
+    )
+    assert store.stop_reason("run9") is None
+    assert store.set_stop_reason("run9", "first") == "first"
+    assert store.set_stop_reason("run9", "second") == "first"
+    info = store.execution_info("run9")
+    assert info is not None and info.stop_reason == "first"

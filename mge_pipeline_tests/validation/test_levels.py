@@ -19,11 +19,14 @@ from mge_pipeline.domain import (
     ValidationLevel,
 )
 from mge_pipeline.execution.assembly import assemble_files
+from mge_pipeline.execution.finalize import finalize
 from mge_pipeline.execution.plan_bundle import bundle_masterplan
+from mge_pipeline.execution.prepare import prepare_run
 from mge_pipeline.execution.retry import RetryPolicy
 from mge_pipeline.execution.run_context import RunSettings
-from mge_pipeline.execution.run_steps import finalize_run, prepare_run
+from mge_pipeline.execution.run_service import open_run_services
 from mge_pipeline.generation import SimulatedModel
+from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox, SandboxOutcome
 from mge_pipeline.validation.levels import validate_levels
@@ -397,7 +400,11 @@ def test_finalize_stores_the_levels_reports_them_and_fails_the_run(
         code = bundle.atoms[atom_id].reference_implementation
         result = AtomResult(atom_id=atom_id, status=AtomStatus.SUCCEEDED, code=code)
         store.record_atom_result("exec-1", wave_index=0, spec_hash=atom_id, result=result)
-    report = asyncio.run(finalize_run(bundle, run, store, PythonSandbox(timeout_seconds=10)))
+    sandbox = PythonSandbox(timeout_seconds=10)
+    services = open_run_services(
+        bundle, run, store=store, provider=SimulatedModel(), sandbox=sandbox, gate=CallGate()
+    )
+    report = asyncio.run(finalize(services))
     assert report.status == ExecutionStatus.FAILED.value
     assert report.reason == "task validation failed for t0 (implicated atoms: g)"
     assert report.sandbox_isolation in ("namespace", "python-guard")
