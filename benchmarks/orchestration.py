@@ -392,6 +392,8 @@ def _live_children_cpu() -> float:
 
 def run_once(args: argparse.Namespace) -> dict[str, Any]:
     """One run of ``args.job`` in this process, in a fresh temporary directory."""
+    if args.job == "mge":
+        _scheduling(args.scheduling)  # fails before any work where the field is missing
     root = Path(tempfile.mkdtemp(prefix="mge-bench-"))
     plan_id = f"bench_{args.atoms}x{args.waves}"
     plan = build_masterplan(
@@ -843,7 +845,7 @@ def _run_series(
 
 
 def _label(overrides: dict[str, str]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in overrides.items()) or "as given"
+    return ", ".join(f"{k}={v}" for k, v in overrides.items()) or "mge (options as given)"
 
 
 def _strip_parent_only(argv: list[str]) -> list[str]:
