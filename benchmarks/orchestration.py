@@ -402,15 +402,13 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     probe = Probe()
     install_probes(probe, args.validation if args.job == "mge" else None)
     run = _run_mge if args.job == "mge" else _run_stock
-    metrics = run(args, plan, root, probe)
+    metrics = run(args, plan, root)
     metrics.update(config=_config_of(args), source=source_info(), tmp_dir=str(root))
     metrics["probes"] = probe.summary()
     return metrics
 
 
-def _run_mge(
-    args: argparse.Namespace, plan: dict[str, Any], root: Path, probe: Probe
-) -> dict[str, Any]:
+def _run_mge(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict[str, Any]:
     from dagster._core.definitions.reconstruct import build_reconstructable_job
 
     from mge_pipeline.orchestration import default_run_config
@@ -472,9 +470,7 @@ def _scheduling(requested: str | None) -> tuple[dict[str, Any], str]:
     return {}, "waves (no scheduling field)"
 
 
-def _run_stock(
-    args: argparse.Namespace, plan: dict[str, Any], root: Path, probe: Probe
-) -> dict[str, Any]:
+def _run_stock(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict[str, Any]:
     latency_for = latency_model(args)
     waves = [[(a["id"], latency_for(a["id"], 1)) for a in wave] for wave in plan_waves(plan)]
     shape = root / "stock_shape.json"
