@@ -402,7 +402,12 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
     probe = Probe()
     install_probes(probe, args.validation if args.job == "mge" else None)
     run = _run_mge if args.job == "mge" else _run_stock
-    metrics = run(args, plan, root)
+    try:
+        metrics = run(args, plan, root)
+    except BaseException:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
     metrics.update(config=_config_of(args), source=source_info(), tmp_dir=str(root))
     metrics["probes"] = probe.summary()
     return metrics
