@@ -326,7 +326,7 @@ def install_probes(probe: Probe, validation: str | None) -> None:
 def source_info() -> dict[str, Any]:
     """Which mge_pipeline is measured: the editable checkout, or a snapshot on PYTHONPATH.
 
-    A snapshot (``git archive HEAD mge_pipeline | tar -x -C DIR`` plus the commit in
+    A snapshot (``git archive HEAD mge_pipeline dagster.yaml | tar -x -C DIR``, the commit in
     ``DIR/.commit``) keeps a series of runs on one commit while others keep committing.
     """
     import mge_pipeline
