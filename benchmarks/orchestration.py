@@ -298,7 +298,7 @@ class Probe:
 
 def install_probes(probe: Probe, validation: str | None) -> None:
     """Times Dagster's event writes; for MGE runs (``validation`` set) the sandbox and store too."""
-    from dagster._core.instance import DagsterInstance
+    from dagster import DagsterInstance
 
     # Every Dagster event goes through this one method on its way to the event log storage.
     probe.wrap_sync(DagsterInstance, "handle_new_event", "dagster: instance.handle_new_event")
@@ -414,7 +414,7 @@ def run_once(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_mge(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict[str, Any]:
-    from dagster._core.definitions.reconstruct import build_reconstructable_job
+    from dagster import build_reconstructable_job
 
     from mge_pipeline.orchestration import default_run_config
     from mge_pipeline.orchestration.environment import ResourceOptions

@@ -87,10 +87,19 @@ class AnthropicResource(LLMProviderResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Close the SDK's HTTP client; the run's event loop is gone by now, so use a fresh one."""
-        if self._provider is not None:
-            with contextlib.suppress(Exception):  # connections of a closed loop are already dead
-                asyncio.run(self._provider.aclose())
-            self._provider = None
+        provider, self._provider = self._provider, None
+        if provider is None or _loop_running():
+            return  # inside a running loop the client is closed with it, by its owner
+        with contextlib.suppress(Exception):  # connections of a closed loop are already dead
+            asyncio.run(provider.aclose())
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 class SimulatedModelResource(LLMProviderResource):

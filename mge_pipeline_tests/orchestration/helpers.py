@@ -31,6 +31,7 @@ def run_plan(
     fault_rate: float = 0.0,
     seed: int = 0,
     latency_seconds: float = 0.0,
+    executor_config: dict[str, Any] | None = None,
     **config: Any,
 ) -> PlanRun:
     """Writes the plan to a file and runs it the way ``mge run`` does."""
@@ -51,6 +52,8 @@ def run_plan(
         reconstructable_kwargs={"options": options},
     )
     run_config = default_run_config(output_dir=str(output_dir), **config)
+    if executor_config is not None:
+        run_config["execution"] = {"config": executor_config}
     run_config["loggers"] = {
         "console": {
             "config": {
