@@ -26,7 +26,10 @@ What changes:
   or written, and at the latest when the instance is disposed.
 - Watching: with connections kept open, commits land in ``<run_id>.db-wal`` and the ``.db``
   only changes at checkpoints, so the watchdog also reacts to the ``-wal`` file (the stock one
-  watches only the ``.db``, which the stock storage rewrites on every close).
+  watches only the ``.db``, which the stock storage rewrites on every close). A watcher woken
+  by the WAL write could in principle read a moment before that commit becomes visible; it then
+  gets the event at the shard's next write or when the writer closes the shard (not observed
+  in the tests nor in Dagit's live view, but not excluded either).
 - ``base_dir`` may be left out of the config: the storage then uses Dagster's default place for
   SQLite event logs under the instance's home (``history/runs``), learnt when the instance
   registers itself. That is what lets ``mge run`` copy ``dagster.yaml`` into a home that
@@ -36,11 +39,11 @@ Dagster internals this relies on (``dagster._core.storage.event_log.sqlite.sqlit
 ``SqliteEventLogStorage`` with its ``_connect``, ``_initdb``, ``_initialized_dbs``,
 ``_db_lock``, ``_base_dir``, ``_obs`` and ``_watchers``, and ``SqliteEventLogStorageWatchdog``
 with ``_log_path`` and ``_process_log``; the default layout ``<home>/history/runs`` of
-``dagster._core.storage.sqlite_storage``. Tested with dagster 1.13.27; nothing is pinned, the
-tests in ``mge_pipeline_tests/orchestration/test_event_log.py`` run the same expectations on the
-stock storage and on this one, so a Dagster upgrade that moves these internals shows up there.
-Not fork-safe by sharing: a forked child drops the parent's engines without closing them and
-opens its own.
+``dagster._core.storage.sqlite_storage``. Tested with dagster 1.13.27 only; nothing is pinned:
+``mge_pipeline_tests/orchestration/test_event_log.py`` runs the same expectations on the stock
+storage and on this one, so a Dagster upgrade that moves these internals shows up there.
+After a fork, the child drops the engines it inherited without closing them (the parent still
+uses them) and opens its own.
 """
 
 from __future__ import annotations
