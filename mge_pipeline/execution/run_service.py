@@ -230,13 +230,13 @@ async def _advance_wave(services: RunServices, wave_index: int) -> None:
 
 
 async def close_wave(
-    services: RunServices, wave_index: int, started_monotonic: float
+    services: RunServices, wave_index: int, started_at: float
 ) -> tuple[WaveSummary, list[AtomResultRecord]]:
     """Summarise the wave from the store and apply the stop rule to the rest of the run."""
     bundle = services.bundle
     rows = await services.store.atom_results(services.execution_id, bundle.waves[wave_index])
     summary = summarize_wave(
-        wave_index, len(bundle.waves[wave_index]), rows, time.monotonic() - started_monotonic
+        wave_index, len(bundle.waves[wave_index]), rows, time.time() - started_at
     )
     await services.store.record_wave(services.execution_id, summary)
     if services.stop_reason is None:

@@ -80,8 +80,10 @@ def compile_bundle(
         closed = []
         for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
             tickets, started = fan_out.alias(f"wave_{k}")(run)
-            outcomes = tickets.map(generate.alias(f"wave_{k}_generate_atom"))
-            closed.append(close.alias(f"wave_{k}_close")(started, outcomes.collect()))
+            settled = tickets.map(generate.alias(f"wave_{k}_generate_atom"))
+            closed.append(
+                close.alias(f"wave_{k}_close")(wave=started, atoms_settled=settled.collect())
+            )
         finalize.alias("finalize")(run, closed)
 
     return masterplan_job

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
 
 from mge_pipeline import constants as c
+from mge_pipeline import settings as env
 from mge_pipeline.execution import RetryPolicy
 from mge_pipeline.execution.run_context import RunContext, RunSettings, Scheduling
 from mge_pipeline.generation.pricing import ModelPrice
@@ -95,19 +98,11 @@ class MasterplanRunConfig(dg.Config):
 
 
 @dataclass(frozen=True)
-class AtomTicket:
-    """One DynamicOutput of a wave fan-out: which atom, in which run."""
-
-    atom_id: str
-    wave_index: int
-    run: RunContext
-
-
-@dataclass(frozen=True)
 class WaveStart:
     run: RunContext
     wave_index: int
-    started_monotonic: float
+    started_at: float
+    """Wall-clock seconds (``time.time``): the close may run in another process."""
 
 
 @dataclass(frozen=True)
@@ -118,12 +113,19 @@ class WaveClosed:
     success_rate: float
 
 
-@dataclass(frozen=True)
-class AtomOutcome:
-    atom_id: str
-    status: str
-    attempts: int
-    cost_usd: float
+def run_context_from(
+    run_config: Mapping[str, Any], run_id: str, masterplan_id: str
+) -> RunContext:
+    """The run's context, derived from its run config alone.
+
+    Every step can rebuild it — the atom steps carry no value from the fan-out, only their
+    mapping key — and ``prepare`` uses the same function, so all agree on it.
+    """
+    prepare = ((run_config.get("ops") or {}).get("prepare") or {}).get("config") or {}
+    config = MasterplanRunConfig(**prepare)
+    output_dir = config.output_dir or str(env.output_root() / masterplan_id)
+    settings = settings_from_config(config, str(Path(output_dir).resolve()))
+    return RunContext(execution_id=run_id, masterplan_id=masterplan_id, settings=settings)
 
 
 def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSettings:

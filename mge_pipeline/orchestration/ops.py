@@ -10,7 +10,6 @@ turns its answer into Dagster outputs and metadata.
 import re
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,12 +26,10 @@ from mge_pipeline.execution.run_service import RunServices, close_wave, run_atom
 from mge_pipeline.observability import metrics
 from mge_pipeline.observability.server import push_metrics
 from mge_pipeline.orchestration.config import (
-    AtomOutcome,
-    AtomTicket,
     MasterplanRunConfig,
     WaveClosed,
     WaveStart,
-    settings_from_config,
+    run_context_from,
 )
 from mge_pipeline.orchestration.publishing import publish_state, wave_atoms_table
 from mge_pipeline.orchestration.resources import (
@@ -73,8 +70,7 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
     ) -> RunContext:
         _refuse_executor_limit(context, len(bundle.atoms))
         provider = llm.get_provider()
-        output_dir = config.output_dir or str(env.output_root() / bundle.plan.id)
-        settings = settings_from_config(config, str(Path(output_dir).resolve()))
+        settings = run_context_from(context.run_config, context.run_id, bundle.plan.id).settings
         repository = store.get_store()
         run = prepare_run(bundle, settings, repository, context.run_id, provider)
         context.instance.add_run_tags(context.run_id, run_tags(bundle.plan, provider))
@@ -113,7 +109,9 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
     @dg.op(
         name=op_name(bundle, f"wave_{wave_index}"),
         description=f"Fans out wave {wave_index}: {len(atom_ids)} atoms ({shown}).",
-        out={"atoms": dg.DynamicOut(AtomTicket), "wave": dg.Out(WaveStart)},
+        # The atoms' outputs carry nothing: a mapped step knows its atom from its mapping key
+        # and its run from the run config, so no value (and no IO-manager event) per atom.
+        out={"atoms": dg.DynamicOut(dg.Nothing), "wave": dg.Out(WaveStart)},
     )
     # Unannotated return: Dagster rejects an AsyncIterator annotation on a multi-output op.
     async def wave_fan_out(  # type: ignore[no-untyped-def]
@@ -123,16 +121,14 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ):
-        started = time.monotonic()
+        started = time.time()
         services = _services(bundle, run, run_services, store, llm, sandbox)
         to_generate, cached = await start_wave(services, wave_index)
         languages = [bundle.atoms[r.atom_id].language.value for r in cached]
         metrics.record_settled_atoms(bundle.plan.id, languages, cached)
         for atom_id in to_generate:
             yield dg.DynamicOutput(
-                AtomTicket(atom_id, wave_index, run),
-                output_name="atoms",
-                mapping_key=bundle.mapping_keys[atom_id],
+                None, output_name="atoms", mapping_key=bundle.mapping_keys[atom_id]
             )
         yield dg.Output(WaveStart(run, wave_index, started), output_name="wave")
 
@@ -140,34 +136,43 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
 
 
 def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
+    atom_of_key = {key: atom_id for atom_id, key in bundle.mapping_keys.items()}
+
     @dg.op(
         name=op_name(bundle, "generate_atom"),
         description=(
             "Generates one atom once its dependencies are settled: up to N attempts of "
             "generate → validate, errors fed back."
         ),
+        ins={"ticket": dg.In(dg.Nothing)},
+        out=dg.Out(dg.Nothing),
     )
     async def generate_atom(
-        ticket: AtomTicket,
+        context: dg.OpExecutionContext,
         run_services: RunServicesResource,
         store: StoreResource,
         llm: LLMProviderResource,
         sandbox: SandboxResource,
-    ) -> dg.Output[AtomOutcome]:
-        services = _services(bundle, ticket.run, run_services, store, llm, sandbox)
-        result = await run_atom(services, ticket.atom_id)
+    ) -> dg.Output[None]:
+        services = run_services.cached(context.run_id) or _services(
+            bundle,
+            run_context_from(context.run_config, context.run_id, bundle.plan.id),
+            run_services,
+            store,
+            llm,
+            sandbox,
+        )
+        atom_id = atom_of_key[context.get_mapping_key() or ""]
+        result = await run_atom(services, atom_id)
         metrics.record_atom(
             bundle.plan.id,
-            bundle.atoms[ticket.atom_id].language.value,
+            bundle.atoms[atom_id].language.value,
             result,
             provider=services.provider.name,
             model=services.provider.model,
         )
-        outcome = AtomOutcome(
-            result.atom_id, result.status.value, len(result.attempts), result.cost_usd
-        )
         return dg.Output(
-            outcome, metadata=attempt_metadata(result.status, result.attempts, result.reason)
+            None, metadata=attempt_metadata(result.status, result.attempts, result.reason)
         )
 
     return generate_atom
@@ -177,11 +182,11 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
     @dg.op(
         name=op_name(bundle, f"wave_{wave_index}_close"),
         description=f"Closes wave {wave_index}: records its summary and applies the stop rule.",
+        ins={"wave": dg.In(WaveStart), "atoms_settled": dg.In(dg.Nothing)},
     )
     async def wave_close(
         context: dg.OpExecutionContext,
         wave: WaveStart,
-        outcomes: list[AtomOutcome],
         run_services: RunServicesResource,
         store: StoreResource,
         llm: LLMProviderResource,
@@ -189,7 +194,7 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
     ) -> dg.Output[WaveClosed]:
         services = _services(bundle, wave.run, run_services, store, llm, sandbox)
         had_stop = services.stop_reason
-        summary, rows = await close_wave(services, wave_index, wave.started_monotonic)
+        summary, rows = await close_wave(services, wave_index, wave.started_at)
         if services.stop_reason and not had_stop:
             context.log.warning(services.stop_reason)
         metrics.record_wave(bundle.plan.id, summary)

@@ -161,6 +161,10 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     _services: dict[str, RunServices] = PrivateAttr(default_factory=dict)
 
+    def cached(self, execution_id: str) -> RunServices | None:
+        """The run's services if a step of this run built them in this process already."""
+        return self._services.get(execution_id)
+
     def services(
         self,
         bundle: PlanBundle,
