@@ -7,6 +7,7 @@ output, so what is validated is laid out exactly like what is shipped.
 from __future__ import annotations
 
 import ast
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
@@ -17,12 +18,19 @@ from mge_pipeline.domain import AtomKind, AtomSpec, Language
 
 def split_imports(code: str, language: Language) -> tuple[list[str], str]:
     """Top-level import statements (to hoist) and the rest of the code."""
+    hoisted, body = _split_imports(code, language)
+    return list(hoisted), body
+
+
+@functools.lru_cache(maxsize=16384)
+def _split_imports(code: str, language: Language) -> tuple[tuple[str, ...], str]:
+    """Cached: every check of an atom re-assembles its dependencies' unchanged code."""
     if language is not Language.PYTHON:
-        return [], code
+        return (), code
     try:
         tree = ast.parse(code)
     except SyntaxError:
-        return [], code
+        return (), code
     lines = code.splitlines()
     hoisted: list[str] = []
     drop: set[int] = set()
@@ -32,7 +40,7 @@ def split_imports(code: str, language: Language) -> tuple[list[str], str]:
             hoisted.append(ast.unparse(node))
             drop.update(range(node.lineno - 1, end))
     body = "\n".join(line for index, line in enumerate(lines) if index not in drop)
-    return hoisted, body.strip("\n")
+    return tuple(hoisted), body.strip("\n")
 
 
 def dependency_order(graph: nx.DiGraph, atom_ids: Iterable[str]) -> list[str]:
@@ -85,6 +93,7 @@ def _render_file(atoms: list[AtomSpec], codes: Mapping[str, str]) -> str:
     return "\n\n\n".join(part.strip("\n") for part in parts) + "\n"
 
 
+@functools.lru_cache(maxsize=4096)
 def _leading_docstring(block: str, language: Language) -> tuple[str, str]:
     """A module docstring opening the first block stays first, above the hoisted imports."""
     if language is not Language.PYTHON:

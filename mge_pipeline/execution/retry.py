@@ -243,10 +243,12 @@ async def _check_answer(
     if extracted.code is None:
         problem = extracted.problem or "no code in the answer"
         return None, _failed(ErrorCategory.NO_CODE, problem), []
-    module = job.files_for(extracted.code).get(job.atom.file_path)
-    fixed = auto_fix(job.atom, extracted.code, module)
+    files = job.files_for(extracted.code)
+    fixed = auto_fix(job.atom, extracted.code, files.get(job.atom.file_path))
+    if fixed.code != extracted.code:
+        files = job.files_for(fixed.code)
     try:
-        verdict = await job.validator.validate(job.atom, fixed.code, job.files_for(fixed.code))
+        verdict = await job.validator.validate(job.atom, fixed.code, files)
     except (MgeError, OSError) as exc:
         # The sandbox, not the code, failed: a failed attempt that says so, never a crash.
         message = f"the sandbox could not run the check: {exc}"

@@ -1,24 +1,26 @@
-"""Reading execution state back through Dagster's GraphQL API with dagster-graphql's client."""
+"""Reading execution state back through Dagster's GraphQL API.
+
+A plain HTTP POST of one documented query (``status.RUNS_QUERY``): the dagster-graphql client
+has no public method for arbitrary queries, and its private one may change under us.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
-from dagster_graphql import DagsterGraphQLClient
+import httpx
 
 from mge_pipeline import constants as c
 from mge_pipeline.domain import ExecutionState
+from mge_pipeline.exceptions import MgeError
 from mge_pipeline.observability.status import RUNS_QUERY, states_from_runs
 
+TIMEOUT_SECONDS = 30.0
 
-def client_for(url: str) -> DagsterGraphQLClient:
-    parsed = urlparse(url if "://" in url else f"http://{url}")
-    return DagsterGraphQLClient(
-        parsed.hostname or "127.0.0.1",
-        port_number=parsed.port,
-        use_https=parsed.scheme == "https",
-    )
+
+def graphql_endpoint(url: str) -> str:
+    base = url if "://" in url else f"http://{url}"
+    return base.rstrip("/") + "/graphql"
 
 
 def states_over_graphql(
@@ -26,10 +28,25 @@ def states_over_graphql(
 ) -> list[ExecutionState]:
     """The latest runs' ExecutionState from their tags, newest first."""
     tags = [{"key": c.TAG_MASTERPLAN_ID, "value": masterplan_id}] if masterplan_id else []
-    answer: dict[str, Any] = client_for(url)._execute(
-        RUNS_QUERY, {"filter": {"tags": tags}, "limit": limit}
-    )
-    runs = answer["runsOrError"]
+    variables = {"filter": {"tags": tags}, "limit": limit}
+    runs = _query(graphql_endpoint(url), variables)["runsOrError"]
     if runs["__typename"] != "Runs":
-        raise RuntimeError(f"GraphQL answered {runs['__typename']}: {runs.get('message', '')}")
+        raise MgeError(f"GraphQL answered {runs['__typename']}: {runs.get('message', '')}")
     return states_from_runs(runs["results"])
+
+
+def _query(endpoint: str, variables: dict[str, Any]) -> dict[str, Any]:
+    try:
+        response = httpx.post(
+            endpoint,
+            json={"query": RUNS_QUERY, "variables": variables},
+            timeout=TIMEOUT_SECONDS,
+        )
+        response.raise_for_status()
+        answer: dict[str, Any] = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise MgeError(f"cannot query Dagster's GraphQL API at {endpoint}: {exc}") from exc
+    if answer.get("errors"):
+        raise MgeError(f"GraphQL errors from {endpoint}: {answer['errors'][0].get('message')}")
+    data: dict[str, Any] = answer["data"]
+    return data

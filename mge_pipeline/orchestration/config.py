@@ -113,9 +113,7 @@ class WaveClosed:
     success_rate: float
 
 
-def run_context_from(
-    run_config: Mapping[str, Any], run_id: str, masterplan_id: str
-) -> RunContext:
+def run_context_from(run_config: Mapping[str, Any], run_id: str, masterplan_id: str) -> RunContext:
     """The run's context, derived from its run config alone.
 
     Every step can rebuild it — the atom steps carry no value from the fan-out, only their

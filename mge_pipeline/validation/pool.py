@@ -174,6 +174,7 @@ def _read(
             future = pending.pop(answer["id"], None)
             if future is not None and not future.done():
                 future.set_result(answer)
+    stream.close()  # EOF: the parent is gone; the reader owns the pipe's read end
     with lock:
         orphans = [f for f in pending.values() if not f.done()]
         pending.clear()

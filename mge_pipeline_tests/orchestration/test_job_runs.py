@@ -151,9 +151,7 @@ def test_budget_stop_lets_no_new_call_start(
 def test_an_executor_slot_limit_below_the_plan_is_refused_before_any_call(
     tmp_path: Path, database_url: str
 ) -> None:
-    run = run_plan(
-        chain_plan(3), tmp_path, database_url, executor_config={"max_concurrent": 2}
-    )
+    run = run_plan(chain_plan(3), tmp_path, database_url, executor_config={"max_concurrent": 2})
     assert not run.success
     assert "STEP_FAILURE" in run.step_events["prepare"]
     assert not any("generate_atom" in key for key in run.step_events), "no atom step ran"
