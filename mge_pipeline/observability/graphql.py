@@ -6,9 +6,10 @@ has no public method for arbitrary queries, and its private one may change under
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from typing import Any
-
-import httpx
 
 from mge_pipeline import constants as c
 from mge_pipeline.domain import ExecutionState
@@ -36,16 +37,16 @@ def states_over_graphql(
 
 
 def _query(endpoint: str, variables: dict[str, Any]) -> dict[str, Any]:
+    body = json.dumps({"query": RUNS_QUERY, "variables": variables}).encode()
+    request = urllib.request.Request(
+        endpoint, data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
     try:
-        response = httpx.post(
-            endpoint,
-            json={"query": RUNS_QUERY, "variables": variables},
-            timeout=TIMEOUT_SECONDS,
-        )
-        response.raise_for_status()
-        answer: dict[str, Any] = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
-        raise MgeError(f"cannot query Dagster's GraphQL API at {endpoint}: {exc}") from exc
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise MgeError(f"cannot query Dagster's GraphQL API at {endpoint}: {reason}") from exc
     if answer.get("errors"):
         raise MgeError(f"GraphQL errors from {endpoint}: {answer['errors'][0].get('message')}")
     data: dict[str, Any] = answer["data"]
