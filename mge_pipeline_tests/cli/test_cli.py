@@ -72,8 +72,9 @@ def test_bad_plan_is_rejected_with_one_line_per_problem_and_nothing_written(
     ]
 
 
+@pytest.mark.parametrize("scheduling", ["dependencies", "waves"])
 def test_run_the_large_example_under_default_faults(
-    clean_environment: Path, tmp_path: Path
+    clean_environment: Path, tmp_path: Path, scheduling: str
 ) -> None:
     """The README's main command: ≥ 95 % precision at the default 10 % fault rate."""
     output = tmp_path / "ledger"
@@ -82,12 +83,15 @@ def test_run_the_large_example_under_default_faults(
         str(EXAMPLES / "ledger_library.yaml"),
         "--latency",
         "0.05",
+        "--scheduling",
+        scheduling,
         "--output",
         str(output),
         home=clean_environment,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "provider: simulated" in result.stdout
+    assert f"scheduling by {scheduling}" in result.stdout
     report = json.loads((output / "report.json").read_text())
     assert report["precision_percent"] >= 95.0
     assert report["attempts_total"] > report["atoms_total"], "the default fault rate causes retries"

@@ -19,11 +19,6 @@ from mge_pipeline_tests.orchestration.helpers import run_plan
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["dependencies", "waves"])
-def scheduling(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def _no_reference(atom_id: str, **overrides: object):  # type: ignore[no-untyped-def]
     return make_atom(id=atom_id, reference_implementation=None, **overrides)
 

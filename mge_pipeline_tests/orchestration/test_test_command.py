@@ -27,9 +27,15 @@ _CHECK = "from pkg.core import f1\nassert f1(2, 3) == 5\n"
     ],
 )
 def test_test_command_outcome_is_reported(
-    tmp_path: Path, database_url: str, command: list[str], status: str, summary: str
+    tmp_path: Path,
+    database_url: str,
+    scheduling: str,
+    command: list[str],
+    status: str,
+    summary: str,
 ) -> None:
-    run = run_plan(chain_plan(2, test_command=command), tmp_path, database_url)
+    plan = chain_plan(2, test_command=command)
+    run = run_plan(plan, tmp_path, database_url, scheduling=scheduling)
     assert run.report is not None
     assert run.report["status"] == status
     assert run.report["test_command"] == summary
@@ -39,6 +45,8 @@ def test_test_command_outcome_is_reported(
     assert f"- Test command: {summary}" in (run.output_dir / "report.md").read_text()
 
 
-def test_no_test_command_means_none_defined(tmp_path: Path, database_url: str) -> None:
-    run = run_plan(chain_plan(1), tmp_path, database_url)
+def test_no_test_command_means_none_defined(
+    tmp_path: Path, database_url: str, scheduling: str
+) -> None:
+    run = run_plan(chain_plan(1), tmp_path, database_url, scheduling=scheduling)
     assert run.report is not None and run.report["test_command"] == "none defined"
