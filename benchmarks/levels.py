@@ -169,9 +169,7 @@ def main() -> int:
     return 0
 
 
-def _report(
-    size: int, runs: dict[str, list[dict[str, Any]]], versions: dict[str, Path]
-) -> None:
+def _report(size: int, runs: dict[str, list[dict[str, Any]]], versions: dict[str, Path]) -> None:
     for name, pythonpath in versions.items():
         packages = {r["package"] for r in runs[name]}
         if packages != {str(pythonpath / "mge_pipeline")}:
