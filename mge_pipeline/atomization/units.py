@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from mge_pipeline.domain import Language
+from mge_pipeline.domain.atomicity import MAX_LOC
 
-MAX_UNIT_LOC = 15
+MAX_UNIT_LOC = MAX_LOC
+"""The decomposer cuts at the atomicity rule's size limit, measured the same way (``loc``)."""
 TARGET_UNIT_LOC = 10
 
 

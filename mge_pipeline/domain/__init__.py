@@ -1,5 +1,14 @@
-"""Pydantic models of masterplans and of what running them produces. No I/O here."""
+"""Pydantic models of masterplans and of what running them produces, and the atomicity rule.
+No I/O here."""
 
+from mge_pipeline.domain.atomicity import (
+    AtomicityCriterion,
+    AtomicityReport,
+    AtomicityViolation,
+    AtomMeasures,
+    CriterionSeverity,
+    judge_atomicity,
+)
 from mge_pipeline.domain.levels import LevelIssue, LevelValidation, ValidationLevel
 from mge_pipeline.domain.masterplan import (
     AtomContext,
@@ -27,10 +36,15 @@ from mge_pipeline.domain.results import (
 __all__ = [
     "AtomContext",
     "AtomKind",
+    "AtomMeasures",
     "AtomResult",
     "AtomSpec",
     "AtomStatus",
+    "AtomicityCriterion",
+    "AtomicityReport",
+    "AtomicityViolation",
     "AttemptRecord",
+    "CriterionSeverity",
     "ErrorCategory",
     "ExecutionState",
     "ExecutionStatus",
@@ -46,4 +60,5 @@ __all__ = [
     "ValidationLevel",
     "ValidationVerdict",
     "WaveSummary",
+    "judge_atomicity",
 ]

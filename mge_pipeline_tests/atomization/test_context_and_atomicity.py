@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mge_pipeline.atomization.atomicity import Criterion, Severity, assess_atomicity
+from mge_pipeline.atomization.atomicity import assess_atomicity
 from mge_pipeline.atomization.context import AtomContextInfo, inject_context
 from mge_pipeline.atomization.units import Unit
 from mge_pipeline.domain import Language
+from mge_pipeline.domain.atomicity import AtomicityCriterion as Criterion
+from mge_pipeline.domain.atomicity import CriterionSeverity as Severity
 from mge_pipeline_tests.atomization.helpers import by_name, units_of
 
 GOOD = '''\

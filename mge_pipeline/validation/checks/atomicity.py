@@ -1,25 +1,33 @@
-"""Check 3, atomicity: the ten criteria of an atom, in a simple self-contained form.
+"""Check 3, atomicity: the ten criteria of an atom, measured on the model's code with ``ast``.
 
-The criteria are those of the atomization spec (LOC ≤ 15, complexity < 3, single
-responsibility, clear boundaries, independence, context completeness ≥ 95 %, testable,
-deterministic, no side effects, clear inputs and outputs). Each unmet criterion is a warning
-carrying the atom's score; only code several times larger than an atom is an error, because
-then the model wrote a module where one unit was asked for.
+The rule — criteria, thresholds, severities, score — is ``mge_pipeline.domain.atomicity``,
+shared with the atomizer; this module only measures the candidate (and its spec, for context
+and tests) into :class:`AtomMeasures`. Each unmet criterion is a warning carrying the atom's
+score; only code several times larger than an atom is an error, because then the model wrote
+a module where one unit was asked for.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Callable
 
-from mge_pipeline.domain import AtomKind, ErrorCategory, ValidationIssue
-from mge_pipeline.validation.checks.names import FUNCTION_NODES, calls_to, top_level_definitions
+from mge_pipeline.domain import ErrorCategory, ValidationIssue
+from mge_pipeline.domain.atomicity import (
+    MAX_LOC,
+    NONDETERMINISTIC,
+    AtomMeasures,
+    judge_atomicity,
+)
+from mge_pipeline.validation.checks.names import (
+    FUNCTION_NODES,
+    bound_names,
+    top_level_definitions,
+)
 from mge_pipeline.validation.checks.subject import CheckSubject, error, mentions, warning
 
 CHECK = "atomicity"
-MAX_LOC = 15
-MAX_COMPLEXITY = 2
 OVERSIZE_FACTOR = 4
+_IMPORTS = ast.Import | ast.ImportFrom
 _BRANCHES = (
     ast.If,
     ast.IfExp,
@@ -27,180 +35,156 @@ _BRANCHES = (
     ast.AsyncFor,
     ast.While,
     ast.ExceptHandler,
-    ast.With,
-    ast.Assert,
-    ast.comprehension,
     ast.match_case,
 )
-_NONDETERMINISTIC = (
-    "random.",
-    "time.time",
-    "time.monotonic",
-    "datetime.now",
-    "datetime.today",
-    "date.today",
-    "uuid.uuid",
-    "secrets.",
-    "input",
-    "open",
-    "os.urandom",
-)
-
-
-def logical_loc(tree: ast.Module) -> int:
-    """Lines holding statements, docstrings excluded."""
-    lines: set[int] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and not _is_docstring(node):
-            lines.add(node.lineno)
-    return len(lines)
-
-
-def complexity(node: ast.AST) -> int:
-    """Cyclomatic complexity: 1 + decision points (boolean operators count once per operand)."""
-    points = sum(isinstance(n, _BRANCHES) for n in ast.walk(node))
-    points += sum(len(n.values) - 1 for n in ast.walk(node) if isinstance(n, ast.BoolOp))
-    return 1 + points
+_ASKS_FOR_NONDETERMINISM = ("random", "time", "clock", "uuid", "file", "read", "input")
 
 
 def check_atomicity(subject: CheckSubject) -> list[ValidationIssue]:
-    failed = [(name, message) for name, test in _CRITERIA if (message := test(subject))]
-    score = 1.0 - len(failed) / len(_CRITERIA)
+    measures = measure_code(subject)
+    report = judge_atomicity(measures)
     issues = [
-        warning(CHECK, ErrorCategory.CONTEXT, f"{name}: {message} (atomicity {score:.1f})")
-        for name, message in failed
+        warning(
+            CHECK,
+            ErrorCategory.CONTEXT,
+            f"{v.criterion.label}: {v.detail} (atomicity {report.score:.1f})",
+        )
+        for v in report.violations
     ]
-    loc, budget = (
-        logical_loc(subject.tree),
-        OVERSIZE_FACTOR * max(subject.atom.estimated_loc, MAX_LOC),
-    )
-    if loc > budget:
+    budget = OVERSIZE_FACTOR * max(subject.atom.estimated_loc, MAX_LOC)
+    if measures.loc > budget:
         message = (
-            f"{loc} lines of code where an atom of about {subject.atom.estimated_loc} was asked for"
+            f"{measures.loc} lines of code where an atom of about "
+            f"{subject.atom.estimated_loc} was asked for"
         )
         issues.insert(0, error(CHECK, ErrorCategory.CONTEXT, message))
     return issues
 
 
-def _size(subject: CheckSubject) -> str | None:
-    loc = logical_loc(subject.tree)
-    return f"{loc} lines of code (at most {MAX_LOC})" if loc > MAX_LOC else None
-
-
-def _complexity(subject: CheckSubject) -> str | None:
-    worst = max(
-        (complexity(n) for n in subject.tree.body if isinstance(n, FUNCTION_NODES | ast.ClassDef)),
-        default=1,
+def measure_code(subject: CheckSubject) -> AtomMeasures:
+    tree, atom = subject.tree, subject.atom
+    defined = top_level_definitions(tree).get(atom.name)
+    function = defined if isinstance(defined, FUNCTION_NODES) else None
+    missing = _missing_context(subject)
+    return AtomMeasures(
+        loc=code_loc(subject.code, tree),
+        complexity=complexity(tree),
+        names=module_names(tree),
+        uses=free_names(tree),
+        imports_only=bool(tree.body) and all(isinstance(n, _IMPORTS) for n in tree.body),
+        is_function=function is not None,
+        annotated=function is not None and _annotated(function),
+        has_tests=bool(atom.tests.strip()),
+        global_writes=frozenset(
+            name
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Global | ast.Nonlocal)
+            for name in n.names
+        ),
+        sibling_uses=_modified_siblings(subject),
+        completeness=round(1.0 - len(missing) / 5, 2),
+        missing_context=missing,
+        requested=_requested(subject),
     )
-    return (
-        f"cyclomatic complexity {worst} (below {MAX_COMPLEXITY + 1})"
-        if worst > MAX_COMPLEXITY
-        else None
+
+
+def code_loc(code: str, tree: ast.Module) -> int:
+    """Non-blank lines that are not only a comment, outside top-level import statements."""
+    imports = {
+        line
+        for node in tree.body
+        if isinstance(node, _IMPORTS)
+        for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+    }
+    return sum(
+        1
+        for number, line in enumerate(code.splitlines(), start=1)
+        if number not in imports and line.strip() and not line.lstrip().startswith("#")
     )
 
 
-def _single_responsibility(subject: CheckSubject) -> str | None:
-    units = [
-        n
-        for n, node in top_level_definitions(subject.tree).items()
-        if isinstance(node, FUNCTION_NODES | ast.ClassDef) and not n.startswith("_")
-    ]
-    return f"{len(units)} public units ({', '.join(units)})" if len(units) > 1 else None
+def complexity(node: ast.AST) -> int:
+    """1 + decision points; a boolean operator counts once per extra operand, a comprehension
+    once per ``for`` and once per ``if``."""
+    points = 0
+    for n in ast.walk(node):
+        if isinstance(n, _BRANCHES):
+            points += 1
+        elif isinstance(n, ast.BoolOp):
+            points += len(n.values) - 1
+        elif isinstance(n, ast.comprehension):
+            points += 1 + len(n.ifs)
+    return 1 + points
 
 
-def _boundaries(subject: CheckSubject) -> str | None:
-    found = [n for n in ast.walk(subject.tree) if isinstance(n, ast.Global | ast.Nonlocal)]
-    return "reaches into enclosing scopes with global/nonlocal" if found else None
+def module_names(tree: ast.Module) -> frozenset[str]:
+    """Names bound at module level (inside module-level blocks too), imports excluded."""
+    names: set[str] = set()
+    stack: list[ast.AST] = [n for n in tree.body if not isinstance(n, _IMPORTS)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, FUNCTION_NODES | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif not isinstance(node, _IMPORTS | ast.Lambda):
+            stack.extend(ast.iter_child_nodes(node))
+    return frozenset(names)
 
 
-def _independence(subject: CheckSubject) -> str | None:
-    module_names = set(top_level_definitions(subject.module_tree)) if subject.module_tree else set()
-    module_names -= set(top_level_definitions(subject.tree))
-    for node in ast.walk(subject.tree):
-        if isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.ctx, ast.Store):
-            root = node.value
-            if isinstance(root, ast.Name) and root.id in module_names:
-                return f"modifies `{root.id}`, which another atom defines"
-    return None
+def free_names(tree: ast.Module) -> frozenset[str]:
+    """Names read that neither a function of the code nor its own module level binds."""
+    local: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, FUNCTION_NODES):
+            local |= bound_names(node.args).union(*(bound_names(stmt) for stmt in node.body))
+        elif isinstance(node, ast.Lambda):
+            local |= bound_names(node.args)
+    read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return frozenset(read - local - module_names(tree))
 
 
-def _completeness(subject: CheckSubject) -> str | None:
+def _annotated(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    args = function.args
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return function.returns is not None or any(a is not None and a.annotation for a in every)
+
+
+def _modified_siblings(subject: CheckSubject) -> frozenset[str]:
+    """Module names another atom defines that this code modifies (``x.attr = …``, ``x[k] = …``)."""
+    if subject.module_tree is None:
+        return frozenset()
+    others = set(top_level_definitions(subject.module_tree)) - set(
+        top_level_definitions(subject.tree)
+    )
+    return frozenset(
+        node.value.id
+        for node in ast.walk(subject.tree)
+        if isinstance(node, ast.Attribute | ast.Subscript)
+        and isinstance(node.ctx, ast.Store)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in others
+    )
+
+
+def _missing_context(subject: CheckSubject) -> tuple[str, ...]:
+    """The five components of a spec's context, 20 % each."""
     atom = subject.atom
-    parts = [
-        bool(atom.description.strip()),
-        bool(atom.signature.strip()),
-        bool(atom.tests.strip()),
-        "->" in atom.signature or ":" in atom.signature.removesuffix(":"),
-        atom.depends_on is not None or bool(atom.context.imports),
-    ]
-    share = sum(parts) / len(parts)
-    return f"the spec's context is {share:.0%} complete (needs 95%)" if share < 0.95 else None
+    parts = {
+        "description": bool(atom.description.strip()),
+        "signature": bool(atom.signature.strip()),
+        "tests": bool(atom.tests.strip()),
+        "types": "->" in atom.signature or ":" in atom.signature.removesuffix(":"),
+        "dependencies": atom.depends_on is not None or bool(atom.context.imports),
+    }
+    return tuple(name for name, present in parts.items() if not present)
 
 
-def _testable(subject: CheckSubject) -> str | None:
-    return None if subject.atom.tests.strip() else "the spec has no tests"
-
-
-def _deterministic(subject: CheckSubject) -> str | None:
-    if mentions(subject.atom, "random", "time", "clock", "uuid", "file", "read", "input"):
-        return None
-    used = sorted(
-        {
-            c
-            for c, _ in calls_to(subject.tree)
-            if c.startswith(_NONDETERMINISTIC) or c.endswith(".now")
-        }
-    )
-    return f"not deterministic: calls {', '.join(used)}" if used else None
-
-
-def _side_effects(subject: CheckSubject) -> str | None:
-    if any(callee == "print" for callee, _ in calls_to(subject.tree)) and not mentions(
-        subject.atom, "print"
-    ):
-        return "prints (a side effect)"
-    return (
-        "writes global state"
-        if any(isinstance(n, ast.Global) for n in ast.walk(subject.tree))
-        else None
-    )
-
-
-def _inputs_outputs(subject: CheckSubject) -> str | None:
-    defined = top_level_definitions(subject.tree).get(subject.atom.name)
-    if not isinstance(defined, FUNCTION_NODES) or subject.atom.kind is AtomKind.METHOD:
-        return None
-    returns = any(isinstance(n, ast.Return) and n.value is not None for n in ast.walk(defined))
-    if returns or _returns_none(defined) or _raises_only(defined):
-        return None
-    return "returns nothing and is not annotated `-> None`"
-
-
-def _returns_none(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return isinstance(function.returns, ast.Constant) and function.returns.value is None
-
-
-def _raises_only(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(isinstance(n, ast.Raise | ast.Yield | ast.YieldFrom) for n in ast.walk(function))
-
-
-def _is_docstring(node: ast.stmt) -> bool:
-    return (
-        isinstance(node, ast.Expr)
-        and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
-    )
-
-
-_CRITERIA: tuple[tuple[str, Callable[[CheckSubject], str | None]], ...] = (
-    ("size", _size),
-    ("complexity", _complexity),
-    ("single responsibility", _single_responsibility),
-    ("clear boundaries", _boundaries),
-    ("independence", _independence),
-    ("context completeness", _completeness),
-    ("testable", _testable),
-    ("deterministic", _deterministic),
-    ("no side effects", _side_effects),
-    ("clear inputs and outputs", _inputs_outputs),
-)
+def _requested(subject: CheckSubject) -> frozenset[str]:
+    """What the spec asks for: randomness, time, files or input; printing."""
+    requested: set[str] = set()
+    if mentions(subject.atom, *_ASKS_FOR_NONDETERMINISM):
+        requested |= NONDETERMINISTIC | {"open"}
+    if mentions(subject.atom, "print"):
+        requested.add("print")
+    return frozenset(requested)

@@ -10,7 +10,7 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from mge_pipeline.validation.checks.names import FUNCTION_NODES, top_level_definitions
+from mge_pipeline.validation.checks.names import FUNCTION_NODES
 from mge_pipeline.validation.levels.context import LevelContext
 
 
@@ -23,19 +23,41 @@ class ImportEdge:
 
 
 def import_edges(context: LevelContext, atom_ids: Iterable[str]) -> list[ImportEdge]:
-    """Imports from one plan module to another, with the atoms whose imports make them."""
-    ids = list(atom_ids)
-    modules = context.module_files(context.atoms)
+    """Imports from one plan module to another, with the atoms whose imports make them.
+
+    An edge's atoms are those of the importing file whose own imports contain the statement,
+    found through an index from statement to atoms: one pass over the file's atoms rather
+    than one per import statement.
+    """
     edges: list[ImportEdge] = []
-    for importer, path in context.module_files(ids).items():
-        in_file = context.atoms_in_file(path, ids)
-        for node in context.trees[path].body:
-            for imported, names in _targets(node, modules):
-                if imported != importer:
-                    statement = ast.unparse(node)
-                    atoms = tuple(a for a in in_file if statement in _imports_of(context, a))
-                    edges.append(ImportEdge(importer, imported, names, atoms or tuple(in_file)))
+    by_file = context.atoms_by_file(atom_ids)
+    for importer, path in context.modules_of(by_file).items():
+        in_file = by_file[path]
+        having: dict[str, list[str]] = {}
+        for atom_id in in_file:
+            for statement in context.import_statements(atom_id):
+                having.setdefault(statement, []).append(atom_id)
+        for imported, names, statement in file_imports(context, path):
+            if imported != importer:
+                atoms = tuple(having.get(statement, ()))
+                edges.append(ImportEdge(importer, imported, names, atoms or tuple(in_file)))
     return edges
+
+
+def file_imports(context: LevelContext, path: str) -> list[tuple[str, tuple[str, ...], str]]:
+    """(imported plan module, names, statement) for each import of the file, in order; read
+    once per file and kept in the context, since milestones and the masterplan all ask."""
+    if path in context.file_imports:
+        return context.file_imports[path]
+    modules = context.plan_modules()
+    found: list[tuple[str, tuple[str, ...], str]] = []
+    for node in context.trees[path].body:
+        targets = _targets(node, modules)
+        if targets:
+            statement = ast.unparse(node)
+            found.extend((imported, names, statement) for imported, names in targets)
+    context.file_imports[path] = found
+    return found
 
 
 def _targets(node: ast.stmt, modules: dict[str, str]) -> list[tuple[str, tuple[str, ...]]]:
@@ -44,16 +66,6 @@ def _targets(node: ast.stmt, modules: dict[str, str]) -> list[tuple[str, tuple[s
     if isinstance(node, ast.Import):
         return [(alias.name, ()) for alias in node.names if alias.name in modules]
     return []
-
-
-def _imports_of(context: LevelContext, atom_id: str) -> set[str]:
-    statements = set(context.atoms[atom_id].context.imports)
-    tree = context.code_tree(atom_id)
-    if tree is not None:
-        statements |= {
-            ast.unparse(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)
-        }
-    return {s.strip() for s in statements}
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,7 @@ def arities(context: LevelContext, atom_ids: Iterable[str]) -> dict[str, tuple[s
     """Function name → (defining atom, its arity), for names exactly one atom defines."""
     found: dict[str, tuple[str, Arity]] = {}
     for name, definers in context.definers(atom_ids).items():
-        tree = context.code_tree(definers[0])
-        node = top_level_definitions(tree).get(name) if tree else None
+        node = context.code_definitions(definers[0]).get(name)
         if len(definers) == 1 and isinstance(node, FUNCTION_NODES):
             found[name] = (definers[0], _arity(node.args))
     return found

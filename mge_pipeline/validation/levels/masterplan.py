@@ -11,7 +11,7 @@ import ast
 import re
 
 from mge_pipeline.domain import ErrorCategory, LevelIssue, Severity
-from mge_pipeline.validation.checks.names import calls_to, dotted_name, top_level_definitions
+from mge_pipeline.validation.checks.names import calls_to, dotted_name
 from mge_pipeline.validation.levels.context import LevelContext, issue
 from mge_pipeline.validation.levels.interfaces import import_edges
 
@@ -58,10 +58,10 @@ def _layers(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
 
 def _imported_names(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
     """Contracts between files: a name imported from a plan module must exist there."""
-    modules = context.module_files(context.atoms)
+    modules = context.plan_modules()
     found: list[LevelIssue] = []
     for edge in import_edges(context, ids):
-        defined = top_level_definitions(context.trees[modules[edge.imported]])
+        defined = context.file_definitions(modules[edge.imported])
         for name in edge.names:
             if name != "*" and name not in defined:
                 message = (

@@ -12,7 +12,6 @@ import ast
 import re
 
 from mge_pipeline.domain import AtomKind, ErrorCategory, LevelIssue, Severity, Task
-from mge_pipeline.validation.checks.names import top_level_definitions, undefined_names
 from mge_pipeline.validation.levels.context import LevelContext, issue
 
 _SNAKE = re.compile(r"^_{0,2}[a-z][a-z0-9_]*_{0,2}$")
@@ -56,9 +55,10 @@ def _convention(kind: AtomKind, name: str) -> str | None:
 
 def _integration(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
     found: list[LevelIssue] = []
-    for path in sorted({context.atoms[a].file_path for a in ids}):
+    by_file = context.atoms_by_file(ids)
+    for path in sorted(by_file):
         tree = context.trees.get(path)
-        in_file = context.atoms_in_file(path, ids)
+        in_file = by_file[path]
         if tree is None:
             if path.endswith(".py"):
                 message = f"{path} does not parse once assembled"
@@ -66,7 +66,7 @@ def _integration(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
                     issue(Severity.ERROR, ErrorCategory.SYNTAX, "integration", message, in_file)
                 )
             continue
-        for name in undefined_names(tree, None):
+        for name in context.file_undefined_names(path):
             message = f"{path}: `{name}` is read but nothing defines or imports it"
             readers = context.readers(in_file, name)
             found.append(
@@ -84,36 +84,41 @@ def _integration(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
 def _conflicting_imports(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
     """Identical imports are merged by assembly; two imports binding one name are a conflict."""
     found: list[LevelIssue] = []
-    for path in sorted({context.atoms[a].file_path for a in ids}):
+    by_file = context.atoms_by_file(ids)
+    for path in sorted(by_file):
         tree = context.trees.get(path)
         if tree is None:
             continue
-        bindings: dict[str, set[str]] = {}
-        for node in tree.body:
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                for alias in node.names:
-                    bound = (alias.asname or alias.name).split(".")[0]
-                    bindings.setdefault(bound, set()).add(ast.unparse(node))
-        for name, statements in bindings.items():
+        for name, statements in _import_bindings(tree).items():
             if len(statements) > 1:
                 message = (
                     f"{path}: `{name}` is imported differently: {' / '.join(sorted(statements))}"
                 )
-                readers = context.readers(context.atoms_in_file(path, ids), name)
+                readers = context.readers(by_file[path], name)
                 found.append(
                     issue(Severity.ERROR, ErrorCategory.IMPORT, "imports", message, readers)
                 )
     return found
 
 
+def _import_bindings(tree: ast.Module) -> dict[str, set[str]]:
+    """Name → the import statements of the file that bind it."""
+    bindings: dict[str, set[str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                bound = (alias.asname or alias.name).split(".")[0]
+                bindings.setdefault(bound, set()).add(ast.unparse(node))
+    return bindings
+
+
 def _contracts(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
     found: list[LevelIssue] = []
     for atom_id in ids:
         atom = context.atoms[atom_id]
-        tree = context.trees.get(atom.file_path)
-        if tree is None or atom.kind is AtomKind.METHOD:
+        if atom.file_path not in context.trees or atom.kind is AtomKind.METHOD:
             continue
-        if atom.name not in top_level_definitions(tree):
+        if atom.name not in context.file_definitions(atom.file_path):
             message = f"{atom.file_path} does not define `{atom.name}` once assembled"
             found.append(
                 issue(Severity.ERROR, ErrorCategory.CONTEXT, "contracts", message, [atom_id])
