@@ -69,21 +69,22 @@ class MgeStore:
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
-    def _begin(self) -> Iterator[Connection]:
-        """A transaction; SQLAlchemy's errors leave as StoreError naming the store."""
+    def _translated(self) -> Iterator[None]:
+        """SQLAlchemy's errors leave the repository as one-line StoreErrors naming the store."""
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            yield
         except SQLAlchemyError as exc:
             raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
 
     @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self._translated(), self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
     def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
+        with self._translated(), self.engine.connect() as conn:
+            yield conn
 
     def create_all(self) -> None:
         """Create missing tables, then add columns newer code expects to older tables.
