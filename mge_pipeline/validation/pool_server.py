@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness
 import jail
+import seccomp
 
 PRELOAD = (
     "abc", "bisect", "collections", "collections.abc", "copy", "csv", "dataclasses", "datetime",
@@ -98,6 +99,8 @@ class Server:
                 uid = None if self.uid_base is None else self.uid_base + slot
                 jail.enter(self.tmpfs_mb, 0 if uid is None else uid)
                 jail.drop_privileges(uid, self.last_capability)
+                if seccomp.supported():
+                    seccomp.install()
         except BaseException as exc:
             with contextlib.suppress(BaseException):
                 os.write(harness.VERDICT_FD, _line({"token": token, "jail_error": repr(exc)}))

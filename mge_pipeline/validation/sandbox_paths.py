@@ -18,7 +18,8 @@ from pathlib import Path
 __all__ = ["bubblewrap_command", "sandbox_paths"]
 
 _MERGED_USR_LINKS = ("/bin", "/lib", "/lib64", "/sbin")
-_FILES = ("/etc/ld.so.cache",)
+# Read at start by the dynamic linker and by Node's OpenSSL; no secret in either.
+_FILES = ("/etc/ld.so.cache", "/etc/ssl/openssl.cnf")
 # The namespaces bubblewrap creates for the parent; user namespace only when not root.
 _NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
 
@@ -41,7 +42,10 @@ def bubblewrap_command(python: str, server: str, *, as_root: bool) -> list[str] 
             command += ["--symlink", os.readlink(link), link]
         elif os.path.isdir(link):
             command += ["--ro-bind", link, link]
-    for path in sandbox_paths(python, server):
+    paths = sandbox_paths(python, server)
+    for ancestor in _ancestors([*paths, *_FILES]):
+        command += ["--perms", "0755", "--dir", ancestor]
+    for path in paths:
         command += ["--ro-bind", path, path]
     for path in _FILES:
         command += ["--ro-bind-try", path, path]
@@ -87,6 +91,13 @@ def _node_paths() -> list[str]:
                 paths.append(str(folder / "node_modules"))
                 break
     return paths
+
+
+def _ancestors(paths: Iterable[str]) -> list[str]:
+    """Directories above the bound paths, created traversable: as root, bubblewrap would
+    otherwise create them 0700 and the check's uid could not reach what is bound below."""
+    found = {str(parent) for path in paths for parent in Path(path).parents}
+    return sorted(found - {"/", *_MERGED_USR_LINKS})
 
 
 def _outermost(paths: Iterable[str]) -> list[str]:
