@@ -7,10 +7,10 @@ a host process whose secrets nobody read.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,13 +23,31 @@ CANARY_TEXT = "precious"
 
 @dataclass
 class Listeners:
-    """Host endpoints an attack aims at; ``received`` collects whatever reached any of them."""
+    """Host endpoints an attack aims at. ``drain`` takes, without waiting, whatever reached
+    them: a TCP or Unix connection sits in the accept queue and a datagram in the receive
+    buffer as soon as the sender's call returned, so nothing is missed by not sleeping."""
 
     tcp_port: int
     udp_port: int
     unix_path: str
     abstract_name: str
-    received: list[bytes] = field(default_factory=list)
+    sockets: list[socket.socket] = field(default_factory=list)
+
+    def drain(self) -> list[bytes]:
+        received = []
+        for server in self.sockets:
+            server.setblocking(False)
+            while True:
+                try:
+                    if server.type == socket.SOCK_DGRAM:
+                        received.append(server.recv(100))
+                        continue
+                    connection, _ = server.accept()
+                except OSError:
+                    break
+                received.append(b"connection")
+                connection.close()
+        return received
 
 
 @dataclass(frozen=True)
@@ -61,43 +79,22 @@ def canaries(tmp_path: Path) -> Iterator[Canaries]:
 def listeners(tmp_path: Path) -> Iterator[Listeners]:
     tcp = socket.socket()
     tcp.bind(("127.0.0.1", 0))
-    tcp.listen()
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
     unix_path = str(tmp_path / "host.sock")
     unix = socket.socket(socket.AF_UNIX)
     unix.bind(unix_path)
-    unix.listen()
+    os.chmod(unix_path, 0o777)  # anyone on the host may connect: only the jail stops a check
     abstract_name = f"mge-host-{uuid.uuid4().hex}"
     abstract = socket.socket(socket.AF_UNIX)
     abstract.bind("\0" + abstract_name)
-    abstract.listen()
+    for server in (tcp, unix, abstract):
+        server.listen()
     found = Listeners(tcp.getsockname()[1], udp.getsockname()[1], unix_path, abstract_name)
-    stop = threading.Event()
-    servers = (tcp, udp, unix, abstract)
-    threads = [threading.Thread(target=_serve, args=(s, found, stop), daemon=True) for s in servers]
-    for thread in threads:
-        thread.start()
+    found.sockets = [tcp, udp, unix, abstract]
     yield found
-    stop.set()
-    for thread in threads:
-        thread.join()
-    for server in servers:
+    for server in found.sockets:
         server.close()
-
-
-def _serve(server: socket.socket, found: Listeners, stop: threading.Event) -> None:
-    server.settimeout(0.1)
-    while not stop.is_set():
-        try:
-            if server.type == socket.SOCK_DGRAM:
-                found.received.append(server.recv(100))
-                continue
-            connection, _ = server.accept()
-        except OSError:
-            continue
-        found.received.append(b"connected:" + connection.recv(100))
-        connection.close()
 
 
 @pytest.fixture
