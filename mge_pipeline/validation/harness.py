@@ -117,11 +117,13 @@ def _limit(request: dict[str, Any], isolation: str) -> None:
         resource.RLIMIT_CORE: (0, 0),
         resource.RLIMIT_NPROC: _process_limit(isolation),
     }
-    if request.get("address_space", True):
-        memory = int(request["memory_mb"]) * 1024 * 1024
-        limits[resource.RLIMIT_AS] = (memory, memory)
-    for kind, value in limits.items():
-        resource.setrlimit(kind, value)
+    memory = int(request["memory_mb"]) * 1024 * 1024
+    # Runtimes that reserve large address ranges (V8) get the data segment limited instead:
+    # reservations do not count, every byte written to does.
+    kind = resource.RLIMIT_AS if request.get("address_space", True) else resource.RLIMIT_DATA
+    limits[kind] = (memory, memory)
+    for limit, value in limits.items():
+        resource.setrlimit(limit, value)
 
 
 def _process_limit(isolation: str) -> tuple[int, int]:

@@ -74,7 +74,7 @@ class WarmPool:
         self._pending: dict[int, concurrent.futures.Future[dict[str, Any]]] = {}
         self._process: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
-        self._errors: BinaryIO = tempfile.TemporaryFile()
+        self._errors: BinaryIO | None = None
 
     @property
     def pid(self) -> int | None:
@@ -133,8 +133,8 @@ class WarmPool:
             problem = self._launch([*command, json.dumps(config)])
         if problem is not None:
             self._weak(problem)
-        assert self._process is not None
-        self._finalizer = weakref.finalize(self, _stop, self._process)
+        assert self._process is not None and self._errors is not None
+        self._finalizer = weakref.finalize(self, _stop, self._process, self._errors)
         reader = threading.Thread(
             target=_read,
             args=(self._process.stdout, self._pending, self._lock, self._errors),
@@ -160,7 +160,8 @@ class WarmPool:
 
     def _launch(self, command: list[str]) -> str | None:
         """Starts the parent and reads its first line: None when it is ready, else why not."""
-        errors = tempfile.TemporaryFile()
+        # The parent's stderr, kept to say why it died; closed with it (``_stop``).
+        errors = tempfile.TemporaryFile()  # noqa: SIM115
         try:
             process = subprocess.Popen(
                 command,
@@ -171,6 +172,7 @@ class WarmPool:
                 start_new_session=True,
             )
         except OSError as exc:
+            errors.close()
             return str(exc)
         assert process.stdout is not None
         ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
@@ -182,7 +184,9 @@ class WarmPool:
         if not status.get("ready"):
             process.kill()
             process.wait()
-            return status.get("error") or _tail(errors) or "the sandbox parent did not start"
+            why = status.get("error") or _tail(errors) or "the sandbox parent did not start"
+            errors.close()
+            return str(why)
         self._process = process
         self._errors = errors
         self.isolation = str(json.loads(command[-1])["isolation"])
@@ -196,9 +200,13 @@ class WarmPool:
 
 
 def _tail(errors: BinaryIO) -> str:
-    errors.seek(0, os.SEEK_END)
-    errors.seek(max(0, errors.tell() - 2000))
-    return errors.read().decode(errors="replace").strip()
+    """The last words of the parent's stderr (empty once the pool closed the file)."""
+    try:
+        errors.seek(0, os.SEEK_END)
+        errors.seek(max(0, errors.tell() - 2000))
+        return errors.read().decode(errors="replace").strip()
+    except ValueError:
+        return ""
 
 
 def _read(
@@ -221,7 +229,7 @@ def _read(
         future.set_exception(SandboxUnavailableError(f"the sandbox parent died: {last_words}"))
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def _stop(process: subprocess.Popen[bytes], errors: BinaryIO) -> None:
     """End of input lets the parent kill its checks and exit; a wedged one is killed."""
     with contextlib.suppress(OSError):
         if process.stdin is not None:
@@ -232,3 +240,4 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
+    errors.close()

@@ -73,10 +73,8 @@ class Server:
     def fork(
         self, request: dict[str, Any], token: str, slot: int, private: tuple[int, int], workdir: str
     ) -> int:
-        if self.jailed:
-            pid = jail.fork_in_new_pid_namespace(self.own_pid_namespace)
-        else:
-            pid = os.fork()
+        jailed = self.jailed
+        pid = jail.fork_in_new_pid_namespace(self.own_pid_namespace) if jailed else os.fork()
         if pid == 0:
             self._child(request, token, slot, private, workdir)
         return pid
