@@ -1,28 +1,26 @@
-"""The warm pool's parent: preloaded once, it forks one fresh, jailed child per check. Stdlib only.
+"""The warm pool's parent: preloaded once, it hands each check to a fresh, jailed worker.
 
 Started as ``python -I pool_server.py CONFIG`` (``pool.py`` puts it in a bubblewrap sandbox
-first). It reads one JSON request per line on stdin and answers one JSON line per finished
-check on stdout; its first line says whether the per-check jail works here (``ready``).
+first). Its first line on stdout says whether the per-check jail works here (``ready``); then
+it reads one JSON request per line on stdin and answers one JSON line per finished check.
 
-Each child gets two descriptors no other check can reach: a pipe for its verdict and a memfd
-for its output (all other descriptors are closed before any generated code is loaded). The
-verdict counts only if it carries the token this parent drew for that check. Under
-``bubblewrap`` the child is PID 1 of its own PID namespace (``jail.py``), so killing it at the
-deadline, or its own exit, ends every process it started. The parent never runs generated code.
+Each check runs in a worker (``worker.py``) forked and jailed ahead of time, used once. The
+verdict comes back on that worker's own pipe and counts only if it carries the token drawn
+for that worker; the output comes from its own memfd. Under ``bubblewrap`` a worker is PID 1
+of its own PID namespace, so killing it at the deadline, or its own exit, ends every process
+the check started. The parent never runs generated code. Standard library only.
 
 With ``--once`` it runs a single request read from stdin in this very process (no fork, no
 jail): the "fresh interpreter per check" mode, kept for measuring what the pool saves.
 """
 
 import contextlib
-import fcntl
 import json
 import os
 import select
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from typing import Any
 
@@ -30,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness
 import jail
-import seccomp
+from worker import JAIL_FAILED, Jail, Worker
 
 PRELOAD = (
     "abc", "bisect", "collections", "collections.abc", "copy", "csv", "dataclasses", "datetime",
@@ -40,21 +38,17 @@ PRELOAD = (
 )  # fmt: skip
 OUTPUT_TAIL_BYTES = 2000
 VERDICT_LIMIT_BYTES = 1 << 20
-# Exit code of a child whose jail could not be set up: nothing of the check ran.
-JAIL_FAILED = 72
-# Host uids handed to checks when the parent is the real root: one per concurrent check.
+# Workers kept jailed and waiting: one covers checks run one after another; more only help
+# when the pool is asked for several checks at the same instant.
+SPARES = 2
+# Uids handed to workers when the parent is the real root: one per live worker.
 UID_SLOTS = 4096
 
 
 class Job:
-    def __init__(
-        self, request: dict[str, Any], token: str, fds: tuple[int, int], slot: int, workdir: str
-    ) -> None:
+    def __init__(self, request: dict[str, Any], worker: Worker) -> None:
         self.id = request["id"]
-        self.workdir = workdir
-        self.token = token
-        self.verdict_fd, self.output_fd = fds
-        self.slot = slot
+        self.worker = worker
         self.started = time.monotonic()
         self.deadline = self.started + float(request["timeout"])
         self.timed_out = False
@@ -62,82 +56,85 @@ class Job:
 
 class Server:
     def __init__(self, config: dict[str, Any]) -> None:
-        self.isolation = config["isolation"]
-        self.jailed = self.isolation == harness.BUBBLEWRAP
-        self.uid_base: int | None = config.get("uid_base")
-        self.tmpfs_mb = int(config.get("tmpfs_mb", 256))
+        self.jail = Jail(config)
         self.jobs: dict[int, Job] = {}
-        self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY) if self.jailed else -1
-        self.last_capability = jail.last_capability() if self.jailed else 0
-
-    def fork(
-        self, request: dict[str, Any], token: str, slot: int, private: tuple[int, int], workdir: str
-    ) -> int:
-        jailed = self.jailed
-        pid = jail.fork_in_new_pid_namespace(self.own_pid_namespace) if jailed else os.fork()
-        if pid == 0:
-            self._child(request, token, slot, private, workdir)
-        return pid
-
-    def _child(
-        self,
-        request: dict[str, Any],
-        token: str,
-        slot: int,
-        private: tuple[int, int],
-        workdir: str,
-    ) -> None:
-        """Never returns. Nothing of the check is loaded before the jail holds."""
-        try:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _only_own_descriptors(*private)
-            os.setsid()
-            if self.jailed:
-                uid = None if self.uid_base is None else self.uid_base + slot
-                jail.enter(self.tmpfs_mb, 0 if uid is None else uid)
-                jail.drop_privileges(uid, self.last_capability)
-                if seccomp.supported():
-                    seccomp.install()
-        except BaseException as exc:
-            with contextlib.suppress(BaseException):
-                os.write(harness.VERDICT_FD, _line({"token": token, "jail_error": repr(exc)}))
-            os._exit(JAIL_FAILED)
-        harness.run_check(request, workdir, token, self.isolation)
-
-    def workdir(self) -> str:
-        """The check's directory: its private tmpfs when jailed, else a fresh temporary one."""
-        return jail.CHECK_ROOT if self.jailed else tempfile.mkdtemp(prefix="mge-check-")
+        self.spares: dict[int, Worker] = {}
+        self.broken: str | None = None
 
     def self_test(self) -> str | None:
-        """The jail set up once before serving: None if it holds, else why not."""
-        if not self.jailed:
-            return None
-        read, write = os.pipe()
-        output = os.memfd_create("mge-self-test")
-        request = {"id": 0, "kind": "noop"}
-        pid = self.fork(request, "self-test", 0, (write, output), jail.CHECK_ROOT)
-        os.close(write)
-        _, status = os.waitpid(pid, 0)
-        answer = _read_verdict(read)
-        os.close(read)
-        os.close(output)
+        """One worker through its jail before serving: None if the jail holds, else why not."""
+        worker = self.jail.spawn(0)
+        _send(worker, {"kind": "noop"})
+        _, status = os.waitpid(worker.pid, 0)
+        verdict = _read_verdict(worker.verdict_fd)
+        worker.close()
         if os.waitstatus_to_exitcode(status) == 0:
             return None
-        return str(answer.get("jail_error") if answer else f"exit status {status}")
+        return str(verdict.get("jail_error") if verdict else f"exit status {status}")
+
+    def replenish(self) -> None:
+        while len(self.spares) < SPARES and self.broken is None:
+            used = {w.slot for w in self.spares.values()} | {
+                j.worker.slot for j in self.jobs.values()
+            }
+            worker = self.jail.spawn(next(s for s in range(UID_SLOTS) if s not in used))
+            self.spares[worker.pid] = worker
+
+    def start(self, request: dict[str, Any]) -> None:
+        if not self.spares:
+            self.replenish()
+        if self.broken is not None:
+            _write_answer({"id": request["id"], "jail_error": self.broken})
+            return
+        pid, worker = next(iter(self.spares.items()))
+        del self.spares[pid]
+        job = Job(request, worker)
+        self.jobs[pid] = job
+        with contextlib.suppress(OSError):  # a worker that died is reaped and answered
+            _send(worker, request)
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            _kill_tree(pid)
+            code = os.waitstatus_to_exitcode(status)
+            job = self.jobs.pop(pid, None)
+            if job is not None:
+                _answer(job, code)
+            elif pid in self.spares:
+                self._lost_spare(self.spares.pop(pid), code)
+
+    def _lost_spare(self, worker: Worker, code: int) -> None:
+        verdict = _read_verdict(worker.verdict_fd)
+        worker.close()
+        if code == JAIL_FAILED and verdict is not None:
+            self.broken = str(verdict.get("jail_error"))
+
+    def enforce_deadlines(self) -> None:
+        now = time.monotonic()
+        for pid, job in self.jobs.items():
+            if not job.timed_out and now >= job.deadline:
+                job.timed_out = True
+                _kill_tree(pid)
+
+    def stop(self) -> None:
+        for pid in [*self.jobs, *self.spares]:
+            _kill_tree(pid)
 
 
-def _only_own_descriptors(verdict: int, output: int) -> None:
-    """0 = /dev/null, 1 and 2 = the output memfd, 3 = the verdict pipe; nothing else."""
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (devnull, output, output, verdict)]
-    for target, fd in enumerate(high):
-        os.dup2(fd, target)
-    os.closerange(harness.VERDICT_FD + 1, 1 << 16)
-
-
-def _line(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, default=str).encode() + b"\n"
+def _send(worker: Worker, request: dict[str, Any]) -> None:
+    data = json.dumps(request).encode()
+    try:
+        while data:  # a signal may interrupt a large write part-way
+            data = data[os.write(worker.request_fd, data) :]
+    finally:
+        os.close(worker.request_fd)
+        worker.request_fd = -1
 
 
 def main() -> int:
@@ -147,8 +144,7 @@ def main() -> int:
     for name in PRELOAD:
         __import__(name)
     problem = server.self_test()
-    sys.stdout.write(json.dumps({"ready": problem is None, "error": problem}) + "\n")
-    sys.stdout.flush()
+    _write_answer({"ready": problem is None, "error": problem})
     if problem is None:
         _serve(server)
     return 0
@@ -170,6 +166,7 @@ def _serve(server: Server) -> None:
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     buffer = b""
+    server.replenish()
     while True:
         now = time.monotonic()
         waits = [j.deadline - now for j in server.jobs.values() if not j.timed_out]
@@ -184,68 +181,37 @@ def _serve(server: Server) -> None:
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                _start(server, json.loads(line))
-        _enforce_deadlines(server.jobs)
-        _reap(server.jobs)
-    for pid in server.jobs:
-        _kill_tree(pid)
-
-
-def _start(server: Server, request: dict[str, Any]) -> None:
-    token = os.urandom(16).hex()
-    verdict_read, verdict_write = os.pipe()
-    output = os.memfd_create("mge-check-output")
-    used = {job.slot for job in server.jobs.values()}
-    slot = next(s for s in range(UID_SLOTS) if s not in used)
-    workdir = server.workdir()
-    pid = server.fork(request, token, slot, (verdict_write, output), workdir)
-    os.close(verdict_write)
-    os.set_blocking(verdict_read, False)
-    server.jobs[pid] = Job(request, token, (verdict_read, output), slot, workdir)
-
-
-def _enforce_deadlines(jobs: dict[int, Job]) -> None:
-    now = time.monotonic()
-    for pid, job in jobs.items():
-        if not job.timed_out and now >= job.deadline:
-            job.timed_out = True
-            _kill_tree(pid)
-
-
-def _reap(jobs: dict[int, Job]) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid == 0:
-            break
-        job = jobs.pop(pid, None)
-        if job is not None:
-            _kill_tree(pid)
-            _answer(job, os.waitstatus_to_exitcode(status))
+                server.start(json.loads(line))
+        server.enforce_deadlines()
+        server.reap()
+        server.replenish()
+    server.stop()
 
 
 def _answer(job: Job, returncode: int) -> None:
-    verdict = _read_verdict(job.verdict_fd)
-    os.close(job.verdict_fd)
-    size = os.fstat(job.output_fd).st_size
-    tail = os.pread(job.output_fd, OUTPUT_TAIL_BYTES, max(0, size - OUTPUT_TAIL_BYTES))
-    os.close(job.output_fd)
-    if job.workdir != jail.CHECK_ROOT:
-        shutil.rmtree(job.workdir, ignore_errors=True)
-    genuine = verdict is not None and verdict.get("token") == job.token
-    result = verdict.get("result") if genuine and verdict is not None else None
-    jail_error = verdict.get("jail_error") if genuine and verdict is not None else None
-    answer = {
-        "id": job.id,
-        "result": result if isinstance(result, dict) else None,
-        "timed_out": job.timed_out,
-        "returncode": returncode,
-        "output": tail.decode("utf-8", errors="replace"),
-        "duration": time.monotonic() - job.started,
-        "jail_error": jail_error if returncode == JAIL_FAILED else None,
-    }
+    worker = job.worker
+    verdict = _read_verdict(worker.verdict_fd)
+    size = os.fstat(worker.output_fd).st_size
+    tail = os.pread(worker.output_fd, OUTPUT_TAIL_BYTES, max(0, size - OUTPUT_TAIL_BYTES))
+    worker.close()
+    if worker.workdir != jail.CHECK_ROOT:
+        shutil.rmtree(worker.workdir, ignore_errors=True)
+    genuine = verdict if verdict is not None and verdict.get("token") == worker.token else {}
+    result = genuine.get("result")
+    _write_answer(
+        {
+            "id": job.id,
+            "result": result if isinstance(result, dict) else None,
+            "timed_out": job.timed_out,
+            "returncode": returncode,
+            "output": tail.decode("utf-8", errors="replace"),
+            "duration": time.monotonic() - job.started,
+            "jail_error": genuine.get("jail_error") if returncode == JAIL_FAILED else None,
+        }
+    )
+
+
+def _write_answer(answer: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
 
@@ -254,7 +220,7 @@ def _read_verdict(fd: int) -> dict[str, Any] | None:
     """The first line the check wrote on its own pipe (a process it left behind may still hold
     the pipe open in the weak mode, so this never waits)."""
     data = b""
-    with contextlib.suppress(BlockingIOError, OSError):
+    with contextlib.suppress(OSError):
         while len(data) < VERDICT_LIMIT_BYTES:
             chunk = os.read(fd, 65536)
             if not chunk:
