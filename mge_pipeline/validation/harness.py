@@ -75,7 +75,7 @@ def run_check(request: dict[str, Any], workdir: str, token: str, isolation: str)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(BaseException):
             stream.flush()
-    _write_verdict(token, result)
+    _write_verdict(token, result, code)
     os._exit(code)
 
 
@@ -244,9 +244,12 @@ def _failure(phase: str, exc: BaseException, tests: str) -> dict[str, Any]:
     }
 
 
-def _write_verdict(token: str, result: dict[str, Any]) -> None:
+def _write_verdict(token: str, result: dict[str, Any], code: int) -> None:
+    """The parent answers as soon as this line arrives (with ``code`` as the exit code), then
+    kills the check's processes: nothing after the verdict can change it."""
     try:
-        line = json.dumps({"token": token, "result": result}, default=str).encode() + b"\n"
+        verdict = {"token": token, "result": result, "code": code}
+        line = json.dumps(verdict, default=str).encode() + b"\n"
         while line:
             line = line[os.write(VERDICT_FD, line) :]
     except BaseException:

@@ -52,6 +52,9 @@ class Job:
         self.started = time.monotonic()
         self.deadline = self.started + float(request["timeout"])
         self.timed_out = False
+        self.verdict = b""
+        # Answered as soon as a genuine verdict arrived; the worker is then killed and reaped.
+        self.answered = False
 
 
 class Server:
@@ -66,7 +69,7 @@ class Server:
         worker = self.jail.spawn(0)
         _send(worker, {"kind": "noop"})
         _, status = os.waitpid(worker.pid, 0)
-        verdict = _read_verdict(worker.verdict_fd)
+        verdict = _parse(_read_rest(worker.verdict_fd))
         worker.close()
         if os.waitstatus_to_exitcode(status) == 0:
             return None
@@ -93,6 +96,24 @@ class Server:
         with contextlib.suppress(OSError):  # a worker that died is reaped and answered
             _send(worker, request)
 
+    def listening(self) -> dict[int, int]:
+        """Verdict pipes still awaited: descriptor to worker pid."""
+        return {j.worker.verdict_fd: pid for pid, j in self.jobs.items() if not j.answered}
+
+    def read_verdict(self, pid: int) -> None:
+        """Reads what the worker sent; a genuine verdict is answered at once and the worker's
+        processes killed, which saves waiting for a large interpreter to exit."""
+        job = self.jobs[pid]
+        with contextlib.suppress(OSError):
+            job.verdict += os.read(job.worker.verdict_fd, 65536)
+        if b"\n" not in job.verdict and len(job.verdict) < VERDICT_LIMIT_BYTES:
+            return
+        verdict = _parse(job.verdict)
+        if verdict is not None and verdict.get("token") == job.worker.token:
+            _answer(job, int(verdict.get("code", 0)), verdict)
+            job.answered = True
+            _kill_tree(pid)
+
     def reap(self) -> None:
         while True:
             try:
@@ -104,13 +125,16 @@ class Server:
             _kill_tree(pid)
             code = os.waitstatus_to_exitcode(status)
             job = self.jobs.pop(pid, None)
+            if job is not None and not job.answered:
+                job.verdict += _read_rest(job.worker.verdict_fd)
+                _answer(job, code, _parse(job.verdict))
             if job is not None:
-                _answer(job, code)
+                _clean(job.worker)
             elif pid in self.spares:
                 self._lost_spare(self.spares.pop(pid), code)
 
     def _lost_spare(self, worker: Worker, code: int) -> None:
-        verdict = _read_verdict(worker.verdict_fd)
+        verdict = _parse(_read_rest(worker.verdict_fd))
         worker.close()
         if code == JAIL_FAILED and verdict is not None:
             self.broken = str(verdict.get("jail_error"))
@@ -171,9 +195,13 @@ def _serve(server: Server) -> None:
         now = time.monotonic()
         waits = [j.deadline - now for j in server.jobs.values() if not j.timed_out]
         timeout = max(0.0, min(waits)) if waits else None
-        readable, _, _ = select.select([0, wake_read], [], [], timeout)
+        verdicts = server.listening()
+        readable, _, _ = select.select([0, wake_read, *verdicts], [], [], timeout)
         if wake_read in readable:
             os.read(wake_read, 4096)
+        for fd in readable:
+            if fd in verdicts:
+                server.read_verdict(verdicts[fd])
         if 0 in readable:
             chunk = os.read(0, 1 << 20)
             if not chunk:
@@ -188,14 +216,10 @@ def _serve(server: Server) -> None:
     server.stop()
 
 
-def _answer(job: Job, returncode: int) -> None:
+def _answer(job: Job, returncode: int, verdict: dict[str, Any] | None) -> None:
     worker = job.worker
-    verdict = _read_verdict(worker.verdict_fd)
     size = os.fstat(worker.output_fd).st_size
     tail = os.pread(worker.output_fd, OUTPUT_TAIL_BYTES, max(0, size - OUTPUT_TAIL_BYTES))
-    worker.close()
-    if worker.workdir != jail.CHECK_ROOT:
-        shutil.rmtree(worker.workdir, ignore_errors=True)
     genuine = verdict if verdict is not None and verdict.get("token") == worker.token else {}
     result = genuine.get("result")
     _write_answer(
@@ -211,14 +235,20 @@ def _answer(job: Job, returncode: int) -> None:
     )
 
 
+def _clean(worker: Worker) -> None:
+    worker.close()
+    if worker.workdir != jail.CHECK_ROOT:
+        shutil.rmtree(worker.workdir, ignore_errors=True)
+
+
 def _write_answer(answer: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(answer) + "\n")
     sys.stdout.flush()
 
 
-def _read_verdict(fd: int) -> dict[str, Any] | None:
-    """The first line the check wrote on its own pipe (a process it left behind may still hold
-    the pipe open in the weak mode, so this never waits)."""
+def _read_rest(fd: int) -> bytes:
+    """What is left in a verdict pipe (a process the check left behind may still hold it open
+    in the weak mode, so this never waits)."""
     data = b""
     with contextlib.suppress(OSError):
         while len(data) < VERDICT_LIMIT_BYTES:
@@ -226,6 +256,11 @@ def _read_verdict(fd: int) -> dict[str, Any] | None:
             if not chunk:
                 break
             data += chunk
+    return data
+
+
+def _parse(data: bytes) -> dict[str, Any] | None:
+    """The first line of a verdict pipe, if it is a JSON object."""
     try:
         loaded = json.loads(data.split(b"\n", 1)[0])
     except ValueError:
