@@ -87,8 +87,9 @@ def _prepare(request: dict[str, Any], workdir: str) -> None:
         with open(target, "w", encoding="utf-8") as handle:
             handle.write(content)
     os.makedirs(root, exist_ok=True)
-    with open(os.path.join(workdir, "tests.py"), "w", encoding="utf-8") as handle:
-        handle.write(request.get("tests") or "")
+    if request["kind"] == "pytest":
+        with open(os.path.join(workdir, "tests.py"), "w", encoding="utf-8") as handle:
+            handle.write(request.get("tests") or "")
     os.chdir(workdir)
     os.environ.clear()
     os.environ.update(
