@@ -41,7 +41,7 @@ from mge_pipeline.validation.pool import (
     WarmPool,
 )
 
-__all__ = ["PythonSandbox", "SandboxOutcome", "SandboxUnavailableError"]
+__all__ = ["PythonSandbox", "SandboxOutcome", "SandboxUnavailableError", "probe_isolation"]
 
 
 @dataclass(frozen=True)
@@ -220,6 +220,17 @@ class PythonSandbox:
             result, timed_out, process.returncode, output, time.perf_counter() - started,
             PYTHON_GUARD,
         )  # fmt: skip
+
+
+def probe_isolation(*, allow_weak: bool = False) -> tuple[str, str | None]:
+    """The isolation checks would get here, and why it is weak if it is: for a run to say so
+    at start. Raises ``SandboxUnavailableError`` when only weak isolation exists and
+    ``allow_weak`` is off. Starts a pool and stops it (about a tenth of a second)."""
+    sandbox = PythonSandbox(allow_weak=allow_weak)
+    try:
+        return sandbox.start(), sandbox.weak_reason
+    finally:
+        sandbox.close()
 
 
 def _collect(workdir: Path, verdict_fd: int, token: str) -> tuple[dict[str, object] | None, str]:

@@ -17,7 +17,13 @@ from collections.abc import Iterator
 import pytest
 
 from mge_pipeline.domain import ErrorCategory
-from mge_pipeline.validation import PythonAtomValidator, PythonSandbox, SandboxOutcome, pool
+from mge_pipeline.validation import (
+    PythonAtomValidator,
+    PythonSandbox,
+    SandboxOutcome,
+    pool,
+    probe_isolation,
+)
 from mge_pipeline.validation.pool import SANDBOX_UID_BASE, SandboxUnavailableError
 from mge_pipeline.validation.python_validator import issues_from_outcome
 from mge_pipeline_tests.factories import make_atom
@@ -398,6 +404,12 @@ def test_without_bubblewrap_the_sandbox_refuses_to_run_code() -> None:
     with pytest.raises(SandboxUnavailableError, match="bubblewrap"):
         refusing.start()
     refusing.close()
+    with pytest.raises(SandboxUnavailableError):
+        probe_isolation()
+    assert probe_isolation(allow_weak=True) == (
+        "python-guard",
+        "bubblewrap (bwrap) is not installed",
+    )
 
 
 @pytest.fixture
