@@ -10,7 +10,7 @@ bubblewrap itself performs, kept short enough to read in one sitting:
 1. ``fork_in_new_pid_namespace``: the child is PID 1 of a new PID namespace; killing it kills
    every process the check started, whatever session or group they moved to.
 2. ``enter``: new mount, IPC, UTS and network namespaces; a private size-limited tmpfs for
-   ``/tmp`` (the check's directory) and ``/dev/shm``; a ``/proc`` of its own.
+   ``/check`` (the check's directory) and ``/dev/shm``; a ``/proc`` of its own.
 3. ``drop_privileges``: every capability gone (bounding set included), an unprivileged uid
    (a host uid that owns nothing when MGE runs as root; ``nobody`` of a user namespace of its
    own otherwise), ``no_new_privs`` so no setuid binary or file capability brings them back.
@@ -36,8 +36,9 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 # capset(2) with version 3 takes two 32-bit words per set.
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-# Where a check lives: its files, HOME and TMPDIR, on a tmpfs of its own.
-CHECK_ROOT = "/tmp"
+# Where a check lives: its files, HOME and TMPDIR, on a tmpfs of its own. Not /tmp, which
+# stays read-only and shared so that host paths bound below it remain visible.
+CHECK_ROOT = "/check"
 # Inside the check's own user namespace (non-root mode) the check is ``nobody``.
 NOBODY = 65534
 

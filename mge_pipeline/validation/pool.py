@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import weakref
+from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 import anyio
@@ -64,9 +65,16 @@ class SandboxUnavailableError(MgeError):
 
 
 class WarmPool:
-    def __init__(self, python: str = sys.executable, *, allow_weak: bool = False) -> None:
+    def __init__(
+        self,
+        python: str = sys.executable,
+        *,
+        allow_weak: bool = False,
+        read_only: Sequence[str] = (),
+    ) -> None:
         self.python = python
         self.allow_weak = allow_weak
+        self.read_only = list(read_only)
         self.isolation: str | None = None
         self.weak_reason: str | None = None
         self._lock = threading.Lock()
@@ -156,7 +164,7 @@ class WarmPool:
             "uid_base": SANDBOX_UID_BASE if root else None,
             "tmpfs_mb": CHECK_TMPFS_MB,
         }
-        command = bubblewrap_command(self.python, SERVER, as_root=root)
+        command = bubblewrap_command(self.python, SERVER, as_root=root, read_only=self.read_only)
         problem = "bubblewrap (bwrap) is not installed" if command is None else None
         if command is not None:
             problem = self._launch([*command, json.dumps(config)])

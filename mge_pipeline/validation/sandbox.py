@@ -27,12 +27,14 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 
+from mge_pipeline import settings
 from mge_pipeline.validation.pool import (
     PYTHON_GUARD,
     SANDBOX_ENV,
@@ -61,7 +63,10 @@ class PythonSandbox:
 
     Every check raises ``SandboxUnavailableError`` when the sandbox cannot isolate it, unless
     ``allow_weak`` accepts the Python-level guard (then ``isolation`` is ``python-guard`` and a
-    warning is logged when the pool starts).
+    warning is logged when the pool starts). Checks see no host file but the interpreter, Node
+    and their libraries, plus ``read_only_paths`` (default: ``MGE_SANDBOX_READ_ONLY``), which
+    the operator, not the plan, chooses: say, the project whose test suite a ``test_command``
+    runs.
     """
 
     def __init__(
@@ -73,6 +78,7 @@ class PythonSandbox:
         python: str = sys.executable,
         warm: bool = True,
         allow_weak: bool = False,
+        read_only_paths: Sequence[str] | None = None,
     ) -> None:
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
@@ -80,7 +86,9 @@ class PythonSandbox:
         self.python = python
         self.warm = warm
         self.allow_weak = allow_weak
-        self._pool = WarmPool(python, allow_weak=allow_weak)
+        if read_only_paths is None:
+            read_only_paths = settings.sandbox_read_only_paths()
+        self._pool = WarmPool(python, allow_weak=allow_weak, read_only=read_only_paths)
         self._semaphores: dict[int, asyncio.Semaphore] = {}
 
     @property

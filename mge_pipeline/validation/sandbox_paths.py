@@ -6,13 +6,16 @@ installation and virtual environment (the atom's dependencies' code), this packa
 directory (the harness), Node's installation and the project's ``node_modules`` for
 JavaScript and TypeScript. Not the project directory, the store, ``/etc``, ``/home``, ``/root``,
 ``/run`` or ``/var``: no host file and no Unix socket on the host is reachable from a check.
+Paths the operator lists (``read_only``, ``MGE_SANDBOX_READ_ONLY``), say a project's own test
+suite for a plan's ``test_command``, are added read-only; ``/tmp`` is an empty read-only
+tmpfs under which such paths may sit (a check writes in ``/check``, its ``TMPDIR``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 __all__ = ["bubblewrap_command", "sandbox_paths"]
@@ -24,7 +27,9 @@ _FILES = ("/etc/ld.so.cache", "/etc/ssl/openssl.cnf")
 _NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
 
 
-def bubblewrap_command(python: str, server: str, *, as_root: bool) -> list[str] | None:
+def bubblewrap_command(
+    python: str, server: str, *, as_root: bool, read_only: Sequence[str] = ()
+) -> list[str] | None:
     """``bwrap … python -I server`` (config appended by the caller), or None without bwrap.
 
     As root, no user namespace: the parent keeps real root's capabilities inside its own
@@ -42,14 +47,16 @@ def bubblewrap_command(python: str, server: str, *, as_root: bool) -> list[str] 
             command += ["--symlink", os.readlink(link), link]
         elif os.path.isdir(link):
             command += ["--ro-bind", link, link]
-    paths = sandbox_paths(python, server)
+    paths = _outermost([*sandbox_paths(python, server), *_existing(read_only)])
+    command += ["--tmpfs", "/tmp"]
     for ancestor in _ancestors([*paths, *_FILES]):
         command += ["--perms", "0755", "--dir", ancestor]
     for path in paths:
         command += ["--ro-bind", path, path]
     for path in _FILES:
         command += ["--ro-bind-try", path, path]
-    command += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--chdir", "/"]
+    command += ["--remount-ro", "/tmp", "--dir", "/check", "--dev", "/dev", "--proc", "/proc"]
+    command += ["--chdir", "/"]
     return [*command, python, "-I", server]
 
 
@@ -91,6 +98,10 @@ def _node_paths() -> list[str]:
                 paths.append(str(folder / "node_modules"))
                 break
     return paths
+
+
+def _existing(paths: Iterable[str]) -> list[str]:
+    return [os.path.realpath(p) for p in paths if os.path.exists(p) and os.path.realpath(p) != "/"]
 
 
 def _ancestors(paths: Iterable[str]) -> list[str]:
