@@ -107,17 +107,22 @@ def drop_privileges(uid: int | None, last_capability: int) -> None:
     """No capability left and none to regain. ``uid`` is a host uid when the parent is the
     real root; None means the parent is root only in bubblewrap's user namespace, where no other
     uid is mapped, so the check gets a user namespace of its own and is ``nobody`` in it."""
-    for capability in range(last_capability + 1):
-        _check(_libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "drop bounding set")
     if uid is not None:
+        _drop_bounding_set(last_capability)
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)  # from uid 0 to non-zero: the kernel clears every set
     else:
-        _own_user_namespace()
+        _own_user_namespace()  # grants a full set again, in the new namespace: drop it there
+        _drop_bounding_set(last_capability)
         _clear_capabilities()
     _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient")
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+
+
+def _drop_bounding_set(last_capability: int) -> None:
+    for capability in range(last_capability + 1):
+        _check(_libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0), "drop bounding set")
 
 
 def _own_user_namespace() -> None:

@@ -64,6 +64,11 @@ class SandboxUnavailableError(MgeError):
     """The sandbox cannot isolate checks (or its parent died): no check may run."""
 
 
+def runs_as_root() -> bool:
+    """Root gets no user namespace from bubblewrap and real host uids for its checks."""
+    return os.geteuid() == 0
+
+
 class WarmPool:
     def __init__(
         self,
@@ -158,7 +163,7 @@ class WarmPool:
     def _ensure_started(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
             return self._process
-        root = os.geteuid() == 0
+        root = runs_as_root()
         config = {
             "isolation": BUBBLEWRAP,
             "uid_base": SANDBOX_UID_BASE if root else None,

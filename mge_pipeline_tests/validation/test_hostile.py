@@ -79,6 +79,26 @@ def test_no_capability_no_new_privileges_and_an_unprivileged_uid(sandbox: Python
     assert probe(sandbox, "import os\n" + tests).result == CONTAINED
 
 
+def test_without_root_a_check_is_nobody_in_a_user_namespace_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The unprivileged path (bubblewrap's user namespace, then one per check), taken here
+    as root: the process limit cannot be shown binding that way (uid 0 on the host is exempt)."""
+    monkeypatch.setattr(pool, "runs_as_root", lambda: False)
+    unprivileged = PythonSandbox(timeout_seconds=5.0)
+    tests = (
+        "import ctypes, os\n"
+        "status = dict(l.split(':', 1) for l in open('/proc/self/status').read().splitlines())\n"
+        "assert all(int(status[f], 16) == 0 for f in ('CapPrm', 'CapEff', 'CapBnd', 'CapAmb'))\n"
+        "assert os.getuid() == 65534 and status['NoNewPrivs'].strip() == '1'\n"
+        "assert ctypes.CDLL(None).unshare(0x10000000) == -1\n"
+    )
+    try:
+        assert probe(unprivileged, tests).result == CONTAINED
+    finally:
+        unprivileged.close()
+
+
 MOUNT_TRICKS = [
     pytest.param(
         "for args in (['-o', 'remount,rw', '/'], ['-o', 'remount,rw', '/usr'],\n"
