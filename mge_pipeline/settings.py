@@ -10,6 +10,7 @@
 | ANTHROPIC_API_KEY   | unset                                    |
 | ANTHROPIC_BASE_URL  | the SDK's default                        |
 | MGE_EXAMPLES_DIR    | <repository>/examples/masterplans        |
+| MGE_SANDBOX_READ_ONLY | none: host paths (``:``-separated) checks may read |
 """
 
 from __future__ import annotations
@@ -85,3 +86,8 @@ def metrics_dir(*, create: bool = True) -> Path:
 
 def pushgateway_url() -> str | None:
     return os.environ.get("MGE_PUSHGATEWAY_URL") or None
+
+
+def sandbox_read_only_paths() -> list[str]:
+    """Host paths the operator lets checks read, e.g. a project's own test suite."""
+    return [p for p in os.environ.get(c.ENV_SANDBOX_READ_ONLY, "").split(os.pathsep) if p]

@@ -5,12 +5,19 @@ from mge_pipeline.validation.python_validator import (
     module_name_for,
     static_issues,
 )
-from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
+from mge_pipeline.validation.sandbox import (
+    PythonSandbox,
+    SandboxOutcome,
+    SandboxUnavailableError,
+    probe_isolation,
+)
 
 __all__ = [
     "PythonAtomValidator",
     "PythonSandbox",
     "SandboxOutcome",
+    "SandboxUnavailableError",
     "module_name_for",
+    "probe_isolation",
     "static_issues",
 ]

@@ -1,11 +1,13 @@
 """Runs inside the sandbox process, before and around the generated code. Standard library only.
 
-``run_check(request, workdir)`` lays the files out in WORKDIR/src, sends all output to
-WORKDIR/output.txt, limits the process (CPU, address space, file size — which also caps the
-output —, open files, processes, no core dumps), installs an audit hook that blocks what the
-kernel does not already block, then either imports the atom's module and runs its tests, runs
-acceptance tests under pytest, or replaces itself with a command. It writes one JSON verdict to
-WORKDIR/result.json, so the parent never parses tracebacks out of free-form output.
+``run_check(request, workdir, token, isolation)`` is called with descriptors 1 and 2 on the
+check's output and descriptor 3 on its private verdict pipe. It lays the files out in
+WORKDIR/src, limits the process (CPU, address space, file size — which also caps the output —,
+open files, processes, no core dumps), installs an audit hook in the weak ``python-guard``
+mode only (under ``bubblewrap`` the kernel forbids what the hook would), then either imports the
+atom's module and runs its tests, runs acceptance tests under pytest, or replaces itself with
+a command. The verdict is one JSON line on descriptor 3 carrying the check's token, written
+only after every test has returned: a check that exits early leaves no verdict and fails.
 """
 
 import contextlib
@@ -16,11 +18,14 @@ import sys
 import traceback
 from typing import Any
 
+BUBBLEWRAP = "bubblewrap"
+PYTHON_GUARD = "python-guard"
+VERDICT_FD = 3
 TESTS_FILENAME = "<tests>"
 OUTPUT_LIMIT_BYTES = 16 * 1024 * 1024
 OPEN_FILES = 256
-# Processes per user in the sandbox's own user namespace; without one the limit counts every
-# process of the user, so it becomes that count plus this margin.
+# Processes of one check: under bubblewrap its uid (or user namespace) is its own, so the limit
+# counts only its processes; in the weak mode it counts all of the user's, plus this margin.
 PROCESS_MARGIN = 64
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 _PATH_EVENTS = {
@@ -45,16 +50,19 @@ _SPAWN_EVENTS = frozenset(
 )
 
 
-def run_check(request: dict[str, Any], workdir: str, isolation: str) -> None:
+def run_check(request: dict[str, Any], workdir: str, token: str, isolation: str) -> None:
     """The body of one check's process; never returns."""
     code = 0
     try:
+        kind = request["kind"]
+        if kind == "noop":
+            os._exit(0)
         _prepare(request, workdir)
         _limit(request, isolation)
-        kind = request["kind"]
         if kind == "exec":
             _exec(request["argv"], workdir)
-        _guard(workdir, isolation)
+        if isolation != BUBBLEWRAP:
+            _guard(workdir)
         result = _pytest(workdir) if kind == "pytest" else _tests(request, workdir)
     except BaseException as exc:  # a check must always leave a verdict behind
         result = {
@@ -64,7 +72,10 @@ def run_check(request: dict[str, Any], workdir: str, isolation: str) -> None:
             "message": str(exc)[-2000:],
         }
         code = 70
-    _write_result(workdir, result)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):
+            stream.flush()
+    _write_verdict(token, result, code)
     os._exit(code)
 
 
@@ -76,13 +87,9 @@ def _prepare(request: dict[str, Any], workdir: str) -> None:
         with open(target, "w", encoding="utf-8") as handle:
             handle.write(content)
     os.makedirs(root, exist_ok=True)
-    with open(os.path.join(workdir, "tests.py"), "w", encoding="utf-8") as handle:
-        handle.write(request.get("tests") or "")
-    output = os.open(os.path.join(workdir, "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.dup2(output, 1)
-    os.dup2(output, 2)
+    if request["kind"] == "pytest":
+        with open(os.path.join(workdir, "tests.py"), "w", encoding="utf-8") as handle:
+            handle.write(request.get("tests") or "")
     os.chdir(workdir)
     os.environ.clear()
     os.environ.update(
@@ -111,15 +118,17 @@ def _limit(request: dict[str, Any], isolation: str) -> None:
         resource.RLIMIT_CORE: (0, 0),
         resource.RLIMIT_NPROC: _process_limit(isolation),
     }
-    if request.get("address_space", True):
-        memory = int(request["memory_mb"]) * 1024 * 1024
-        limits[resource.RLIMIT_AS] = (memory, memory)
-    for kind, value in limits.items():
-        resource.setrlimit(kind, value)
+    memory = int(request["memory_mb"]) * 1024 * 1024
+    # Runtimes that reserve large address ranges (V8) get the data segment limited instead:
+    # reservations do not count, every byte written to does.
+    kind = resource.RLIMIT_AS if request.get("address_space", True) else resource.RLIMIT_DATA
+    limits[kind] = (memory, memory)
+    for limit, value in limits.items():
+        resource.setrlimit(limit, value)
 
 
 def _process_limit(isolation: str) -> tuple[int, int]:
-    if isolation == "namespace":
+    if isolation == BUBBLEWRAP:
         return PROCESS_MARGIN * 2, PROCESS_MARGIN * 2
     uid = os.getuid()
     mine = 0
@@ -130,11 +139,11 @@ def _process_limit(isolation: str) -> tuple[int, int]:
     return mine + PROCESS_MARGIN, mine + PROCESS_MARGIN
 
 
-def _guard(workdir: str, isolation: str) -> None:
-    """An audit hook (it cannot be removed) for what the kernel does not already forbid."""
+def _guard(workdir: str) -> None:
+    """The weak mode's audit hook (it cannot be removed): a Python-level fence that native code,
+    ``ctypes`` aside, walks around; it exists only for machines without bubblewrap."""
     inside = os.path.realpath(workdir) + os.sep
     own_proc = (f"/proc/{os.getpid()}/", "/proc/self/", "/proc/thread-self/")
-    strict = isolation != "namespace"
 
     def allowed(path: object) -> bool:
         if isinstance(path, bytes):
@@ -166,7 +175,7 @@ def _guard(workdir: str, isolation: str) -> None:
                     )
         elif event in _NETWORK_EVENTS:
             raise PermissionError("network access is blocked in the sandbox")
-        elif strict and (event == "ctypes.dlopen" or event in _SPAWN_EVENTS):
+        elif event == "ctypes.dlopen" or event in _SPAWN_EVENTS:
             raise PermissionError(f"{event} is blocked in the sandbox")
 
     sys.addaudithook(hook)
@@ -236,10 +245,13 @@ def _failure(phase: str, exc: BaseException, tests: str) -> dict[str, Any]:
     }
 
 
-def _write_result(workdir: str, result: dict[str, Any]) -> None:
+def _write_verdict(token: str, result: dict[str, Any], code: int) -> None:
+    """The parent answers as soon as this line arrives (with ``code`` as the exit code), then
+    kills the check's processes: nothing after the verdict can change it."""
     try:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT_BYTES, OUTPUT_LIMIT_BYTES))
-        with open(os.path.join(workdir, "result.json"), "w", encoding="utf-8") as handle:
-            json.dump(result, handle, default=str)
+        verdict = {"token": token, "result": result, "code": code}
+        line = json.dumps(verdict, default=str).encode() + b"\n"
+        while line:
+            line = line[os.write(VERDICT_FD, line) :]
     except BaseException:
         os._exit(71)

@@ -1,15 +1,20 @@
-"""The warm pool's client: starts the preloaded parent, sends checks, hands answers back.
+"""The warm pool's client: starts the jailed, preloaded parent, sends checks, hands answers back.
 
-The parent is started once per sandbox, inside new user, network, mount and PID namespaces
-when ``unshare`` can create them: no network at all, every mount read-only but a size-limited
-tmpfs for the checks' directories, and a ``/proc`` that shows only the sandbox's processes.
-When namespaces are unavailable it runs as a plain process and the harness's audit hook blocks
-network use, writes outside the check's directory and process spawning at the Python level;
-``isolation`` says which mode is in effect.
+The parent (``pool_server.py``) runs inside bubblewrap: new PID, network, IPC, UTS and cgroup
+namespaces, a read-only root that holds only what checks need (``sandbox_paths``), its own
+``/proc`` and ``/dev``; it exits when the client closes its input (or dies). It keeps the
+capabilities it needs to jail each check it forks (``jail.py``), and its first line says
+whether that jail works here. When MGE runs as root, bubblewrap does not create a user
+namespace, so each check can become a host uid that owns nothing and the process limit binds.
+
+Without bubblewrap (or user namespaces) the only thing left is the Python-level guard
+(``python-guard``), which hostile code can walk around. That is refused with
+``SandboxUnavailableError`` unless the caller opted in (``allow_weak``, the CLI's
+``--allow-weak-sandbox``), and then said loudly in the log and by ``isolation``.
 
 The client is loop-agnostic: one reader thread resolves thread-safe futures, so any event loop
-(the async executor's, or a test's ``asyncio.run``) awaits answers without blocking, and the
-pool outlives the loops that used it. If the parent dies it is restarted on the next check.
+awaits answers without blocking, and the pool outlives the loops that used it. If the parent
+dies it is restarted on the next check.
 """
 
 from __future__ import annotations
@@ -17,97 +22,127 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import functools
 import itertools
 import json
-import shutil
+import logging
+import os
+import select
 import subprocess
 import sys
 import tempfile
 import threading
 import weakref
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 import anyio
 
 from mge_pipeline.exceptions import MgeError
+from mge_pipeline.validation.harness import BUBBLEWRAP, PYTHON_GUARD
+from mge_pipeline.validation.sandbox_paths import bubblewrap_command
 
-SERVER = Path(__file__).with_name("pool_server.py")
+__all__ = ["BUBBLEWRAP", "PYTHON_GUARD", "SandboxUnavailableError", "WarmPool"]
+
+SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pool_server.py")
 SANDBOX_ENV = {"LANG": "C.UTF-8", "PATH": "/usr/local/bin:/usr/bin:/bin"}
-NAMESPACE = "namespace"
-PYTHON_GUARD = "python-guard"
-SCRATCH_SIZE = "512m"
+# Host uids for checks when MGE runs as root: SANDBOX_UID_BASE + slot, unused by any account.
+SANDBOX_UID_BASE = 1_900_000_000
+# Each check's private tmpfs (its files, HOME, TMPDIR), in MiB.
+CHECK_TMPFS_MB = 256
 # Extra wall time the client grants the parent beyond a check's own deadline before it
 # concludes the parent is wedged and restarts it.
 ANSWER_GRACE_SECONDS = 10.0
-# In the new mount namespace: a size-limited tmpfs for the checks, every other mount read-only.
-_MOUNT_SCRIPT = """set -e
-mount -t tmpfs -o size=$2,mode=0700 tmpfs "$1"
-for mp in $(awk '{print $5}' /proc/self/mountinfo); do
-  [ "$mp" = "$1" ] || mount -o remount,bind,ro "$mp" 2>/dev/null || true
-done
-shift 2
-exec "$@"
-"""
+START_TIMEOUT_SECONDS = 20.0
+WEAK_WARNING = (
+    "the sandbox runs untrusted code with the Python-level guard only (%s); generated code can "
+    "escape it. Install bubblewrap and allow user namespaces for real isolation."
+)
+logger = logging.getLogger(__name__)
 
 
 class SandboxUnavailableError(MgeError):
-    """The sandbox's parent process could not be started or died with checks in flight."""
+    """The sandbox cannot isolate checks (or its parent died): no check may run."""
 
 
-def unshare_prefix(scratch: str) -> list[str]:
-    return [
-        "unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork",
-        "--kill-child", "--mount-proc", "sh", "-c", _MOUNT_SCRIPT, "sh", scratch, SCRATCH_SIZE,
-    ]  # fmt: skip
-
-
-def probe_isolation(scratch: str) -> str:
-    """Namespaces when ``unshare`` creates them here (containers often forbid it)."""
-    return _probe()
-
-
-@functools.cache
-def _probe() -> str:
-    if shutil.which("unshare") is None:
-        return PYTHON_GUARD
-    with tempfile.TemporaryDirectory(prefix="mge-probe-") as target:
-        try:
-            probe = subprocess.run(
-                [*unshare_prefix(target), "true"], env=SANDBOX_ENV, capture_output=True, timeout=10
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return PYTHON_GUARD
-    return NAMESPACE if probe.returncode == 0 else PYTHON_GUARD
+def runs_as_root() -> bool:
+    """Root gets no user namespace from bubblewrap and real host uids for its checks."""
+    return os.geteuid() == 0
 
 
 class WarmPool:
-    def __init__(self, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        python: str = sys.executable,
+        *,
+        allow_weak: bool = False,
+        read_only: Sequence[str] = (),
+    ) -> None:
         self.python = python
+        self.allow_weak = allow_weak
+        self.read_only = list(read_only)
         self.isolation: str | None = None
+        self.weak_reason: str | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._pending: dict[int, concurrent.futures.Future[dict[str, Any]]] = {}
         self._process: subprocess.Popen[bytes] | None = None
-        self._scratch: str | None = None
         self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._errors: BinaryIO | None = None
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def start(self) -> str:
+        """Starts the parent now (it otherwise starts on the first check); its isolation."""
+        with self._lock:
+            self._ensure_started()
+        assert self.isolation is not None
+        return self.isolation
+
     async def submit(self, request: dict[str, Any], timeout: float) -> dict[str, Any] | None:
         """The parent's answer, or None when it did not answer in time (it is then restarted)."""
         future: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
-        await anyio.to_thread.run_sync(self._send, request, future)
+        if not self._send_now(request, future):
+            await anyio.to_thread.run_sync(self._send, request, future)
         try:
-            return await asyncio.wait_for(
+            answer = await asyncio.wait_for(
                 asyncio.wrap_future(future), timeout + ANSWER_GRACE_SECONDS
             )
         except TimeoutError:
             await anyio.to_thread.run_sync(self.close)
             return None
+        if answer.get("jail_error"):
+            raise SandboxUnavailableError(f"the check's jail failed: {answer['jail_error']}")
+        return answer
+
+    def _send_now(
+        self, request: dict[str, Any], future: concurrent.futures.Future[dict[str, Any]]
+    ) -> bool:
+        """Sends from the event loop itself when that cannot block: the parent runs, nobody
+        holds the lock, and the line fits in what the pipe promises to take at once (PIPE_BUF,
+        written atomically). Saves a thread hop per check; otherwise ``_send`` runs in a thread."""
+        process = self._process
+        if process is None or process.stdin is None or process.poll() is not None:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            check_id = next(self._ids)
+            line = json.dumps({**request, "id": check_id}).encode() + b"\n"
+            _, writable, _ = select.select([], [process.stdin], [], 0)
+            if len(line) > select.PIPE_BUF or not writable:
+                return False
+            self._pending[check_id] = future
+            try:
+                process.stdin.write(line)
+                process.stdin.flush()
+            except OSError as exc:
+                self._pending.pop(check_id, None)
+                raise SandboxUnavailableError(f"the sandbox parent is gone: {exc}") from exc
+            return True
+        finally:
+            self._lock.release()
 
     def _send(
         self, request: dict[str, Any], future: concurrent.futures.Future[dict[str, Any]]
@@ -128,33 +163,76 @@ class WarmPool:
     def _ensure_started(self) -> subprocess.Popen[bytes]:
         if self._process is not None and self._process.poll() is None:
             return self._process
-        self._scratch = tempfile.mkdtemp(prefix="mge-sandbox-")
-        self.isolation = probe_isolation(self._scratch)
-        prefix = unshare_prefix(self._scratch) if self.isolation == NAMESPACE else []
-        command = [*prefix, self.python, "-I", str(SERVER), self._scratch, self.isolation]
-        try:
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=SANDBOX_ENV,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise SandboxUnavailableError(f"cannot start the sandbox parent: {exc}") from exc
-        assert self._process.stdout is not None
-        # The reader holds the pending answers, not the pool: a pool nobody uses any more is
-        # collected, and its finalizer ends the parent.
+        root = runs_as_root()
+        config = {
+            "isolation": BUBBLEWRAP,
+            "uid_base": SANDBOX_UID_BASE if root else None,
+            "tmpfs_mb": CHECK_TMPFS_MB,
+        }
+        command = bubblewrap_command(self.python, SERVER, as_root=root, read_only=self.read_only)
+        problem = "bubblewrap (bwrap) is not installed" if command is None else None
+        if command is not None:
+            problem = self._launch([*command, json.dumps(config)])
+        if problem is not None:
+            self._weak(problem)
+        assert self._process is not None and self._errors is not None
+        self._finalizer = weakref.finalize(self, _stop, self._process, self._errors)
         reader = threading.Thread(
             target=_read,
-            args=(self._process.stdout, self._pending, self._lock),
+            args=(self._process.stdout, self._pending, self._lock, self._errors),
             name="mge-sandbox-reader",
             daemon=True,
         )
         reader.start()
-        self._finalizer = weakref.finalize(self, _stop, self._process, self._scratch)
         return self._process
+
+    def _weak(self, problem: str) -> None:
+        if not self.allow_weak:
+            raise SandboxUnavailableError(
+                f"no isolation for untrusted code: {problem}. Install bubblewrap (Debian: "
+                "apt-get install bubblewrap) or accept the weak Python-level guard with "
+                "--allow-weak-sandbox"
+            )
+        logger.warning(WEAK_WARNING, problem)
+        self.weak_reason = problem
+        config = {"isolation": PYTHON_GUARD}
+        failure = self._launch([self.python, "-I", SERVER, json.dumps(config)])
+        if failure is not None:
+            raise SandboxUnavailableError(f"cannot start the sandbox parent: {failure}")
+
+    def _launch(self, command: list[str]) -> str | None:
+        """Starts the parent and reads its first line: None when it is ready, else why not."""
+        # The parent's stderr, kept to say why it died; closed with it (``_stop``).
+        errors = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env=SANDBOX_ENV,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            errors.close()
+            return str(exc)
+        assert process.stdout is not None
+        ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_SECONDS)
+        line = process.stdout.readline() if ready else b""
+        try:
+            status = json.loads(line)
+        except ValueError:
+            status = {"ready": False, "error": None}
+        if not status.get("ready"):
+            process.kill()
+            process.wait()
+            why = status.get("error") or _tail(errors) or "the sandbox parent did not start"
+            errors.close()
+            return str(why)
+        self._process = process
+        self._errors = errors
+        self.isolation = str(json.loads(command[-1])["isolation"])
+        return None
 
     def close(self) -> None:
         with self._lock:
@@ -163,10 +241,21 @@ class WarmPool:
             self._process = None
 
 
+def _tail(errors: BinaryIO) -> str:
+    """The last words of the parent's stderr (empty once the pool closed the file)."""
+    try:
+        errors.seek(0, os.SEEK_END)
+        errors.seek(max(0, errors.tell() - 2000))
+        return errors.read().decode(errors="replace").strip()
+    except ValueError:
+        return ""
+
+
 def _read(
     stream: BinaryIO,
     pending: dict[int, concurrent.futures.Future[dict[str, Any]]],
     lock: threading.Lock,
+    errors: BinaryIO,
 ) -> None:
     for line in stream:
         with contextlib.suppress(ValueError):
@@ -178,11 +267,12 @@ def _read(
     with lock:
         orphans = [f for f in pending.values() if not f.done()]
         pending.clear()
+    last_words = _tail(errors)
     for future in orphans:
-        future.set_exception(SandboxUnavailableError("the sandbox parent died"))
+        future.set_exception(SandboxUnavailableError(f"the sandbox parent died: {last_words}"))
 
 
-def _stop(process: subprocess.Popen[bytes], scratch: str) -> None:
+def _stop(process: subprocess.Popen[bytes], errors: BinaryIO) -> None:
     """End of input lets the parent kill its checks and exit; a wedged one is killed."""
     with contextlib.suppress(OSError):
         if process.stdin is not None:
@@ -193,4 +283,4 @@ def _stop(process: subprocess.Popen[bytes], scratch: str) -> None:
         process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
-    shutil.rmtree(scratch, ignore_errors=True)
+    errors.close()

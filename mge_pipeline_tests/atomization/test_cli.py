@@ -61,6 +61,7 @@ def test_an_atomized_module_is_rebuilt_and_passes_its_own_tests(
         str(plan),
         *("--output", str(output), "--latency", "0", "--fault-rate", "0"),
         home=clean_environment,
+        env={"MGE_SANDBOX_READ_ONLY": str(tests)},  # the sandbox shows checks no host file else
     )
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((output / "report.json").read_text())

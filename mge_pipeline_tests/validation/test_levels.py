@@ -407,7 +407,7 @@ def test_finalize_stores_the_levels_reports_them_and_fails_the_run(
     report = asyncio.run(finalize(services))
     assert report.status == ExecutionStatus.FAILED.value
     assert report.reason == "task validation failed for t0 (implicated atoms: g)"
-    assert report.sandbox_isolation in ("namespace", "python-guard")
+    assert report.sandbox_isolation == "bubblewrap"
     assert [lv.level.value for lv in store.level_validations("exec-1")] == [
         "task",
         "milestone",
