@@ -19,7 +19,7 @@ from typing import Any
 from mge_pipeline import constants as c
 from mge_pipeline import settings
 from mge_pipeline.domain import ExecutionState, MasterPlan
-from mge_pipeline.exceptions import MasterPlanError
+from mge_pipeline.exceptions import MasterPlanError, MgeError
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.planning import load_masterplan, plan_statistics
 from mge_pipeline.store import MASTERPLAN_READY, MgeStore
@@ -73,6 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--output", type=Path, default=None, help="default: $MGE_OUTPUT_DIR/<plan id>")
     run.add_argument(
         "--no-prompt-caching", action="store_true", help="send no cache_control (to compare)"
+    )
+    run.add_argument(
+        "--allow-weak-sandbox",
+        action="store_true",
+        help="without bubblewrap, run generated code under a Python-level guard it can escape",
     )
     run.add_argument("--rpm", type=int, default=0, help="requests per minute limit (0: none)")
     run.add_argument("--tpm", type=int, default=0, help="input tokens per minute limit (0: none)")
@@ -204,10 +209,19 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         fault_rate=args.fault_rate,
         latency_seconds=args.latency,
+        allow_weak_sandbox=args.allow_weak_sandbox,
     )
+    from mge_pipeline.validation import probe_isolation
+
+    try:
+        isolation, weak_reason = probe_isolation(allow_weak=args.allow_weak_sandbox)
+    except MgeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     provider = make_llm_resource(options).get_provider()
     output = (args.output or settings.output_root() / bundle.plan.id).resolve()
     print(f"masterplan '{bundle.plan.id}': {len(bundle.atoms)} atoms in {len(bundle.waves)} waves")
+    print(f"sandbox: {isolation}" + (f" (WEAK: {weak_reason})" if weak_reason else ""))
     print(
         f"provider: {provider.name} (model {provider.model}); budget ${args.budget:.2f}; "
         f"max concurrent {args.max_concurrent}; scheduling by {args.scheduling}"

@@ -66,4 +66,5 @@ class StoreError(MgeError):
 
 
 class SandboxUnavailableError(MgeError):
-    """The sandbox could not run a check: its parent died, or isolation cannot be set up."""
+    """The sandbox cannot isolate checks (and weak isolation was not allowed), or its parent
+    died: no check may run."""

@@ -43,10 +43,17 @@ async def finalize(services: RunServices) -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
         return _conclude(
-            bundle, run, store, files, status, reason, acceptance, command, sandbox.isolation
+            bundle, run, store, files, status, reason, acceptance, command, _isolation(sandbox)
         )
 
     return await anyio.to_thread.run_sync(conclude)
+
+
+def _isolation(sandbox: PythonSandbox) -> str | None:
+    """The sandbox's isolation for the report, with the reason when it is only the weak guard."""
+    if sandbox.weak_reason:
+        return f"{sandbox.isolation} (WEAK: {sandbox.weak_reason})"
+    return sandbox.isolation
 
 
 def _levels_reason(levels: list[LevelValidation]) -> str | None:

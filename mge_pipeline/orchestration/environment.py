@@ -33,6 +33,7 @@ class ResourceOptions:
     latency_seconds: float = c.DEFAULT_SIMULATED_LATENCY_SECONDS
     latency_sigma: float = 0.0
     sandbox_processes: int = c.DEFAULT_SANDBOX_PROCESSES
+    allow_weak_sandbox: bool = False
     io_manager: str = "fs"
 
     def as_kwargs(self) -> dict[str, Any]:
@@ -63,7 +64,10 @@ def make_resources(options: ResourceOptions | None = None) -> dict[str, Any]:
     resources: dict[str, Any] = {
         "store": StoreResource(database_url=options.database_url or settings.database_url()),
         "llm": make_llm_resource(options),
-        "sandbox": SandboxResource(max_processes=options.sandbox_processes),
+        "sandbox": SandboxResource(
+            max_processes=options.sandbox_processes,
+            allow_weak_sandbox=options.allow_weak_sandbox,
+        ),
         "run_services": RunServicesResource(),
     }
     if options.io_manager == "memory":

@@ -17,6 +17,7 @@ import dagster as dg
 
 from mge_pipeline import settings as env
 from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
+from mge_pipeline.exceptions import SandboxUnavailableError
 from mge_pipeline.execution.finalize import finalize as finalize_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.prepare import prepare_run, run_tags
@@ -67,8 +68,10 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         config: MasterplanRunConfig,
         store: StoreResource,
         llm: LLMProviderResource,
+        sandbox: SandboxResource,
     ) -> RunContext:
         _refuse_executor_limit(context, len(bundle.atoms))
+        _start_sandbox(context, sandbox)
         provider = llm.get_provider()
         settings = run_context_from(context.run_config, context.run_id, bundle.plan.id).settings
         repository = store.get_store()
@@ -83,6 +86,19 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         return run
 
     return prepare
+
+
+def _start_sandbox(context: dg.OpExecutionContext, sandbox: SandboxResource) -> None:
+    """The run learns its isolation before any LLM call: refused, or weak and said so."""
+    pool = sandbox.get_sandbox()
+    try:
+        isolation = pool.start()
+    except SandboxUnavailableError as exc:
+        raise dg.Failure(description=f"no LLM call was made: {exc}") from exc
+    if pool.weak_reason:
+        context.log.warning(f"WEAK sandbox ({isolation}): {pool.weak_reason}")
+    else:
+        context.log.info(f"sandbox isolation: {isolation}")
 
 
 def _refuse_executor_limit(context: dg.OpExecutionContext, atoms: int) -> None:

@@ -139,11 +139,20 @@ class SandboxResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         ge=1,
         description="Sandbox processes at once per run; more than the cores only adds contention.",
     )
+    allow_weak_sandbox: bool = Field(
+        default=False,
+        description=(
+            "Run generated code with only a Python-level guard when bubblewrap is unavailable "
+            "(generated code can escape it); off: such a run is refused."
+        ),
+    )
     _sandbox: PythonSandbox | None = PrivateAttr(default=None)
 
     def get_sandbox(self) -> PythonSandbox:
         if self._sandbox is None:
-            self._sandbox = PythonSandbox(max_processes=self.max_processes)
+            self._sandbox = PythonSandbox(
+                max_processes=self.max_processes, allow_weak=self.allow_weak_sandbox
+            )
         return self._sandbox
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

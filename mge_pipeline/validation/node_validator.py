@@ -25,7 +25,9 @@ from mge_pipeline.domain import (
     ValidationIssue,
     ValidationVerdict,
 )
+from mge_pipeline.domain.atomicity import MAX_LOC
 from mge_pipeline.generation.extraction import defines
+from mge_pipeline.validation.checks.atomicity import OVERSIZE_FACTOR
 from mge_pipeline.validation.checks.subject import error, mentions, warning
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
 
@@ -173,11 +175,12 @@ def static_issues(atom: AtomSpec, code: str) -> list[ValidationIssue]:
             make = warning if mentions(atom, *words) else error
             issues.append(make("runtime_safety", ErrorCategory.SAFETY, what, line))
     loc = sum(1 for line in code.splitlines() if line.strip() and not line.strip().startswith("//"))
-    if loc > 4 * max(atom.estimated_loc, 15):
+    if loc > OVERSIZE_FACTOR * max(atom.estimated_loc, MAX_LOC):
         message = f"{loc} lines of code where an atom of about {atom.estimated_loc} was asked for"
         issues.append(error("atomicity", ErrorCategory.CONTEXT, message))
-    elif loc > 15:
-        issues.append(warning("atomicity", ErrorCategory.CONTEXT, f"{loc} lines (at most 15)"))
+    elif loc > MAX_LOC:
+        message = f"{loc} lines (at most {MAX_LOC})"
+        issues.append(warning("atomicity", ErrorCategory.CONTEXT, message))
     return issues
 
 

@@ -37,7 +37,7 @@ from typing import Any, BinaryIO
 
 import anyio
 
-from mge_pipeline.exceptions import MgeError
+from mge_pipeline.exceptions import SandboxUnavailableError
 from mge_pipeline.validation.harness import BUBBLEWRAP, PYTHON_GUARD
 from mge_pipeline.validation.sandbox_paths import bubblewrap_command
 
@@ -58,10 +58,6 @@ WEAK_WARNING = (
     "escape it. Install bubblewrap and allow user namespaces for real isolation."
 )
 logger = logging.getLogger(__name__)
-
-
-class SandboxUnavailableError(MgeError):
-    """The sandbox cannot isolate checks (or its parent died): no check may run."""
 
 
 def runs_as_root() -> bool:
