@@ -15,6 +15,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import traceback
 from typing import Any
 
@@ -107,6 +108,9 @@ def _prepare(request: dict[str, Any], workdir: str) -> None:
         *[p for p in sys.path if p.endswith(("site-packages", ".zip")) or "/lib/python" in p],
     ]
     sys.dont_write_bytecode = True
+    # The warm parent may have asked tempfile for its directory already (it caches the answer):
+    # point it at the check's own directory, as TMPDIR now says (pytest writes its tmp there).
+    tempfile.tempdir = workdir
 
 
 def _limit(request: dict[str, Any], isolation: str) -> None:

@@ -118,3 +118,27 @@ def test_submit_then_status(clean_environment: Path) -> None:
     assert status.returncode == 0
     row = status.stdout.splitlines()[2].split()
     assert row[1:5] == ["small_textutils", "completed", "6/6", "11/11"]
+
+
+def test_without_bubblewrap_mge_run_refuses_in_one_line_unless_allowed(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    """A PATH with no bwrap on it: refused before any call, or run and labelled WEAK."""
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    plan = str(EXAMPLES / "small_textutils.yaml")
+    refused = mge("run", plan, "--latency", "0", home=clean_environment, env={"PATH": str(bare)})
+    assert refused.returncode == 2
+    assert len(refused.stderr.strip().splitlines()) == 1 and "bubblewrap" in refused.stderr
+    assert not (clean_environment / "output").exists(), "nothing written"
+    allowed = mge(
+        "run",
+        plan,
+        "--latency",
+        "0",
+        "--allow-weak-sandbox",
+        home=clean_environment,
+        env={"PATH": str(bare)},
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert "sandbox: python-guard (WEAK:" in allowed.stdout

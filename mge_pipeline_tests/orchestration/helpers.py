@@ -32,6 +32,7 @@ def run_plan(
     seed: int = 0,
     latency_seconds: float = 0.0,
     executor_config: dict[str, Any] | None = None,
+    allow_weak_sandbox: bool = False,
     **config: Any,
 ) -> PlanRun:
     """Writes the plan to a file and runs it the way ``mge run`` does."""
@@ -44,6 +45,7 @@ def run_plan(
         "latency_seconds": latency_seconds,
         "seed": seed,
         "provider": "simulated",
+        "allow_weak_sandbox": allow_weak_sandbox,
     }
     job = dg.build_reconstructable_job(
         "mge_pipeline.orchestration.compiler",

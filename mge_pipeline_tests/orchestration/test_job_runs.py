@@ -151,3 +151,32 @@ def test_an_executor_slot_limit_below_the_plan_is_refused_before_any_call(
     assert "STEP_FAILURE" in run.step_events["prepare"]
     assert not any("generate_atom" in key for key in run.step_events), "no atom step ran"
     assert MgeStore(database_url).executions() == [], "no execution was opened"
+
+
+@pytest.fixture
+def no_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This machine as if bubblewrap were missing: only the weak Python guard is possible."""
+    from mge_pipeline.validation import pool
+
+    monkeypatch.setattr(pool, "bubblewrap_command", lambda *args, **kwargs: None)
+
+
+@pytest.mark.usefixtures("no_bubblewrap")
+def test_without_isolation_the_run_is_refused_before_any_call(
+    tmp_path: Path, database_url: str
+) -> None:
+    run = run_plan(chain_plan(2), tmp_path, database_url)
+    assert not run.success
+    assert "STEP_FAILURE" in run.step_events["prepare"]
+    assert not any("generate_atom" in key for key in run.step_events), "no LLM call"
+    assert MgeStore(database_url).executions() == []
+
+
+@pytest.mark.usefixtures("no_bubblewrap")
+def test_a_weak_sandbox_runs_only_when_allowed_and_the_report_says_so(
+    tmp_path: Path, database_url: str
+) -> None:
+    run = run_plan(chain_plan(2), tmp_path, database_url, allow_weak_sandbox=True)
+    assert run.success and run.report is not None
+    assert run.report["sandbox_isolation"].startswith("python-guard (WEAK:")
+    assert "WEAK" in (run.output_dir / "report.md").read_text()
