@@ -207,8 +207,10 @@ def test_the_listeners_would_notice(listeners: Listeners) -> None:
     import socket
 
     socket.create_connection(("127.0.0.1", listeners.tcp_port)).close()
-    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", listeners.udp_port))
-    socket.socket(socket.AF_UNIX).connect(listeners.unix_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.sendto(b"x", ("127.0.0.1", listeners.udp_port))
+    with socket.socket(socket.AF_UNIX) as unix:
+        unix.connect(listeners.unix_path)
     assert len(listeners.drain()) == 3
 
 
