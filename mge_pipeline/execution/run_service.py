@@ -154,7 +154,21 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
 
 
 async def run_atom(services: RunServices, atom_id: str) -> AtomResult:
-    """Wait for what the atom needs, then skip, block or generate it; record the outcome."""
+    """Wait for what the atom needs, then skip, block or generate it; record the outcome.
+
+    Whatever happens, the atom ends settled on the board: if this raises (a store outage, a
+    bug), the atom is settled failed first, so its dependents are blocked instead of waiting
+    for ever, and the error still fails the step.
+    """
+    try:
+        return await _run_atom(services, atom_id)
+    except BaseException:
+        if atom_id not in services.board.known([atom_id]):
+            services.board.settle(atom_id, AtomStatus.FAILED, None)
+        raise
+
+
+async def _run_atom(services: RunServices, atom_id: str) -> AtomResult:
     bundle = services.bundle
     wave_index = bundle.wave_of[atom_id]
     if services.run.settings.scheduling is Scheduling.WAVES and wave_index > 0:
@@ -232,7 +246,22 @@ async def _advance_wave(services: RunServices, wave_index: int) -> None:
 async def close_wave(
     services: RunServices, wave_index: int, started_at: float
 ) -> tuple[WaveSummary, list[AtomResultRecord]]:
-    """Summarise the wave from the store and apply the stop rule to the rest of the run."""
+    """Summarise the wave from the store and apply the stop rule to the rest of the run.
+
+    The wave counts as closed on the board even when this raises, so that under ``waves``
+    scheduling the next wave's atoms are released (and skipped, since the run then stops).
+    """
+    try:
+        return await _close_wave(services, wave_index, started_at)
+    except BaseException as exc:
+        services.board.stop(f"wave {wave_index} could not be closed: {exc!r}")
+        services.board.close_wave(wave_index)
+        raise
+
+
+async def _close_wave(
+    services: RunServices, wave_index: int, started_at: float
+) -> tuple[WaveSummary, list[AtomResultRecord]]:
     bundle = services.bundle
     rows = await services.store.atom_results(services.execution_id, bundle.waves[wave_index])
     summary = summarize_wave(

@@ -5,9 +5,20 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from mge_pipeline.domain import AtomResult, AtomStatus
+from mge_pipeline.exceptions import StoreError
 from mge_pipeline.execution.board import SettlementBoard
+from mge_pipeline.execution.plan_bundle import bundle_masterplan
+from mge_pipeline.execution.prepare import prepare_run
+from mge_pipeline.execution.retry import RetryPolicy
+from mge_pipeline.execution.run_context import RunSettings
+from mge_pipeline.execution.run_service import open_run_services, run_atom
+from mge_pipeline.generation import SimulatedModel
+from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import AsyncStore, MgeStore
+from mge_pipeline.validation import PythonSandbox
 from mge_pipeline_tests.factories import make_atom, make_plan
 
 
@@ -102,3 +113,42 @@ def _summary():  # type: ignore[no-untyped-def]
         cost_usd=0.0,
         duration_seconds=0.1,
     )
+
+
+def test_an_atom_whose_step_crashes_is_settled_failed_so_dependents_do_not_wait(
+    tmp_path: Path,
+) -> None:
+    plan = make_plan(
+        make_atom(id="a"),
+        make_atom(id="b", depends_on=["a"]),
+        make_atom(id="c", depends_on=["b"]),
+    )
+    bundle = bundle_masterplan(plan)
+    store = MgeStore(f"sqlite:///{tmp_path / 'mge.db'}")
+    settings = RunSettings(1.0, RetryPolicy(), 5.0, 256, 0.5, str(tmp_path / "out"))
+    run = prepare_run(bundle, settings, store, "run1", SimulatedModel())
+    services = open_run_services(
+        bundle,
+        run,
+        store=store,
+        provider=SimulatedModel(),
+        sandbox=PythonSandbox(),
+        gate=CallGate(),
+    )
+
+    async def store_outage(*args: object, **kwargs: object) -> None:
+        raise StoreError("store sqlite:///mge.db: OperationalError: database is locked")
+
+    services.store.record_atom_result = store_outage  # type: ignore[method-assign]
+
+    async def scenario() -> str | None:
+        services.board.settle("a", AtomStatus.FAILED, None)  # b is blocked, then recording fails
+        dependent = asyncio.create_task(run_atom(services, "c"))
+        with pytest.raises(StoreError):
+            await run_atom(services, "b")
+        with pytest.raises(StoreError):  # c was released (blocked), and its write fails too
+            await asyncio.wait_for(dependent, 2)
+        services.board.close()
+        return services.board.known(["b"])["b"].status.value
+
+    assert asyncio.run(scenario()) == "failed"
