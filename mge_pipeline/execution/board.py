@@ -49,6 +49,9 @@ class SettlementBoard:
         self._waiting: set[str] = set()
         self._waiting_waves: set[int] = set()
         self._poller: asyncio.Task[None] | None = None
+        self._steps_expected: dict[int, int] = {}
+        self._steps_started: dict[int, int] = {}
+        self._wave_started_events: dict[int, asyncio.Event] = {}
         self.stop_reason: str | None = None
         self.on_stop: Callable[[str], None] | None = None
         """Told the stop reason once, e.g. to close the run's call gate."""
@@ -64,6 +67,31 @@ class SettlementBoard:
         event = self._wave_events.pop(wave_index, None)
         if event is not None:
             event.set()
+
+    def expect_steps(self, wave_index: int, count: int) -> None:
+        """The wave's fan-out knows how many atom steps it yielded."""
+        self._steps_expected[wave_index] = count
+        self._check_started(wave_index)
+
+    def step_started(self, wave_index: int) -> None:
+        self._steps_started[wave_index] = self._steps_started.get(wave_index, 0) + 1
+        self._check_started(wave_index)
+
+    async def wave_steps_started(self, wave_index: int, *, timeout_seconds: float) -> None:
+        """Until every atom step of the wave has started (in this process), or the timeout.
+
+        Only for staggering start-up work: the timeout covers steps that run in other
+        processes, which this board never sees start.
+        """
+        event = self._wave_started_events.setdefault(wave_index, asyncio.Event())
+        self._check_started(wave_index)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout_seconds)
+
+    def _check_started(self, wave_index: int) -> None:
+        expected = self._steps_expected.get(wave_index)
+        if expected is not None and self._steps_started.get(wave_index, 0) >= expected:
+            self._wave_started_events.setdefault(wave_index, asyncio.Event()).set()
 
     def stop(self, reason: str) -> str:
         """The first reason wins and is the one returned."""

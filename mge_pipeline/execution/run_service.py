@@ -124,11 +124,23 @@ def open_run_services(
     )
 
 
+# How long a wave's fan-out waits for the previous wave's atom steps to start (see start_wave).
+STEP_START_STAGGER_SECONDS = 2.0
+
+
 async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str], list[AtomResult]]:
     """Settle the wave's cached atoms (one query, one write).
 
-    Returns the atoms that need a step, and the cached ones (for metrics).
+    Returns the atoms that need a step, and the cached ones (for metrics). A wave's fan-out first
+    lets the previous wave's atom steps start: without a barrier every step is ready at once,
+    and starting 800 of them takes the loop seconds that wave 0's calls would otherwise wait
+    behind. Starting a step takes milliseconds and a wave's calls take seconds, so this costs
+    the critical path nothing; steps in other processes are not seen, hence the timeout.
     """
+    if wave_index > 0:
+        await services.board.wave_steps_started(
+            wave_index - 1, timeout_seconds=STEP_START_STAGGER_SECONDS
+        )
     bundle = services.bundle
     atom_ids = bundle.waves[wave_index]
     cached = await services.store.validated_codes_by_hash(bundle.spec_hashes[a] for a in atom_ids)
@@ -150,7 +162,9 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
     for result in hits:
         services.board.settle(result.atom_id, result.status, result.code)
     settled = {r.atom_id for r in hits}
-    return [atom_id for atom_id in atom_ids if atom_id not in settled], hits
+    to_generate = [atom_id for atom_id in atom_ids if atom_id not in settled]
+    services.board.expect_steps(wave_index, len(to_generate))
+    return to_generate, hits
 
 
 async def run_atom(services: RunServices, atom_id: str) -> AtomResult:
@@ -160,6 +174,7 @@ async def run_atom(services: RunServices, atom_id: str) -> AtomResult:
     bug), the atom is settled failed first, so its dependents are blocked instead of waiting
     for ever, and the error still fails the step.
     """
+    services.board.step_started(services.bundle.wave_of[atom_id])
     try:
         return await _run_atom(services, atom_id)
     except BaseException:

@@ -79,8 +79,11 @@ def compile_bundle(
         run = prepare.alias("prepare")()
         closed = []
         for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
-            tickets, started = fan_out.alias(f"wave_{k}")(run)
-            settled = tickets.map(generate.alias(f"wave_{k}_generate_atom"))
+            # Earlier waves' steps start first: every step is ready at once without a barrier,
+            # and wave 0's calls should not wait behind the start-up of the later waves' steps.
+            first = {c.TAG_DAGSTER_PRIORITY: str(len(bundle.waves) - k)}
+            tickets, started = fan_out.alias(f"wave_{k}").tag(first)(run)
+            settled = tickets.map(generate.alias(f"wave_{k}_generate_atom").tag(first))
             closed.append(
                 close.alias(f"wave_{k}_close")(wave=started, atoms_settled=settled.collect())
             )

@@ -152,3 +152,23 @@ def test_an_atom_whose_step_crashes_is_settled_failed_so_dependents_do_not_wait(
         return services.board.known(["b"])["b"].status.value
 
     assert asyncio.run(scenario()) == "failed"
+
+
+def test_a_fan_out_waits_for_the_previous_waves_steps_to_start_or_the_timeout(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        board = SettlementBoard(_store(tmp_path), "run1")
+        board.expect_steps(0, 2)
+        waiting = asyncio.create_task(board.wave_steps_started(0, timeout_seconds=60))
+        board.step_started(0)
+        await asyncio.sleep(0.01)
+        after_one = waiting.done()
+        board.step_started(0)
+        await asyncio.wait_for(waiting, 1)
+        # Steps in another process are never seen here: the wait ends at its timeout.
+        board.expect_steps(1, 5)
+        await asyncio.wait_for(board.wave_steps_started(1, timeout_seconds=0.05), 1)
+        return after_one, waiting.done()
+
+    assert asyncio.run(scenario()) == (False, True)
