@@ -192,7 +192,7 @@ async def _run_atom(services: RunServices, atom_id: str) -> AtomResult:
     result = settled_without_call(atom_id, direct, services.stop_reason)
     if result is None:
         result = await _generate(services, atom_id)
-        if result.status is AtomStatus.SKIPPED and result.reason:
+        if result.status is AtomStatus.SKIPPED and result.reason and not services.stop_reason:
             await services.stop(result.reason)  # budget or provider: no new call anywhere
     await services.store.record_atom_result(
         services.execution_id,
