@@ -87,7 +87,7 @@ def compile_bundle(
             closed.append(
                 close.alias(f"wave_{k}_close")(wave=started, atoms_settled=settled.collect())
             )
-        finalize.alias("finalize")(run, closed)
+        finalize.alias("finalize")(run=run, waves_closed=closed)
 
     return masterplan_job
 

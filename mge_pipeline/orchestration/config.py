@@ -105,14 +105,6 @@ class WaveStart:
     """Wall-clock seconds (``time.time``): the close may run in another process."""
 
 
-@dataclass(frozen=True)
-class WaveClosed:
-    """What a wave close hands finalize: only that it happened (finalize reads the store)."""
-
-    wave_index: int
-    success_rate: float
-
-
 def run_context_from(run_config: Mapping[str, Any], run_id: str, masterplan_id: str) -> RunContext:
     """The run's context, derived from its run config alone.
 

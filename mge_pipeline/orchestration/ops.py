@@ -28,7 +28,6 @@ from mge_pipeline.observability import metrics
 from mge_pipeline.observability.server import push_metrics
 from mge_pipeline.orchestration.config import (
     MasterplanRunConfig,
-    WaveClosed,
     WaveStart,
     run_context_from,
 )
@@ -199,6 +198,7 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         name=op_name(bundle, f"wave_{wave_index}_close"),
         description=f"Closes wave {wave_index}: records its summary and applies the stop rule.",
         ins={"wave": dg.In(WaveStart), "atoms_settled": dg.In(dg.Nothing)},
+        out=dg.Out(dg.Nothing),  # finalize reads the store: only the order matters
     )
     async def wave_close(
         context: dg.OpExecutionContext,
@@ -207,7 +207,7 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         store: StoreResource,
         llm: LLMProviderResource,
         sandbox: SandboxResource,
-    ) -> dg.Output[WaveClosed]:
+    ) -> dg.Output[None]:
         services = _services(bundle, wave.run, run_services, store, llm, sandbox)
         had_stop = services.stop_reason
         summary, rows = await close_wave(services, wave_index, wave.started_at)
@@ -217,7 +217,7 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         state = await services.store.execution_state(services.execution_id)
         await anyio.to_thread.run_sync(publish_state, context, state)
         return dg.Output(
-            WaveClosed(wave_index, summary.success_rate),
+            None,
             metadata={
                 "atoms": dg.MetadataValue.md(wave_atoms_table(rows)),
                 "succeeded": summary.succeeded,
@@ -238,11 +238,11 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
     @dg.op(
         name=op_name(bundle, "finalize"),
         description="Assembles validated atoms into files; writes the report.",
+        ins={"run": dg.In(RunContext), "waves_closed": dg.In(dg.Nothing)},
     )
     async def finalize(
         context: dg.OpExecutionContext,
         run: RunContext,
-        waves: list[WaveClosed],
         run_services: RunServicesResource,
         store: StoreResource,
         llm: LLMProviderResource,

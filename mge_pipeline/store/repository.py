@@ -412,23 +412,6 @@ class MgeStore:
             ).first()
         return row.stop_reason if row else None
 
-    def validated_code(self, spec_hash: str) -> str | None:
-        """The newest validated code for this exact spec (and dependency specs), from any run."""
-        r = t.atom_results.c
-        query = (
-            select(r.code)
-            .where(
-                r.spec_hash == spec_hash,
-                r.status == AtomStatus.SUCCEEDED.value,
-                r.code.is_not(None),
-            )
-            .order_by(r.updated_at.desc())
-            .limit(1)
-        )
-        with self._read() as conn:
-            row = conn.execute(query).first()
-        return row.code if row else None
-
     def validated_codes(self, execution_id: str, atom_ids: Iterable[str]) -> dict[str, str]:
         ids = list(atom_ids)
         if not ids:

@@ -75,8 +75,9 @@ def test_validated_code_is_found_by_spec_hash_across_executions(store: MgeStore)
     failed = AtomResult(atom_id="b", status=AtomStatus.FAILED, code="B = \n")
     store.record_atom_result("run1", wave_index=0, spec_hash="h-a", result=ok)
     store.record_atom_result("run1", wave_index=0, spec_hash="h-b", result=failed)
-    assert store.validated_code("h-a") == "A = 1\n"
-    assert store.validated_code("h-b") is None, "failed code is never reused"
+    cached = store.validated_codes_by_hash(["h-a", "h-b"])
+    assert cached.get("h-a") == "A = 1\n"
+    assert cached.get("h-b") is None, "failed code is never reused"
     assert store.validated_codes("run1", ["a", "b"]) == {"a": "A = 1\n"}
 
 
