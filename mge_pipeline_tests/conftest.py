@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +29,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stop_process(process: subprocess.Popen[bytes], *, group: bool = False) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within 30 s (a loaded machine can be slow to
+    shut a server down); always reaped, so no test inherits a half-dead child."""
+    send = (lambda sig: os.killpg(process.pid, sig)) if group else process.send_signal
+    try:
+        send(signal.SIGTERM)
+        process.wait(timeout=30)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            send(signal.SIGKILL)
+    process.wait()
 
 
 @pytest.fixture(autouse=True)

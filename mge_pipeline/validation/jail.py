@@ -10,7 +10,8 @@ bubblewrap itself performs, kept short enough to read in one sitting:
 1. ``fork_in_new_pid_namespace``: the child is PID 1 of a new PID namespace; killing it kills
    every process the check started, whatever session or group they moved to.
 2. ``enter``: new mount, IPC, UTS and network namespaces; a private size-limited tmpfs for
-   ``/check`` (the check's directory) and ``/dev/shm``; a ``/proc`` of its own.
+   the check's directory (``/check`` unless the project lives there) and ``/dev/shm``; a
+   ``/proc`` of its own.
 3. ``drop_privileges``: every capability gone (bounding set included), an unprivileged uid
    (a host uid that owns nothing when MGE runs as root; ``nobody`` of a user namespace of its
    own otherwise), ``no_new_privs`` so no setuid binary or file capability brings them back.
@@ -36,9 +37,6 @@ PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 # capset(2) with version 3 takes two 32-bit words per set.
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
-# Where a check lives: its files, HOME and TMPDIR, on a tmpfs of its own. Not /tmp, which
-# stays read-only and shared so that host paths bound below it remain visible.
-CHECK_ROOT = "/check"
 # Inside the check's own user namespace (non-root mode) the check is ``nobody``.
 NOBODY = 65534
 
@@ -91,14 +89,17 @@ def fork_in_new_pid_namespace(own_pid_namespace: int) -> int:
             _check(_libc.setns(own_pid_namespace, CLONE_NEWPID), "setns(pid)")
 
 
-def enter(tmpfs_mb: int, owner: int, *, network: bool = True) -> None:
-    """Own mount/IPC/UTS/network namespaces, private tmpfs mounts and a fresh ``/proc``."""
+def enter(check_root: str, tmpfs_mb: int, owner: int, *, network: bool = True) -> None:
+    """Own mount/IPC/UTS/network namespaces, private tmpfs mounts and a fresh ``/proc``.
+
+    ``check_root`` is where the check lives (its files, HOME and TMPDIR); not ``/tmp``, which
+    stays read-only and shared so that host paths bound below it remain visible."""
     flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | (CLONE_NEWNET if network else 0)
     _check(_libc.unshare(flags), "unshare(mount, ipc, uts, net)")
     _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
     private = MS_NOSUID | MS_NODEV
     size = f"size={tmpfs_mb}m,mode=0700,uid={owner},gid={owner}"
-    _mount("tmpfs", CHECK_ROOT, "tmpfs", private, size)
+    _mount("tmpfs", check_root, "tmpfs", private, size)
     _mount("tmpfs", "/dev/shm", "tmpfs", private | MS_NOEXEC, size)
     _mount("proc", "/proc", "proc", private | MS_NOEXEC, None)
 

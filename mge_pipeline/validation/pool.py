@@ -39,7 +39,7 @@ import anyio
 
 from mge_pipeline.exceptions import SandboxUnavailableError
 from mge_pipeline.validation.harness import BUBBLEWRAP, PYTHON_GUARD
-from mge_pipeline.validation.sandbox_paths import bubblewrap_command
+from mge_pipeline.validation.sandbox_paths import SandboxPathError, bubblewrap_command
 
 __all__ = ["BUBBLEWRAP", "PYTHON_GUARD", "SandboxUnavailableError", "WarmPool"]
 
@@ -160,15 +160,19 @@ class WarmPool:
         if self._process is not None and self._process.poll() is None:
             return self._process
         root = runs_as_root()
-        config = {
-            "isolation": BUBBLEWRAP,
-            "uid_base": SANDBOX_UID_BASE if root else None,
-            "tmpfs_mb": CHECK_TMPFS_MB,
-        }
-        command = bubblewrap_command(self.python, SERVER, as_root=root, read_only=self.read_only)
-        problem = "bubblewrap (bwrap) is not installed" if command is None else None
-        if command is not None:
-            problem = self._launch([*command, json.dumps(config)])
+        try:
+            launch = bubblewrap_command(self.python, SERVER, as_root=root, read_only=self.read_only)
+        except SandboxPathError as exc:
+            raise SandboxUnavailableError(f"cannot build the sandbox: {exc}") from exc
+        problem = "bubblewrap (bwrap) is not installed" if launch is None else None
+        if launch is not None:
+            config = {
+                "isolation": BUBBLEWRAP,
+                "uid_base": SANDBOX_UID_BASE if root else None,
+                "tmpfs_mb": CHECK_TMPFS_MB,
+                "check_root": launch.check_root,
+            }
+            problem = self._launch([*launch.command, json.dumps(config)])
         if problem is not None:
             self._weak(problem)
         assert self._process is not None and self._errors is not None

@@ -27,7 +27,6 @@ from typing import Any
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness
-import jail
 from worker import JAIL_FAILED, Jail, Worker
 
 PRELOAD = (
@@ -237,7 +236,7 @@ def _answer(job: Job, returncode: int, verdict: dict[str, Any] | None) -> None:
 
 def _clean(worker: Worker) -> None:
     worker.close()
-    if worker.workdir != jail.CHECK_ROOT:
+    if worker.temporary:
         shutil.rmtree(worker.workdir, ignore_errors=True)
 
 

@@ -8,7 +8,13 @@ JavaScript and TypeScript. Not the project directory, the store, ``/etc``, ``/ho
 ``/run`` or ``/var``: no host file and no Unix socket on the host is reachable from a check.
 Paths the operator lists (``read_only``, ``MGE_SANDBOX_READ_ONLY``), say a project's own test
 suite for a plan's ``test_command``, are added read-only; ``/tmp`` is an empty read-only
-tmpfs under which such paths may sit (a check writes in ``/check``, its ``TMPDIR``).
+tmpfs under which such paths may sit.
+
+A check writes in a private tmpfs of its own (its ``TMPDIR``), mounted by the jail at
+``/check`` — or ``/check-1``, ``/check-2``… when the project itself lives under ``/check``:
+that mount would otherwise hide the interpreter and ``node_modules`` from every check.
+Paths under ``/dev`` or ``/proc`` cannot be bound at all (the jail mounts its own there), so a
+project or interpreter there is refused with the reason.
 """
 
 from __future__ import annotations
@@ -16,20 +22,36 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["bubblewrap_command", "sandbox_paths"]
+__all__ = ["BubblewrapLaunch", "SandboxPathError", "bubblewrap_command", "sandbox_paths"]
 
 _MERGED_USR_LINKS = ("/bin", "/lib", "/lib64", "/sbin")
 # Read at start by the dynamic linker and by Node's OpenSSL; no secret in either.
 _FILES = ("/etc/ld.so.cache", "/etc/ssl/openssl.cnf")
 # The namespaces bubblewrap creates for the parent; user namespace only when not root.
 _NAMESPACES = ("--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts")
+# Mounted afresh inside the sandbox: nothing of the host below them survives.
+_SHADOWED = ("/dev", "/proc")
+CHECK_ROOT = "/check"
+
+
+class SandboxPathError(ValueError):
+    """A path the sandbox needs cannot be made visible inside it."""
+
+
+@dataclass(frozen=True)
+class BubblewrapLaunch:
+    """The command that starts the sandbox's parent, and where each check's tmpfs goes."""
+
+    command: list[str]
+    check_root: str
 
 
 def bubblewrap_command(
     python: str, server: str, *, as_root: bool, read_only: Sequence[str] = ()
-) -> list[str] | None:
+) -> BubblewrapLaunch | None:
     """``bwrap … python -I server`` (config appended by the caller), or None without bwrap.
 
     As root, no user namespace: the parent keeps real root's capabilities inside its own
@@ -48,6 +70,8 @@ def bubblewrap_command(
         elif os.path.isdir(link):
             command += ["--ro-bind", link, link]
     paths = _outermost([*sandbox_paths(python, server), *_existing(read_only)])
+    _refuse_shadowed(paths)
+    check_root = free_check_root(paths)
     command += ["--tmpfs", "/tmp"]
     for ancestor in _ancestors([*paths, *_FILES]):
         command += ["--perms", "0755", "--dir", ancestor]
@@ -55,9 +79,32 @@ def bubblewrap_command(
         command += ["--ro-bind", path, path]
     for path in _FILES:
         command += ["--ro-bind-try", path, path]
-    command += ["--remount-ro", "/tmp", "--dir", "/check", "--dev", "/dev", "--proc", "/proc"]
+    command += ["--remount-ro", "/tmp", "--dir", check_root, "--dev", "/dev", "--proc", "/proc"]
     command += ["--chdir", "/"]
-    return [*command, python, "-I", server]
+    return BubblewrapLaunch([*command, python, "-I", server], check_root)
+
+
+def free_check_root(bound: Iterable[str]) -> str:
+    """``/check``, or the first ``/check-N`` that no bound path lies under."""
+    taken = list(bound)
+    for candidate in (CHECK_ROOT, *(f"{CHECK_ROOT}-{n}" for n in range(1, 1000))):
+        if not any(_within(path, candidate) for path in taken):
+            return candidate
+    raise SandboxPathError("no free directory for the checks' tmpfs next to the bound paths")
+
+
+def _refuse_shadowed(paths: Iterable[str]) -> None:
+    for path in paths:
+        for shadowed in _SHADOWED:
+            if _within(path, shadowed):
+                raise SandboxPathError(
+                    f"{path} is under {shadowed}, which the sandbox mounts afresh: move the "
+                    "project or the Python installation elsewhere"
+                )
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def sandbox_paths(python: str, server: str) -> list[str]:
@@ -114,6 +161,6 @@ def _ancestors(paths: Iterable[str]) -> list[str]:
 def _outermost(paths: Iterable[str]) -> list[str]:
     kept: list[str] = []
     for path in sorted(set(paths)):
-        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+        if not any(_within(path, k) for k in kept):
             kept.append(path)
     return kept

@@ -28,12 +28,24 @@ _REQUEST_FD = 4
 class Worker:
     """The parent's handle on one worker: its pid and the far ends of its private channels."""
 
-    def __init__(self, pid: int, fds: tuple[int, int, int], slot: int, token: str, workdir: str):
+    def __init__(
+        self,
+        pid: int,
+        fds: tuple[int, int, int],
+        slot: int,
+        token: str,
+        workdir: str,
+        *,
+        temporary: bool,
+    ):
         self.pid = pid
         self.request_fd, self.verdict_fd, self.output_fd = fds
         self.slot = slot
         self.token = token
         self.workdir = workdir
+        # A host directory the parent removes after the check (the weak mode); a jailed check's
+        # tmpfs vanishes with its mount namespace instead.
+        self.temporary = temporary
 
     def close(self) -> None:
         for fd in (self.request_fd, self.verdict_fd, self.output_fd):
@@ -50,6 +62,7 @@ class Jail:
         self.jailed = self.isolation == harness.BUBBLEWRAP
         self.uid_base: int | None = config.get("uid_base")
         self.tmpfs_mb = int(config.get("tmpfs_mb", 256))
+        self.check_root: str = config.get("check_root", "/check")
         self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY) if self.jailed else -1
         self.last_capability = jail.last_capability() if self.jailed else 0
 
@@ -58,7 +71,7 @@ class Jail:
         request_read, request_write = os.pipe()
         verdict_read, verdict_write = os.pipe()
         output = os.memfd_create("mge-check-output")
-        workdir = jail.CHECK_ROOT if self.jailed else tempfile.mkdtemp(prefix="mge-check-")
+        workdir = self.check_root if self.jailed else tempfile.mkdtemp(prefix="mge-check-")
         jailed = self.jailed
         pid = jail.fork_in_new_pid_namespace(self.own_pid_namespace) if jailed else os.fork()
         if pid == 0:
@@ -66,7 +79,8 @@ class Jail:
         os.close(request_read)
         os.close(verdict_write)
         os.set_blocking(verdict_read, False)
-        return Worker(pid, (request_write, verdict_read, output), slot, token, workdir)
+        fds = (request_write, verdict_read, output)
+        return Worker(pid, fds, slot, token, workdir, temporary=not jailed)
 
     def _run(self, fds: tuple[int, int, int], slot: int, token: str, workdir: str) -> None:
         """The worker's life; never returns. Nothing of the check exists before the jail holds."""
@@ -77,7 +91,7 @@ class Jail:
             os.setsid()
             if self.jailed:
                 uid = None if self.uid_base is None else self.uid_base + slot
-                jail.enter(self.tmpfs_mb, 0 if uid is None else uid)
+                jail.enter(self.check_root, self.tmpfs_mb, 0 if uid is None else uid)
                 jail.drop_privileges(uid, self.last_capability)
                 if seccomp.supported():
                     seccomp.install()

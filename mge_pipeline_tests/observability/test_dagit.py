@@ -24,7 +24,7 @@ from dagster_graphql import DagsterGraphQLClient
 from mge_pipeline.observability.graphql import states_over_graphql
 from mge_pipeline.orchestration import default_run_config
 from mge_pipeline.store import MgeStore
-from mge_pipeline_tests.conftest import REPOSITORY_ROOT, free_port
+from mge_pipeline_tests.conftest import REPOSITORY_ROOT, free_port, stop_process
 
 pytestmark = pytest.mark.e2e
 JOB = "mge_small_textutils"
@@ -95,8 +95,7 @@ def dagit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagit]:
         run_id = _launch_and_wait(DagsterGraphQLClient("127.0.0.1", port_number=port), root / "out")
         yield Dagit(url, port, root / "mge", run_id)
     finally:
-        os.killpg(process.pid, 15)
-        process.wait(timeout=30)
+        stop_process(process, group=True)
 
 
 def test_state_over_graphql_matches_the_store(dagit: Dagit) -> None:

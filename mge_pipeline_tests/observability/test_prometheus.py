@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mge_pipeline_tests.conftest import EXAMPLES, REPOSITORY_ROOT, free_port
+from mge_pipeline_tests.conftest import EXAMPLES, REPOSITORY_ROOT, free_port, stop_process
 
 pytestmark = [
     pytest.mark.e2e,
@@ -89,8 +89,7 @@ def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         yield url, env
     finally:
         for process in (prometheus, serve):
-            process.terminate()
-            process.wait(timeout=10)
+            stop_process(process)
 
 
 def test_prometheus_reads_what_the_report_says(

@@ -189,3 +189,48 @@ def test_run_command_runs_in_the_materialised_files() -> None:
     assert outcome.returncode == 0 and outcome.stderr_tail.strip() == "42"
     failing = asyncio.run(sandbox.run_command(files, ["python", "-c", "raise SystemExit(3)"]))
     assert failing.returncode == 3
+
+
+def test_the_checks_tmpfs_moves_aside_when_the_project_lives_under_check() -> None:
+    """CI once cloned the project into /check: the checks' own tmpfs there hid the interpreter
+    and node_modules from every check that started a process. Bound paths under /check now
+    push the tmpfs to /check-N, and they stay visible."""
+    if os.geteuid() != 0 or (os.path.exists("/check") and not os.access("/check", os.W_OK)):
+        pytest.skip("needs to create a folder under /check on the host")
+    created_root = not os.path.exists("/check")
+    project = Path("/check") / f"mge-test-{uuid.uuid4().hex}"
+    project.mkdir(parents=True)
+    (project / "data.txt").write_text("seen\n")
+    project.chmod(0o755)
+    try:
+        sandbox = PythonSandbox(read_only_paths=[str(project)])
+        outcome = asyncio.run(
+            sandbox.run_command(
+                {}, ["python", "-c", f"print(open({str(project)!r} + '/data.txt').read())"]
+            )
+        )
+        assert outcome.returncode == 0, outcome
+        assert outcome.stderr_tail.strip() == "seen"
+        listing = asyncio.run(sandbox.run_command({}, ["sh", "-c", "pwd"]))
+        assert listing.stderr_tail.strip().startswith("/check-"), listing
+    finally:
+        (project / "data.txt").unlink()
+        project.rmdir()
+        if created_root:
+            os.rmdir("/check")
+
+
+def test_free_check_root_and_shadowed_paths() -> None:
+    from mge_pipeline.validation.sandbox_paths import (
+        SandboxPathError,
+        _refuse_shadowed,
+        free_check_root,
+    )
+
+    assert free_check_root(["/usr", "/work/main/.venv"]) == "/check"
+    assert free_check_root(["/usr", "/check/main/.venv"]) == "/check-1"
+    assert free_check_root(["/check/a", "/check-1"]) == "/check-2"
+    assert free_check_root(["/checkout/main"]) == "/check"
+    with pytest.raises(SandboxPathError, match="/dev/shm/x is under /dev"):
+        _refuse_shadowed(["/usr", "/dev/shm/x"])
+    _refuse_shadowed(["/usr", "/devices/x"])
