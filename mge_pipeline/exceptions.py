@@ -46,14 +46,49 @@ class ProviderFatalError(ProviderError):
     """An LLM failure that no retry can fix; the run stops instead of burning attempts."""
 
 
+# Below this, a ledger sum is floating-point residue of settled reservations, not money.
+_NOTHING_USD = 1e-9
+
+
 class BudgetExceededError(MgeError):
-    """Reserving the worst-case cost of the next call would push the run past its budget."""
+    """The budget cannot take the next call's reservation right now.
+
+    ``may_fit_later`` tells the two cases apart: calls in flight still hold reservations and
+    what is left once they settle could cover the call (wait and try again), or even then it
+    could not (the run stops, and this message says exactly why).
+    """
+
+    def __init__(
+        self, message: str, *, needed_usd: float = 0.0, reserved_usd: float = 0.0,
+        left_usd: float = 0.0,
+    ) -> None:  # fmt: skip
+        super().__init__(message)
+        self.needed_usd = needed_usd
+        self.reserved_usd = reserved_usd
+        self.left_usd = left_usd
+
+    @property
+    def may_fit_later(self) -> bool:
+        affordable_once_settled = self.needed_usd <= self.left_usd + self.reserved_usd
+        return self.reserved_usd > _NOTHING_USD and affordable_once_settled
 
     @classmethod
-    def for_budget(cls, budget_usd: float, spent_usd: float) -> BudgetExceededError:
+    def refused(
+        cls, *, budget_usd: float, spent_usd: float, reserved_usd: float, needed_usd: float
+    ) -> BudgetExceededError:
+        left = max(0.0, budget_usd - spent_usd - reserved_usd)
+        in_flight = (
+            f", ${reserved_usd:.4f} reserved by calls in flight"
+            if reserved_usd > _NOTHING_USD
+            else ", nothing in flight"
+        )
         return cls(
-            f"cost budget of ${budget_usd:g} reached (${spent_usd:.4f} spent); "
-            "no new LLM calls were started"
+            f"cost budget of ${budget_usd:g} cannot cover the next call (up to "
+            f"${needed_usd:.4f}): ${spent_usd:.4f} spent{in_flight}, ${left:.4f} left; "
+            "no new LLM calls were started",
+            needed_usd=needed_usd,
+            reserved_usd=reserved_usd,
+            left_usd=left,
         )
 
 

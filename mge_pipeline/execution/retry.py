@@ -33,7 +33,7 @@ from mge_pipeline.exceptions import (
     ProviderFatalError,
     RunStoppedError,
 )
-from mge_pipeline.execution.budget import CostGuard
+from mge_pipeline.execution.budget import CostGuard, output_token_cap
 from mge_pipeline.generation import (
     SYSTEM_PROMPT,
     GenerationRequest,
@@ -65,6 +65,10 @@ _PROGRESS: dict[ErrorCategory | None, int] = {
     ErrorCategory.CONTEXT: 2,
     ErrorCategory.SYNTAX: 1,
 }
+
+
+# The feedback for an answer cut off at its output cap; the next attempt gets twice the cap.
+CUT_OFF_MESSAGE = "the answer was cut off at max_tokens; write shorter code with no commentary"
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,10 @@ async def run_atom(job: AtomJob) -> AtomResult:
     attempts: list[AttemptRecord] = []
     feedback: Sequence[ValidationIssue] = ()
     rng = job.rng or random.Random(job.atom.id)
+    cut_offs = 0
     for number in range(1, job.policy.max_attempts + 1):
         try:
-            record, code, refusal = await _attempt(job, number, feedback, rng)
+            record, code, refusal = await _attempt(job, number, feedback, rng, cut_offs)
         except BudgetExceededError as exc:
             return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
         except ProviderFatalError as exc:
@@ -149,6 +154,7 @@ async def run_atom(job: AtomJob) -> AtomResult:
         except RunStoppedError as exc:
             return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
         attempts.append(record)
+        cut_offs += record.errors == [CUT_OFF_MESSAGE]
         if record.passed:
             return AtomResult(
                 atom_id=job.atom.id, status=AtomStatus.SUCCEEDED, code=code, attempts=attempts
@@ -164,7 +170,11 @@ async def run_atom(job: AtomJob) -> AtomResult:
 
 
 async def _attempt(
-    job: AtomJob, number: int, feedback: Sequence[ValidationIssue], rng: random.Random
+    job: AtomJob,
+    number: int,
+    feedback: Sequence[ValidationIssue],
+    rng: random.Random,
+    cut_offs: int,
 ) -> tuple[AttemptRecord, str | None, str | None]:
     started = time.perf_counter()
     temperature = job.policy.temperature(number)
@@ -179,7 +189,7 @@ async def _attempt(
         system_blocks=job.system_blocks,
         prompt=prompt,
         temperature=temperature,
-        max_tokens=job.policy.max_tokens,
+        max_tokens=output_token_cap(job.atom, max_tokens=job.policy.max_tokens, cut_offs=cut_offs),
         attempt_number=number,
     )
     call = await _call_with_api_retries(job, request, rng)
@@ -237,8 +247,7 @@ async def _check_answer(
     if response.refusal:
         return None, _failed(ErrorCategory.NO_CODE, response.refusal), []
     if response.stop_reason == "max_tokens":
-        message = "the answer was cut off at max_tokens; write shorter code with no commentary"
-        return None, _failed(ErrorCategory.NO_CODE, message), []
+        return None, _failed(ErrorCategory.NO_CODE, CUT_OFF_MESSAGE), []
     extracted = extract_code(response.text, job.atom)
     if extracted.code is None:
         problem = extracted.problem or "no code in the answer"

@@ -22,6 +22,7 @@ from mge_pipeline.domain import AtomResult, AtomStatus, AttemptRecord, WaveSumma
 from mge_pipeline.domain.records import AtomResultRecord, Reservation
 from mge_pipeline.execution.assembly import files_for_atom
 from mge_pipeline.execution.board import Settled, SettlementBoard
+from mge_pipeline.execution.budget import PatientCostGuard
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
@@ -69,6 +70,7 @@ class RunServices:
     board: SettlementBoard
     price: ModelPrice
     system_blocks: dict[str, tuple[PromptBlock, ...]]
+    cost_guard: PatientCostGuard
     furthest_wave: int = field(default=-1)
 
     @property
@@ -121,6 +123,9 @@ def open_run_services(
         board=board,
         price=settings.price_override or price_for(provider.model),
         system_blocks=blocks,
+        cost_guard=PatientCostGuard(
+            StoreCostGuard(async_store, run.execution_id), check_open=gate.check_open
+        ),
     )
 
 
@@ -237,7 +242,7 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         atom=atom,
         provider=services.provider,
         validator=services.validator,
-        cost_guard=StoreCostGuard(services.store, services.execution_id),
+        cost_guard=services.cost_guard,
         price=services.price,
         files_for=lambda code: files_for_atom(atom_id, code, bundle.atoms, codes, bundle.graph),
         dependencies=dependencies,

@@ -56,7 +56,7 @@ class SimulatedModel:
         if rng.random() < self.fault_rate:
             code = inject_fault(reference, rng.choice(list(FaultKind)), rng)
         fence = f"```{request.atom.language}\n{code.rstrip()}\n```\n"
-        return self._response(rng.choice(_PREAMBLES) + fence, bill)
+        return self._response(rng.choice(_PREAMBLES) + fence, bill, max_tokens=request.max_tokens)
 
     def latency_for(self, atom_id: str, attempt_number: int) -> float:
         """Seconds the given call takes; deterministic, so a benchmark can compute its bound."""
@@ -71,12 +71,18 @@ class SimulatedModel:
         return rng.choice(list(FaultKind)) if rng.random() < self.fault_rate else None
 
     def _response(
-        self, text: str, bill: PromptBill, *, refusal: str | None = None
+        self, text: str, bill: PromptBill, *, refusal: str | None = None, max_tokens: int = 0
     ) -> GenerationResponse:
+        """Like the real API, never more than ``max_tokens`` of output: the budget reserves on
+        that promise. A longer answer is cut there, with stop reason ``max_tokens``."""
+        stop_reason = "end_turn"
+        if max_tokens and estimate_tokens(text) > max_tokens:
+            text, stop_reason = text[: max_tokens * 4], "max_tokens"
         return GenerationResponse(
             text=text,
             input_tokens=bill.input_tokens,
-            output_tokens=estimate_tokens(text),
+            output_tokens=min(estimate_tokens(text), max_tokens or estimate_tokens(text)),
+            stop_reason=stop_reason,
             model=self.model,
             cache_read_tokens=bill.cache_read_tokens,
             cache_write_tokens=bill.cache_write_tokens,

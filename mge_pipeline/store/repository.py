@@ -280,10 +280,16 @@ class MgeStore:
             ).rowcount
             if claimed != 1:
                 row = conn.execute(
-                    select(ex.budget_usd, ex.spent_usd).where(ex.execution_id == execution_id)
+                    select(ex.budget_usd, ex.spent_usd, ex.reserved_usd).where(
+                        ex.execution_id == execution_id
+                    )
                 ).first()
-                budget, spent = (row.budget_usd, row.spent_usd) if row else (0.0, 0.0)
-                raise BudgetExceededError.for_budget(budget, spent)
+                raise BudgetExceededError.refused(
+                    budget_usd=row.budget_usd if row else 0.0,
+                    spent_usd=row.spent_usd if row else 0.0,
+                    reserved_usd=row.reserved_usd if row else 0.0,
+                    needed_usd=amount_usd,
+                )
             conn.execute(
                 insert(t.cost_ledger).values(
                     reservation_id=reservation.reservation_id,

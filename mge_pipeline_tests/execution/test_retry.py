@@ -18,6 +18,7 @@ from mge_pipeline.domain import (
 )
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError, SandboxUnavailableError
 from mge_pipeline.execution import AtomJob, InMemoryCostGuard, RetryPolicy, run_atom
+from mge_pipeline.execution.retry import CUT_OFF_MESSAGE
 from mge_pipeline.generation import GenerationRequest, GenerationResponse, price_for
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline_tests.factories import make_atom
@@ -176,13 +177,33 @@ def test_fatal_provider_errors_skip_the_atom_and_release_the_reservation() -> No
 
 
 def test_budget_reached_skips_the_atom_and_keeps_its_attempts() -> None:
-    # A call reserves its worst case, ≈ $0.033 here (max_tokens 2048 at $15/Mtok dominates), so
-    # the second call cannot be reserved once the first one's $0.0045 is spent.
-    result, provider, _, _, guard = _run([BAD, GOOD], budget=0.035)
+    # A call reserves its prompt plus its output cap (500 tokens for a 10-line atom at $15/Mtok,
+    # ≈ $0.0075, plus the prompt at $3/Mtok), so once the first call's $0.0045 is spent the
+    # second one no longer fits in $0.010, and nothing in flight could free more.
+    result, provider, _, _, guard = _run([BAD, GOOD], budget=0.010)
+    assert provider.requests[0].max_tokens == 500
     assert result.status is AtomStatus.SKIPPED
-    assert "cost budget of $0.035 reached" in (result.reason or "")
+    assert result.reason is not None
+    assert result.reason.startswith("cost budget of $0.01 cannot cover the next call (up to $0.00")
+    assert result.reason.endswith(
+        "): $0.0045 spent, nothing in flight, $0.0055 left; no new LLM calls were started"
+    )
     assert len(result.attempts) == 1 and len(provider.requests) == 1
-    assert guard.spent_usd <= 0.035 and guard.reserved_usd == pytest.approx(0)
+    assert guard.spent_usd <= 0.010 and guard.reserved_usd == pytest.approx(0)
+
+
+def test_the_output_cap_is_sent_as_max_tokens_and_doubles_after_a_cut_off() -> None:
+    cut = GenerationResponse(
+        text="```python\ndef add(a, b):", input_tokens=1000, output_tokens=500,
+        model="claude-sonnet-4-5", stop_reason="max_tokens",
+    )  # fmt: skip
+    result, provider, _, _, _ = _run([cut, BAD, GOOD], policy=RetryPolicy(max_tokens=1200))
+    assert result.status is AtomStatus.SUCCEEDED
+    assert [r.max_tokens for r in provider.requests] == [500, 1000, 1000]
+    assert result.attempts[0].errors == [CUT_OFF_MESSAGE]
+    big = make_atom(id="add", estimated_loc=100)
+    _, provider, _, _, _ = _run([GOOD], atom=big)
+    assert provider.requests[0].max_tokens == 2048, "never above the run's max_tokens"
 
 
 def test_cost_is_settled_from_usage() -> None:

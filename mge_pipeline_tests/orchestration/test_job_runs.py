@@ -7,12 +7,16 @@ let finish), the test says how.
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.planning.loader import load_masterplan
 from mge_pipeline.store import MgeStore
+from mge_pipeline_tests.conftest import EXAMPLES
 from mge_pipeline_tests.factories import chain_plan, make_atom, make_plan
 from mge_pipeline_tests.orchestration.helpers import run_plan
 
@@ -128,19 +132,62 @@ def test_budget_stop_lets_no_new_call_start(
     tmp_path: Path, database_url: str, scheduling: str
 ) -> None:
     plan = chain_plan(6)
-    # A call reserves its worst case (≈ $0.032, max_tokens at $15/Mtok) but costs ≈ $0.001, so
-    # $0.034 admits the first couple of calls and then no more.
-    run = run_plan(plan, tmp_path, database_url, budget_usd=0.034, scheduling=scheduling)
+    # A call reserves its prompt plus a 500-token output cap (≈ $0.009) and costs ≈ $0.001:
+    # $0.012 admits a few calls, then no call fits even with nothing in flight.
+    run = run_plan(plan, tmp_path, database_url, budget_usd=0.012, scheduling=scheduling)
     assert not run.success
     assert run.report is not None
-    assert "cost budget of $0.034 reached" in run.report["reason"]
-    assert 0 < run.report["total_cost_usd"] <= 0.034
+    assert run.report["reason"].startswith("cost budget of $0.012 cannot cover the next call")
+    assert 0 < run.report["total_cost_usd"] <= 0.012
     statuses = [a["status"] for a in run.report["atoms"]]
     done = statuses.count("succeeded")
     assert done >= 1 and statuses == ["succeeded"] * done + ["skipped"] * (6 - done)
     assert "def f0(" in (run.output_dir / "pkg" / "core.py").read_text(), (
         "nothing generated is lost"
     )
+
+
+_REFUSAL = re.compile(
+    r"cost budget of \$0\.05 cannot cover the next call \(up to \$(?P<needed>\d\.\d{4})\): "
+    r"\$(?P<spent>\d\.\d{4}) spent, (nothing in flight|\$(?P<reserved>\d\.\d{4}) reserved by "
+    r"calls in flight), \$(?P<left>\d\.\d{4}) left; no new LLM calls were started"
+)
+
+
+def test_the_budget_is_spent_not_hoarded(tmp_path: Path) -> None:
+    """The large example costs $0.235: $0.30 completes it; $0.05 stops it, saying exactly why,
+    with every validated atom kept (each budget on a store of its own: no cache between)."""
+    plan = load_masterplan(EXAMPLES / "ledger_library.yaml")
+    for folder in ("roomy", "tight"):
+        (tmp_path / folder).mkdir()
+    roomy = run_plan(plan, tmp_path / "roomy", f"sqlite:///{tmp_path / 'roomy.db'}",
+                     budget_usd=0.30)  # fmt: skip
+    assert roomy.success and roomy.report is not None
+    assert roomy.report["precision_percent"] == 100.0
+    assert 0.2 < roomy.report["total_cost_usd"] < 0.30
+
+    tight_url = f"sqlite:///{tmp_path / 'tight.db'}"
+    tight = run_plan(plan, tmp_path / "tight", tight_url, budget_usd=0.05)
+    assert not tight.success and tight.report is not None
+    match = _REFUSAL.fullmatch(tight.report["reason"])
+    assert match, tight.report["reason"]
+    reserved = float(match["reserved"] or 0)
+    left = 0.05 - float(match["spent"]) - reserved
+    assert float(match["left"]) == pytest.approx(left, abs=2e-4)  # three figures rounded
+    assert float(match["needed"]) > left + reserved, "refused only when it truly cannot fit"
+    assert tight.report["total_cost_usd"] <= 0.05
+    execution = MgeStore(tight_url).execution_info(tight.run_id)
+    assert execution is not None and execution.reserved_usd == pytest.approx(0)
+    succeeded = [a for a in tight.report["atoms"] if a["status"] == "succeeded"]
+    assert succeeded and all(a["status"] in ("succeeded", "skipped") for a in tight.report["atoms"])
+    written = "".join(p.read_text() for p in tight.output_dir.rglob("*.py"))
+    for atom in succeeded:
+        name = plan_atom_names(plan)[atom["atom_id"]]
+        assert name in written, atom["atom_id"]
+
+
+def plan_atom_names(plan: MasterPlan) -> dict[str, str]:
+    return {atom.id: atom.name for atom in plan.atoms()}
 
 
 def test_an_executor_slot_limit_below_the_plan_is_refused_before_any_call(
