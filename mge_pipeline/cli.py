@@ -94,6 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(handler=_status)
 
+    cancel = commands.add_parser(
+        "cancel", help="stop a run: no new LLM call, calls in flight finish, report written"
+    )
+    cancel.add_argument("run_id", help="the Dagster run id (= the execution id)")
+    cancel.set_defaults(handler=_cancel)
+
     metrics = commands.add_parser("metrics", help="Prometheus metrics of every MGE process")
     metrics_commands = metrics.add_subparsers(dest="metrics_command", required=True)
     serve = metrics_commands.add_parser("serve", help="serve the merged metrics over HTTP")
@@ -161,6 +167,22 @@ def _status(args: argparse.Namespace) -> int:
         print("no executions" + (f" for '{args.masterplan_id}'" if args.masterplan_id else ""))
         return EXIT_OK
     print_states(states)
+    return EXIT_OK
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    """Marks the run CANCELING (and interrupts it where its launcher can); the run worker sees
+    that within a second and stops starting calls (``execution/cancel.py``)."""
+    instance = _instance()
+    run = instance.get_run_by_id(args.run_id)
+    if run is None:
+        print(f"error: no run '{args.run_id}' in the Dagster instance", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if run.is_finished:
+        print(f"error: run '{args.run_id}' already ended ({run.status.value})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    instance.run_launcher.terminate(args.run_id)  # marks CANCELING even when it cannot reach it
+    print(f"run {args.run_id}: cancel requested; calls in flight finish, then the report")
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ finish and are recorded.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from mge_pipeline.domain.records import AtomResultRecord, Reservation
 from mge_pipeline.execution.assembly import files_for_atom
 from mge_pipeline.execution.board import Settled, SettlementBoard
 from mge_pipeline.execution.budget import PatientCostGuard
+from mge_pipeline.execution.cancel import CancelProbe, watch_for_cancel
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
@@ -72,6 +74,7 @@ class RunServices:
     system_blocks: dict[str, tuple[PromptBlock, ...]]
     cost_guard: PatientCostGuard
     furthest_wave: int = field(default=-1)
+    _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def execution_id(self) -> str:
@@ -80,6 +83,18 @@ class RunServices:
     @property
     def stop_reason(self) -> str | None:
         return self.board.stop_reason or self.gate.stop_reason
+
+    def watch_for_cancel(self, probe: CancelProbe) -> None:
+        """Start polling ``probe`` for a cancel request (once; needs the run's event loop)."""
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(
+                watch_for_cancel(probe, self.stop, lambda: self.stop_reason is not None),
+                name=f"mge-cancel-watch-{self.execution_id}",
+            )
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
 
     async def stop(self, reason: str) -> str:
         """Start no new call from now on, in this process and (through the store) all others."""

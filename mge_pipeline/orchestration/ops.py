@@ -37,6 +37,7 @@ from mge_pipeline.orchestration.resources import (
     RunServicesResource,
     SandboxResource,
     StoreResource,
+    dagster_cancel_probe,
 )
 from mge_pipeline.planning.diagrams import mermaid
 
@@ -47,6 +48,7 @@ def op_name(bundle: PlanBundle, role: str) -> str:
 
 
 def _services(
+    context: dg.OpExecutionContext,
     bundle: PlanBundle,
     run: RunContext,
     run_services: RunServicesResource,
@@ -54,7 +56,10 @@ def _services(
     llm: LLMProviderResource,
     sandbox: SandboxResource,
 ) -> RunServices:
-    return run_services.services(bundle, run, store=store, llm=llm, sandbox=sandbox)
+    probe = dagster_cancel_probe(context.instance, context.run_id)
+    return run_services.services(
+        bundle, run, store=store, llm=llm, sandbox=sandbox, cancel_probe=probe
+    )
 
 
 def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
@@ -130,6 +135,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
     )
     # Unannotated return: Dagster rejects an AsyncIterator annotation on a multi-output op.
     async def wave_fan_out(  # type: ignore[no-untyped-def]
+        context: dg.OpExecutionContext,
         run: RunContext,
         run_services: RunServicesResource,
         store: StoreResource,
@@ -137,7 +143,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         sandbox: SandboxResource,
     ):
         started = time.time()
-        services = _services(bundle, run, run_services, store, llm, sandbox)
+        services = _services(context, bundle, run, run_services, store, llm, sandbox)
         to_generate, cached = await start_wave(services, wave_index)
         languages = [bundle.atoms[r.atom_id].language.value for r in cached]
         metrics.record_settled_atoms(bundle.plan.id, languages, cached)
@@ -170,6 +176,7 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
         sandbox: SandboxResource,
     ) -> dg.Output[None]:
         services = run_services.cached(context.run_id) or _services(
+            context,
             bundle,
             run_context_from(context.run_config, context.run_id, bundle.plan.id),
             run_services,
@@ -208,7 +215,7 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[None]:
-        services = _services(bundle, wave.run, run_services, store, llm, sandbox)
+        services = _services(context, bundle, wave.run, run_services, store, llm, sandbox)
         had_stop = services.stop_reason
         summary, rows = await close_wave(services, wave_index, wave.started_at)
         if services.stop_reason and not had_stop:
@@ -248,7 +255,7 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[str]:
-        services = _services(bundle, run, run_services, store, llm, sandbox)
+        services = _services(context, bundle, run, run_services, store, llm, sandbox)
         report = await finalize_run(services)
         metrics.record_run(report, budget_usd=run.settings.budget_usd)
         state = await services.store.execution_state(run.execution_id)

@@ -15,6 +15,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from mge_pipeline import constants as c
+from mge_pipeline.execution.cancel import CancelProbe
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, open_run_services
@@ -182,7 +183,9 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         store: StoreResource,
         llm: LLMProviderResource,
         sandbox: SandboxResource,
+        cancel_probe: CancelProbe | None = None,
     ) -> RunServices:
+        """``cancel_probe``, when given, is polled once a second from the first step on."""
         found = self._services.get(run.execution_id)
         if found is None:
             settings = run.settings
@@ -199,9 +202,29 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 ),
             )
             self._services[run.execution_id] = found
+        if cancel_probe is not None:
+            found.watch_for_cancel(cancel_probe)
         return found
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         for services in self._services.values():
+            services.stop_watching()
             services.board.close()
         self._services.clear()
+
+
+# Dagster run states that mean someone asked the run to stop.
+_TERMINATING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+
+
+def dagster_cancel_probe(instance: dg.DagsterInstance, run_id: str) -> CancelProbe:
+    """A terminate request (Dagit, GraphQL ``terminateRun``, ``mge cancel``) marks the run
+    CANCELING in the instance; the run worker reads that rather than wait for an interrupt."""
+
+    def probe() -> str | None:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status in _TERMINATING:
+            return "the run was terminated (Dagit, GraphQL terminateRun or mge cancel)"
+        return None
+
+    return probe
