@@ -31,6 +31,7 @@ TAG_MASTERPLAN_ID = "mge/masterplan_id"
 TAG_MASTERPLAN_REVISION = "mge/revision"
 TAG_PROVIDER = "mge/provider"
 TAG_MODEL = "mge/model"
+TAG_EXECUTION_ID = "mge/execution_id"
 # Dagster's step-priority tag: the executor starts ready steps in descending priority.
 TAG_DAGSTER_PRIORITY = "dagster/priority"
 

@@ -14,7 +14,7 @@ import anyio
 from mge_pipeline.domain import ExecutionStatus, LevelValidation
 from mge_pipeline.domain.records import MasterplanStatus
 from mge_pipeline.execution.assembly import assemble_files
-from mge_pipeline.execution.cancel import is_cancellation
+from mge_pipeline.execution.lifecycle import status_for_stop
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
@@ -40,8 +40,7 @@ async def finalize(services: RunServices) -> RunReport:
     stop_reason = await services.store.stop_reason(run.execution_id)
     reason = stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
     status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
-    if is_cancellation(stop_reason):
-        status = ExecutionStatus.CANCELLED
+    status = status_for_stop(stop_reason) or status
 
     def conclude() -> RunReport:
         for level in levels:
@@ -85,6 +84,7 @@ def _conclude(
     plan_status = {
         ExecutionStatus.COMPLETED: MasterplanStatus.COMPLETED,
         ExecutionStatus.CANCELLED: MasterplanStatus.CANCELLED,
+        ExecutionStatus.PAUSED: MasterplanStatus.PAUSED,
     }.get(status, MasterplanStatus.FAILED)
     store.set_masterplan_status(bundle.plan.id, plan_status)
     state = store.execution_state(run.execution_id)

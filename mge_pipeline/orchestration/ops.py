@@ -17,7 +17,7 @@ import dagster as dg
 
 from mge_pipeline import settings as env
 from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
-from mge_pipeline.exceptions import SandboxUnavailableError
+from mge_pipeline.exceptions import MgeError, SandboxUnavailableError
 from mge_pipeline.execution.finalize import finalize as finalize_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.prepare import prepare_run, run_tags
@@ -38,6 +38,7 @@ from mge_pipeline.orchestration.resources import (
     SandboxResource,
     StoreResource,
     dagster_cancel_probe,
+    fail_lost_runs,
 )
 from mge_pipeline.planning.diagrams import mermaid
 
@@ -77,11 +78,23 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         _refuse_executor_limit(context, len(bundle.atoms))
         _start_sandbox(context, sandbox)
         provider = llm.get_provider()
-        settings = run_context_from(context.run_config, context.run_id, bundle.plan.id).settings
+        planned = run_context_from(context.run_config, context.run_id, bundle.plan.id)
         repository = store.get_store()
-        run = prepare_run(bundle, settings, repository, context.run_id, provider)
-        context.instance.add_run_tags(context.run_id, run_tags(bundle.plan, provider))
-        publish_state(context, repository.execution_state(context.run_id))
+        fail_lost_runs(context.instance, repository)
+        try:
+            run = prepare_run(
+                bundle,
+                planned.settings,
+                repository,
+                planned.execution_id,
+                provider,
+                resume=bool(config.resume_execution),
+            )
+        except MgeError as exc:
+            raise dg.Failure(description=f"no LLM call was made: {exc}") from exc
+        tags = run_tags(bundle.plan, provider, run.execution_id)
+        context.instance.add_run_tags(context.run_id, tags)
+        publish_state(context, repository.execution_state(run.execution_id))
         context.log.info(
             f"{bundle.plan.id}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves, "
             f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}, "
@@ -175,7 +188,7 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[None]:
-        services = run_services.cached(context.run_id) or _services(
+        services = run_services.cached() or _services(
             context,
             bundle,
             run_context_from(context.run_config, context.run_id, bundle.plan.id),

@@ -15,7 +15,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from mge_pipeline import constants as c
-from mge_pipeline.execution.cancel import CancelProbe
+from mge_pipeline.execution.lifecycle import CancelProbe
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, open_run_services
@@ -171,9 +171,10 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     _services: dict[str, RunServices] = PrivateAttr(default_factory=dict)
 
-    def cached(self, execution_id: str) -> RunServices | None:
-        """The run's services if a step of this run built them in this process already."""
-        return self._services.get(execution_id)
+    def cached(self) -> RunServices | None:
+        """The run's services if a step of this run built them in this process already (a
+        resource instance lives for one run, so there is at most one)."""
+        return next(iter(self._services.values()), None)
 
     def services(
         self,
@@ -202,8 +203,7 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 ),
             )
             self._services[run.execution_id] = found
-        if cancel_probe is not None:
-            found.watch_for_cancel(cancel_probe)
+        found.watch(cancel_probe)
         return found
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -228,3 +228,37 @@ def dagster_cancel_probe(instance: dg.DagsterInstance, run_id: str) -> CancelPro
         return None
 
     return probe
+
+
+def fail_lost_runs(instance: dg.DagsterInstance, store: MgeStore) -> list[str]:
+    """Executions whose worker died are marked failed in the store (with their reservations
+    released) and their Dagster runs, still STARTED, failed with the same reason."""
+    lost = store.mark_lost_executions()
+    for execution_id in lost:
+        info = store.execution_info(execution_id)
+        reason = (info.reason if info else None) or "the run worker died"
+        runs = list(
+            instance.get_runs(
+                filters=dg.RunsFilter(
+                    tags={c.TAG_EXECUTION_ID: execution_id},
+                    statuses=list(_UNFINISHED),
+                )
+            )
+        )
+        own = instance.get_run_by_id(execution_id)
+        if (
+            own is not None
+            and own.status in _UNFINISHED
+            and own.run_id not in {run.run_id for run in runs}
+        ):
+            runs.append(own)
+        for run in runs:
+            instance.report_run_failed(run, message=reason)
+    return lost
+
+
+_UNFINISHED = (
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.CANCELING,
+)
