@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import anyio
 
 from mge_pipeline.domain import ExecutionStatus
-from mge_pipeline.store.lifecycle import HEARTBEAT_SECONDS
+from mge_pipeline.store.lifecycle import heartbeat_seconds
 
 POLL_SECONDS = 1.0
 _CANCELLED = "cancelled"
@@ -65,9 +65,9 @@ class RunWatch:
 async def watch_run(watch: RunWatch, *, poll_seconds: float = POLL_SECONDS) -> None:
     """Heartbeat for as long as the run worker lives (the task is cancelled at the end of
     finalize); until the run stops, a pause request, then a cancel request, stop it."""
-    last_beat = 0.0
+    last_beat, every = 0.0, heartbeat_seconds()
     while True:
-        if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+        if time.monotonic() - last_beat >= every:
             await watch.heartbeat()
             last_beat = time.monotonic()
         if not watch.stopped():

@@ -1,11 +1,11 @@
 """The store's side of a run's lifecycle: heartbeats, pause requests, lost runs, resumption.
 
 A run worker that dies (``kill -9``, a lost machine) writes nothing more, so liveness is a
-heartbeat: the run's services touch ``executions.heartbeat_at`` every ``HEARTBEAT_SECONDS``,
-and an execution still ``running`` whose heartbeat is older than ``LOST_AFTER_SECONDS`` is
-*lost*. Whoever looks next (``mge status``, the sensor, the next run's prepare, ``mge resume``)
-marks it failed with that reason and releases its unsettled reservations, booked at their
-reserved worst case: the calls may have been billed, and the budget is a promise.
+heartbeat: the run's services touch ``executions.heartbeat_at`` every 5 s, and an execution
+still ``running`` whose heartbeat is older than 30 s (``MGE_LOST_AFTER_SECONDS``) is *lost*.
+Whoever looks next (``mge status``, the sensor, the next run's prepare, ``mge resume``) marks
+it failed with that reason and releases its unsettled reservations, booked at their reserved
+worst case: the calls may have been billed, and the budget is a promise.
 """
 
 from __future__ import annotations
@@ -17,11 +17,19 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
+from mge_pipeline import settings
 from mge_pipeline.domain import ExecutionStatus
 from mge_pipeline.store import tables as t
 
-HEARTBEAT_SECONDS = 5.0
-LOST_AFTER_SECONDS = 30.0
+
+def lost_after_seconds() -> float:
+    """30 s unless ``MGE_LOST_AFTER_SECONDS`` says otherwise."""
+    return settings.lost_after_seconds()
+
+
+def heartbeat_seconds() -> float:
+    """Six heartbeats per loss window: a busy event loop can delay a few without a false loss."""
+    return lost_after_seconds() / 6
 
 
 def _now() -> datetime:
@@ -62,12 +70,12 @@ class LifecycleStore:
             ).scalar_one_or_none()
 
     def mark_lost_executions(
-        self, *, now: datetime | None = None, lost_after_seconds: float = LOST_AFTER_SECONDS
+        self, *, now: datetime | None = None, lost_after: float | None = None
     ) -> list[str]:
         """Running executions without a recent heartbeat become failed; their ids."""
         ex = t.executions.c
         moment = now or _now()
-        cutoff = moment - timedelta(seconds=lost_after_seconds)
+        cutoff = moment - timedelta(seconds=lost_after or lost_after_seconds())
         silent = or_(
             ex.heartbeat_at < cutoff, and_(ex.heartbeat_at.is_(None), ex.started_at < cutoff)
         )
@@ -149,4 +157,4 @@ def _aware(moment: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-__all__: list[str] = ["HEARTBEAT_SECONDS", "LOST_AFTER_SECONDS", "LifecycleStore"]
+__all__: list[str] = ["LifecycleStore", "heartbeat_seconds", "lost_after_seconds"]
