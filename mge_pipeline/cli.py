@@ -83,6 +83,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_options(resume)
     resume.set_defaults(handler=_resume)
 
+    regenerate = commands.add_parser(
+        "regenerate",
+        help="never serve these atoms (and their dependents) from the cache again, then run",
+    )
+    regenerate.add_argument("plan", type=Path)
+    regenerate.add_argument("atoms", nargs="+", metavar="ATOM")
+    regenerate.add_argument(
+        "--no-run", action="store_true", help="only invalidate; the next mge run regenerates"
+    )
+    _add_run_options(regenerate)
+    regenerate.set_defaults(handler=_regenerate)
+
     metrics = commands.add_parser("metrics", help="Prometheus metrics of every MGE process")
     metrics_commands = metrics.add_subparsers(dest="metrics_command", required=True)
     serve = metrics_commands.add_parser("serve", help="serve the merged metrics over HTTP")
@@ -138,6 +150,11 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "--allow-weak-sandbox",
         action="store_true",
         help="without bubblewrap, run generated code under a Python-level guard it can escape",
+    )
+    run.add_argument(
+        "--fresh",
+        action="store_true",
+        help="generate every atom: serve nothing validated earlier from the store",
     )
     run.add_argument("--rpm", type=int, default=0, help="requests per minute limit (0: none)")
     run.add_argument("--tpm", type=int, default=0, help="input tokens per minute limit (0: none)")
@@ -277,6 +294,22 @@ def _resume(args: argparse.Namespace) -> int:
     return _run(args)
 
 
+def _regenerate(args: argparse.Namespace) -> int:
+    bundle = bundle_masterplan(load_masterplan(args.plan))
+    unknown = [atom for atom in args.atoms if atom not in bundle.atoms]
+    if unknown:
+        for atom in unknown:
+            print(f"error: masterplan '{bundle.plan.id}' has no atom '{atom}'", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    chosen = {d for atom in args.atoms for d in (atom, *bundle.dependents(atom))}
+    reason = "mge regenerate " + " ".join(args.atoms)
+    _store().invalidate_cached((bundle.spec_hashes[a] for a in chosen), reason)
+    dependents = sorted(chosen - set(args.atoms))
+    print(f"invalidated {len(chosen)} atom(s): {', '.join(args.atoms)}"
+          + (f" and their dependents {', '.join(dependents)}" if dependents else ""))  # fmt: skip
+    return EXIT_OK if args.no_run else _run(args)
+
+
 def print_states(states: Sequence[ExecutionState]) -> None:
     rows: list[tuple[str, ...]] = [
         (
@@ -333,6 +366,12 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     provider = make_llm_resource(options).get_provider()
     output = (args.output or settings.output_root() / bundle.plan.id).resolve()
+    writer = _busy_output(output, resuming=getattr(args, "resume", ""))
+    if writer:
+        print(f"error: output directory {output} is being written by execution {writer} "
+              "(running): wait for it, cancel it (mge cancel), or choose another --output",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
     print(f"masterplan '{bundle.plan.id}': {len(bundle.atoms)} atoms in {len(bundle.waves)} waves")
     print(f"sandbox: {isolation}" + (f" (WEAK: {weak_reason})" if weak_reason else ""))
     print(
@@ -347,6 +386,15 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         progress.stop()
     return _summarise(bundle, output, success, getattr(args, "resume", "") or run_id, started)
+
+
+def _busy_output(output: Path, *, resuming: str) -> str | None:
+    from mge_pipeline.orchestration.resources import fail_lost_runs
+
+    store = _store()
+    fail_lost_runs(_instance(), store)
+    writer = store.execution_writing(str(output))
+    return writer if writer and writer != resuming else None
 
 
 def _execute(
@@ -372,6 +420,7 @@ def _execute(
         requests_per_minute=args.rpm,
         tokens_per_minute=args.tpm,
         resume_execution=getattr(args, "resume", ""),
+        use_cache=not args.fresh,
     )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     with (

@@ -100,6 +100,10 @@ class StoreError(MgeError):
     """The store is unreachable or inconsistent."""
 
 
+class OutputBusyError(MgeError):
+    """Another running execution writes the output directory this one would write."""
+
+
 class SandboxUnavailableError(MgeError):
     """The sandbox cannot isolate checks (and weak isolation was not allowed), or its parent
     died: no check may run."""

@@ -54,6 +54,10 @@ class PlanBundle:
     def ancestors(self, atom_id: str) -> list[str]:
         return sorted(nx.ancestors(self.graph, atom_id), key=self._order)
 
+    def dependents(self, atom_id: str) -> list[str]:
+        """Every atom that builds on this one, directly or not."""
+        return sorted(nx.descendants(self.graph, atom_id), key=self._order)
+
     def _order(self, atom_id: str) -> int:
         order: int = self.graph.nodes[atom_id].get("order", 0)
         return order

@@ -31,7 +31,7 @@ def prepare_run(
     store.save_masterplan(plan, status=MasterplanStatus.RUNNING)
     store.save_atoms(plan, bundle.waves, bundle.spec_hashes)
     if resume:
-        store.reopen_execution(execution_id)
+        store.reopen_execution(execution_id, settings.output_dir)
     else:
         store.start_execution(
             execution_id=execution_id,

@@ -36,6 +36,8 @@ class RunSettings:
     scheduling: Scheduling = Scheduling.DEPENDENCIES
     max_concurrent: int = 100
     """LLM calls in flight; held by the call gate, so atoms waiting on dependencies hold none."""
+    use_cache: bool = True
+    """Serve atoms whose exact spec validated before from the store; off: generate everything."""
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,11 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
     bundle = services.bundle
     kept = await _validated_before(services, wave_index)
     atom_ids = [atom_id for atom_id in bundle.waves[wave_index] if atom_id not in kept]
-    cached = await services.store.validated_codes_by_hash(bundle.spec_hashes[a] for a in atom_ids)
+    cached = (
+        await services.store.validated_codes_by_hash(bundle.spec_hashes[a] for a in atom_ids)
+        if services.run.settings.use_cache
+        else {}
+    )
     hits = [
         AtomResult(
             atom_id=atom_id,

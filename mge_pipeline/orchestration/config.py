@@ -95,6 +95,13 @@ class MasterplanRunConfig(dg.Config):
             "waves: once the whole previous wave is closed (the seed's barrier)."
         ),
     )
+    use_cache: bool = Field(
+        default=True,
+        description=(
+            "Serve atoms whose exact spec validated before (in any run) from the store; "
+            "off (`mge run --fresh`): every atom is generated."
+        ),
+    )
     resume_execution: str = Field(
         default="",
         description=(
@@ -147,6 +154,7 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
         price_override=_price_override(config),
         scheduling=Scheduling(config.scheduling),
         max_concurrent=config.max_concurrent,
+        use_cache=config.use_cache,
     )
 
 

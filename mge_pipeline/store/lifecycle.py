@@ -10,7 +10,7 @@ worst case: the calls may have been billed, and the budget is a promise.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -90,10 +90,12 @@ class LifecycleStore:
                 _mark_lost(conn, row.execution_id, last, moment)
         return [row.execution_id for row in rows]
 
-    def reopen_execution(self, execution_id: str) -> None:
+    _output_dir_claimed: Callable[[str], AbstractContextManager[None]]
+
+    def reopen_execution(self, execution_id: str, output_dir: str) -> None:
         """A paused, cancelled, failed or lost execution runs again: same id, same budget."""
         ex = t.executions.c
-        with self._begin() as conn:
+        with self._output_dir_claimed(output_dir), self._begin() as conn:
             conn.execute(
                 update(t.executions)
                 .where(ex.execution_id == execution_id)
@@ -106,6 +108,27 @@ class LifecycleStore:
                     heartbeat_at=_now(),
                 )
             )
+
+    def execution_writing(self, output_dir: str) -> str | None:
+        """The running execution that writes ``output_dir``, if any."""
+        ex = t.executions.c
+        with self._read() as conn:
+            return conn.execute(
+                select(ex.execution_id).where(
+                    ex.output_dir == output_dir, ex.status == ExecutionStatus.RUNNING.value
+                )
+            ).scalar_one_or_none()
+
+    def invalidate_cached(self, spec_hashes: Iterable[str], reason: str) -> None:
+        """Code validated for these specs until now is not served from the cache again."""
+        moment = _now()
+        inv = t.cache_invalidations
+        with self._begin() as conn:
+            for spec_hash in sorted(set(spec_hashes)):
+                conn.execute(inv.delete().where(inv.c.spec_hash == spec_hash))
+                conn.execute(
+                    inv.insert().values(spec_hash=spec_hash, invalidated_at=moment, reason=reason)
+                )
 
     def attempt_counts(self, execution_id: str) -> dict[str, int]:
         """Attempts recorded per atom in this execution, for numbering a resumed atom's next."""

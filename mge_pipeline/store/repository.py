@@ -35,7 +35,7 @@ from mge_pipeline.domain.records import (
     MasterplanStatus,
     Reservation,
 )
-from mge_pipeline.exceptions import BudgetExceededError, StoreError
+from mge_pipeline.exceptions import BudgetExceededError, OutputBusyError, StoreError
 from mge_pipeline.store import tables as t
 from mge_pipeline.store.engine import make_engine
 from mge_pipeline.store.lifecycle import LifecycleStore
@@ -239,7 +239,8 @@ class MgeStore(LifecycleStore):
         model: str,
         output_dir: str,
     ) -> None:
-        with self._begin() as conn:
+        """Refused (``OutputBusyError``) while another execution writes ``output_dir``."""
+        with self._output_dir_claimed(output_dir), self._begin() as conn:
             conn.execute(t.executions.delete().where(t.executions.c.execution_id == execution_id))
             conn.execute(
                 insert(t.executions).values(
@@ -259,6 +260,22 @@ class MgeStore(LifecycleStore):
                     started_at=_now(),
                 )
             )
+
+    @contextmanager
+    def _output_dir_claimed(self, output_dir: str) -> Iterator[None]:
+        """Turns the unique index on running executions' output directories into a message."""
+        try:
+            yield
+        except StoreError as exc:
+            if not isinstance(exc.__cause__, IntegrityError):
+                raise
+            holder = self.execution_writing(output_dir)
+            if holder is None:
+                raise
+            raise OutputBusyError(
+                f"output directory {output_dir} is being written by execution {holder} "
+                "(running): wait for it, cancel it (mge cancel), or choose another --output"
+            ) from exc
 
     def set_current_wave(self, execution_id: str, wave_index: int) -> None:
         """The furthest wave with an atom under way; it only moves forward."""
@@ -400,12 +417,21 @@ class MgeStore(LifecycleStore):
         if not hashes:
             return {}
         r = t.atom_results.c
+        invalidated = (
+            select(t.cache_invalidations.c.spec_hash)
+            .where(
+                t.cache_invalidations.c.spec_hash == r.spec_hash,
+                t.cache_invalidations.c.invalidated_at >= r.updated_at,
+            )
+            .exists()
+        )
         query = (
             select(r.spec_hash, r.code)
             .where(
                 r.spec_hash.in_(hashes),
                 r.status == AtomStatus.SUCCEEDED.value,
                 r.code.is_not(None),
+                ~invalidated,
             )
             .order_by(r.updated_at)
         )

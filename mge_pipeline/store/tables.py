@@ -8,11 +8,13 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -66,6 +68,17 @@ executions = Table(
     Column("heartbeat_at", DateTime(timezone=True)),
     # Set by ``mge pause``; the run worker reads it and stops starting calls.
     Column("pause_requested", Text),
+)
+
+# Two running executions never write one output directory: the second one's start fails on
+# this index, atomically, however many processes start at once (SQLite and PostgreSQL alike).
+_RUNNING = text("status = 'running'")
+Index(
+    "one_running_execution_per_output_dir",
+    executions.c.output_dir,
+    unique=True,
+    sqlite_where=_RUNNING,
+    postgresql_where=_RUNNING,
 )
 
 waves = Table(
@@ -147,4 +160,14 @@ cost_ledger = Table(
     Column("actual_usd", Float),
     Column("settled", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# ``mge regenerate``: validated code for these specs, recorded before the time, is not served
+# from the cache again (it was found wrong after the fact).
+cache_invalidations = Table(
+    "cache_invalidations",
+    metadata,
+    Column("spec_hash", String(64), primary_key=True),
+    Column("invalidated_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ import yaml
 
 from mge_pipeline.store import MgeStore
 from mge_pipeline_tests.cli.test_cli import mge
-from mge_pipeline_tests.factories import make_atom, make_plan
+from mge_pipeline_tests.factories import chain_plan, make_atom, make_plan
 
 pytestmark = pytest.mark.e2e
 
@@ -108,3 +109,80 @@ def test_a_killed_run_is_detected_then_resumed_without_paying_twice(tmp_path: Pa
     booked_at_crash = lost.spent_usd - held.spent_usd
     assert final.spent_usd == pytest.approx(attempts_cost + booked_at_crash)
     assert _outputs(tmp_path / "out") == _outputs(tmp_path / "clean_out"), "identical output"
+
+
+def _start_run(home: Path, plan: Path, output: Path, *extra: str) -> subprocess.Popen[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("MGE_", "DAGSTER_"))}
+    return subprocess.Popen(
+        [sys.executable, "-m", "mge_pipeline.cli", "run", str(plan), "--output", str(output),
+         *extra],
+        env={**base, "MGE_HOME": str(home)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def test_two_processes_starting_on_a_fresh_home_at_once_both_run(tmp_path: Path) -> None:
+    plans = []
+    for name in ("left", "right"):
+        path = tmp_path / f"{name}.yaml"
+        plan = make_plan(make_atom(id="a"), make_atom(id="b", name="b"), id=name)
+        path.write_text(yaml.safe_dump(plan.model_dump(mode="json"), sort_keys=False))
+        plans.append(path)
+    for round_ in range(3):
+        home = tmp_path / f"home{round_}"
+        started = [_start_run(home, p, tmp_path / f"out{round_}" / p.stem, "--latency", "0")
+                   for p in plans]  # fmt: skip
+        outputs = [process.communicate(timeout=300)[0] for process in started]
+        assert [process.returncode for process in started] == [0, 0], outputs
+        assert not any("Traceback" in output for output in outputs), outputs
+
+
+def test_a_second_run_into_the_same_output_directory_is_refused(tmp_path: Path) -> None:
+    plan = _plan_file(tmp_path)
+    home, output = tmp_path / "home", tmp_path / "out"
+    first = _start_run(home, plan, output, "--latency", "1", "--max-concurrent", "2")
+    deadline = time.monotonic() + 120
+    while not _attempt_rows(home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second = _start_run(home, plan, output, "--latency", "0")
+    refused = second.communicate(timeout=300)[0]
+    first.send_signal(signal.SIGTERM)
+    first.communicate(timeout=120)
+    assert second.returncode == 2, refused
+    assert (
+        refused.strip()
+        .splitlines()[-1]
+        .startswith(f"error: output directory {output.resolve()} is being written by execution ")
+    ), refused
+
+
+def _statuses(output: Path) -> dict[str, str]:
+    report = json.loads((output / "report.json").read_text())
+    return {atom["atom_id"]: atom["status"] for atom in report["atoms"]}
+
+
+def test_fresh_ignores_the_cache_and_regenerate_invalidates_atoms_and_dependents(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "chain.yaml"
+    plan.write_text(yaml.safe_dump(chain_plan(3).model_dump(mode="json"), sort_keys=False))
+    home, output = tmp_path / "home", tmp_path / "out"
+
+    def run(*extra: str) -> dict[str, str]:
+        result = mge(*extra, "--latency", "0", "--output", str(output), home=home)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return _statuses(output)
+
+    assert set(run("run", str(plan)).values()) == {"succeeded"}
+    assert set(run("run", str(plan)).values()) == {"cached"}
+    regenerated = mge("regenerate", str(plan), "f1", "--latency", "0", "--output", str(output),
+                      home=home)  # fmt: skip
+    assert regenerated.returncode == 0, regenerated.stderr
+    assert "invalidated 2 atom(s): f1 and their dependents f2" in regenerated.stdout
+    assert _statuses(output) == {"f0": "cached", "f1": "succeeded", "f2": "succeeded"}
+    assert set(run("run", str(plan)).values()) == {"cached"}, "the new code is served again"
+    assert set(run("run", str(plan), "--fresh").values()) == {"succeeded"}
+
+    unknown = mge("regenerate", str(plan), "nope", home=home)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "error: masterplan 'plan' has no atom 'nope'"
