@@ -19,6 +19,7 @@ from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices
+from mge_pipeline.review.queue import queue_for_review
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.levels import blocking_failures, validate_levels
@@ -42,9 +43,11 @@ async def finalize(services: RunServices) -> RunReport:
     def conclude() -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
-        return _conclude(
+        report = _conclude(
             bundle, run, store, files, status, reason, acceptance, command, _isolation(sandbox)
         )
+        queue_for_review(store, bundle.plan, run.execution_id, levels, run.settings.policy)
+        return report
 
     return await anyio.to_thread.run_sync(conclude)
 
