@@ -5,11 +5,11 @@ from collections.abc import Sequence
 import dagster as dg
 
 from mge_pipeline import constants as c
+from mge_pipeline.domain import ExecutionStatus
+from mge_pipeline.domain.review import ReviewEntry
 from mge_pipeline.orchestration.compiler import job_name_for
 from mge_pipeline.orchestration.config import default_run_config
 from mge_pipeline.orchestration.resources import StoreResource
-from mge_pipeline.domain import ExecutionStatus
-from mge_pipeline.domain.review import ReviewEntry
 from mge_pipeline.store import MASTERPLAN_READY
 from mge_pipeline.store.review_repository import ReviewRepository
 
