@@ -38,6 +38,7 @@ async def finalize(services: RunServices) -> RunReport:
     failures = [check.summary for check in (acceptance, command) if check.passed is False]
     stop_reason = await services.store.stop_reason(run.execution_id)
     reason = stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
+    reason = reason or _unvalidated_reason(bundle, codes)
     status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
 
     def conclude() -> RunReport:
@@ -57,6 +58,15 @@ def _isolation(sandbox: PythonSandbox) -> str | None:
     if sandbox.weak_reason:
         return f"{sandbox.isolation} (WEAK: {sandbox.weak_reason})"
     return sandbox.isolation
+
+
+def _unvalidated_reason(bundle: PlanBundle, codes: dict[str, str]) -> str | None:
+    """A run that left atoms without validated code did not complete, whatever else passed."""
+    missing = [atom_id for atom_id in bundle.atoms if atom_id not in codes]
+    if not missing:
+        return None
+    shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+    return f"{len(missing)} of {len(bundle.atoms)} atoms did not validate: {shown}"
 
 
 def _levels_reason(levels: list[LevelValidation]) -> str | None:
