@@ -117,6 +117,8 @@ class AtomJob:
     on_attempt: AttemptCallback | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random | None = None
+    reviewer_feedback: str | None = None
+    """Set when a reviewer asked for this atom again (``mge review regenerate``)."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ async def _attempt(
         dependencies=job.dependencies,
         feedback=feedback,
         dependency_token_budget=job.dependency_token_budget,
+        reviewer_feedback=job.reviewer_feedback,
     )
     request = GenerationRequest(
         atom=job.atom,

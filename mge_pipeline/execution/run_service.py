@@ -32,6 +32,7 @@ from mge_pipeline.generation import LLMProvider, ModelPrice, price_for
 from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import AsyncStore, MgeStore
+from mge_pipeline.store.review_repository import ReviewRepository
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.dispatch import AtomValidator, LanguageDispatchValidator
 
@@ -71,6 +72,8 @@ class RunServices:
     price: ModelPrice
     system_blocks: dict[str, tuple[PromptBlock, ...]]
     cost_guard: PatientCostGuard
+    review_feedback: dict[str, str] = field(default_factory=dict)
+    """Atoms a reviewer asked for again, with the feedback: never served from the cache."""
     furthest_wave: int = field(default=-1)
 
     @property
@@ -126,6 +129,7 @@ def open_run_services(
         cost_guard=PatientCostGuard(
             StoreCostGuard(async_store, run.execution_id), check_open=gate.check_open
         ),
+        review_feedback=ReviewRepository(store).regeneration_feedback_by_atom(bundle.plan.id),
     )
 
 
@@ -148,7 +152,9 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
         )
     bundle = services.bundle
     atom_ids = bundle.waves[wave_index]
-    cached = await services.store.validated_codes_by_hash(bundle.spec_hashes[a] for a in atom_ids)
+    cached = await services.store.validated_codes_by_hash(
+        bundle.spec_hashes[a] for a in atom_ids if a not in services.review_feedback
+    )
     hits = [
         AtomResult(
             atom_id=atom_id,
@@ -157,7 +163,7 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
             reason="validated code for this exact spec already stored",
         )
         for atom_id in atom_ids
-        if bundle.spec_hashes[atom_id] in cached
+        if bundle.spec_hashes[atom_id] in cached and atom_id not in services.review_feedback
     ]
     await services.store.record_atom_results(
         services.execution_id,
@@ -252,6 +258,7 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         policy=settings.policy,
         on_attempt=record,
         rng=random.Random(f"{services.execution_id}:{atom_id}"),
+        reviewer_feedback=services.review_feedback.get(atom_id),
     )
     return await run_retry_loop(job)
 

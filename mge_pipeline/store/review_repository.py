@@ -211,22 +211,21 @@ class ReviewRepository:
         with self._read() as conn:
             return [_entry(row._mapping) for row in conn.execute(query)]
 
-    def regeneration_feedback(self, masterplan_id: str, atom_id: str) -> str | None:
-        """The feedback of the newest regeneration of this atom that no run has carried out."""
+    def regeneration_feedback_by_atom(self, masterplan_id: str) -> dict[str, str]:
+        """Atoms of the masterplan a reviewer asked for again and no run has generated since,
+        with the newest feedback: read once per run, when its services are built."""
         e = t.review_entries.c
         query = (
-            select(e.feedback)
+            select(e.atom_id, e.feedback)
             .where(
                 e.masterplan_id == masterplan_id,
-                e.atom_id == atom_id,
                 e.status == ReviewStatus.REGENERATING.value,
                 e.applied_execution_id.is_(None),
             )
-            .order_by(e.entry_id.desc())
+            .order_by(e.entry_id)
         )
         with self._read() as conn:
-            row = conn.execute(query).first()
-        return str(row.feedback) if row and row.feedback else None
+            return {row.atom_id: str(row.feedback or "") for row in conn.execute(query)}
 
     # -- deciding ---------------------------------------------------------------------------
 

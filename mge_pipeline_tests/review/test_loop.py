@@ -165,3 +165,53 @@ def test_edit_picked_up_by_the_sensor_completes_the_plan(
     history = reviews.decisions(entry.entry_id)
     assert [(d.action, d.reviewer, d.to_status) for d in history] == [("edit", "ana", "edited")]
     store.dispose()
+
+
+def test_regenerate_runs_only_that_atom_again_with_the_feedback(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MGE_REVIEW_BOTTOM_PERCENT", "100")  # every validated atom is queued
+    plan = make_plan(make_atom(id="add"), make_atom(id="twice", name="twice"), id="regen")
+    first = run_plan(plan, tmp_path, database_url)
+    assert first.report is not None and first.report["status"] == "completed"
+    store = MgeStore(database_url)
+    reviews = ReviewRepository(store)
+    by_atom = {e.atom_id: e for e in reviews.entries("regen")}
+    assert set(by_atom) == {"add", "twice"}
+    assert all(
+        e.atom_status == "succeeded" and e.confidence_level == "high" for e in by_atom.values()
+    )
+
+    monkeypatch.setenv("MGE_DATABASE_URL", database_url)
+    assert main(["review", "regenerate", str(by_atom["twice"].entry_id), "--reviewer", "bo"]) == 2
+    assert (
+        main(
+            [
+                "review",
+                "regenerate",
+                str(by_atom["twice"].entry_id),
+                "--reviewer",
+                "bo",
+                "--feedback",
+                "name the parameters x and y",
+            ]
+        )
+        == 0
+    )
+    assert reviews.regeneration_feedback_by_atom("regen") == {
+        "twice": "name the parameters x and y"
+    }
+    assert main(["review", "approve", str(by_atom["add"].entry_id), "--reviewer", "bo"]) == 0
+
+    requests = _tick(plan, database_url).run_requests or []
+    assert len(requests) == 1, "the approval needs no run, the regeneration does"
+    second_id = _execute(plan, tmp_path, database_url, requests[0])
+    assert store.atom_statuses(second_id) == {
+        "add": AtomStatus.CACHED,
+        "twice": AtomStatus.SUCCEEDED,
+    }
+    assert {a.atom_id for a in store.attempts(second_id)} == {"twice"}
+    carried = reviews.entry(by_atom["twice"].entry_id)
+    assert carried is not None and carried.applied_execution_id == second_id
+    assert reviews.regeneration_feedback_by_atom("regen") == {}
+    store.dispose()
