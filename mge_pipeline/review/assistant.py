@@ -75,7 +75,7 @@ RULES: tuple[_Rule, ...] = (
         _PY,
         re.compile(r"def\s+\w+\(.*=\s*(\[\]|\{\}|set\(\))"),
         "a mutable default is shared between calls",
-        lambda line: re.sub(r"=\s*(\[\]|\{\}|set\(\))", "= None", line, count=1),
+        lambda line: re.sub(r"=(\s*)(\[\]|\{\}|set\(\))", r"=\1None", line, count=1),
     ),
     _Rule(
         "hard-coded-path",
