@@ -36,7 +36,10 @@ function add(a, b) {
 }
 """
 
-TYPESCRIPT = "function parse(raw: any): number {\n  const value = raw as any;\n  return value != 1 ? 0 : 1;\n}\n"
+TYPESCRIPT = (
+    "function parse(raw: any): number {\n  const value = raw as any;\n"
+    "  return value != 1 ? 0 : 1;\n}\n"
+)
 
 
 def _rules(code: str, language: str) -> dict[str, tuple[int, str, str]]:
