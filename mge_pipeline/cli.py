@@ -112,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_commands(commands)
 
-    from mge_pipeline.review.cli import add_commands as add_review_commands
+    from mge_pipeline.cli_review import add_commands as add_review_commands
 
     add_review_commands(commands)
     return parser

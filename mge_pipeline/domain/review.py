@@ -4,6 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EDITED = "edited"
+    REGENERATING = "regenerating"
+
+
+class ReviewAction(StrEnum):
+    ASSIGN = "assign"
+    APPROVE = "approve"
+    REJECT = "reject"
+    EDIT = "edit"
+    REGENERATE = "regenerate"
+
+
+OPEN = (ReviewStatus.PENDING, ReviewStatus.IN_REVIEW)
+# Decisions the pipeline still has to carry out: a run serves the edit or regenerates the atom.
+NEEDS_RUN = (ReviewStatus.EDITED, ReviewStatus.REGENERATING)
 
 
 @dataclass(frozen=True)

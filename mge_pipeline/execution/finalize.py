@@ -47,7 +47,9 @@ async def finalize(services: RunServices) -> RunReport:
         report = _conclude(
             bundle, run, store, files, status, reason, acceptance, command, _isolation(sandbox)
         )
-        queue_for_review(store, bundle.plan, run.execution_id, levels, run.settings.policy)
+        queue_for_review(
+            store, bundle.plan, run.execution_id, levels, run.settings.policy.max_attempts
+        )
         return report
 
     return await anyio.to_thread.run_sync(conclude)

@@ -8,31 +8,17 @@ win.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from mge_pipeline.domain import AtomStatus
+from mge_pipeline.domain.review import OPEN, ReviewAction, ReviewStatus
+from mge_pipeline.exceptions import MgeError
+
+__all__ = ["ALLOWED_FROM", "RESULT", "EntryState", "ReviewAction", "ReviewStatus", "refusal"]
 
 
-class ReviewStatus(StrEnum):
-    PENDING = "pending"
-    IN_REVIEW = "in_review"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    EDITED = "edited"
-    REGENERATING = "regenerating"
+class ReviewRefusedError(MgeError):
+    """An action the rules or the state of the entry do not allow; nothing was changed."""
 
-
-class ReviewAction(StrEnum):
-    ASSIGN = "assign"
-    APPROVE = "approve"
-    REJECT = "reject"
-    EDIT = "edit"
-    REGENERATE = "regenerate"
-
-
-OPEN = (ReviewStatus.PENDING, ReviewStatus.IN_REVIEW)
-# Decisions the pipeline still has to carry out: a run serves the edit or regenerates the atom.
-NEEDS_RUN = (ReviewStatus.EDITED, ReviewStatus.REGENERATING)
 
 ALLOWED_FROM: dict[ReviewAction, tuple[ReviewStatus, ...]] = {
     ReviewAction.ASSIGN: OPEN,

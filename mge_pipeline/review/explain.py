@@ -1,7 +1,7 @@
 """An optional explanation of an atom's failure by the configured model, inside a budget.
 
-The call is reserved against its own small budget before it is made (the worst case of its
-prompt and output cap), like any generation call; a budget too small refuses it without a
+The worst case of the call (its prompt and output cap) must fit its own small budget before
+it is made, as a generation call's reservation must; a budget too small refuses it without a
 call. The simulated model only replays reference implementations, so it declines instead of
 passing a replayed snippet off as an explanation.
 """
@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mge_pipeline.domain import AtomSpec
-from mge_pipeline.exceptions import BudgetExceededError, ProviderError
-from mge_pipeline.execution.budget import InMemoryCostGuard
+from mge_pipeline.exceptions import ProviderError
 from mge_pipeline.generation import GenerationRequest, LLMProvider, ModelPrice, call_cost
 from mge_pipeline.generation.pricing import estimate_tokens, worst_case_cost
 from mge_pipeline.generation.prompts import PromptBlock
@@ -70,19 +69,17 @@ async def explain_failure(
         max_tokens=max_tokens,
         attempt_number=1,
     )
-    guard = InMemoryCostGuard(budget_usd)
     tokens = estimate_tokens(request.system) + estimate_tokens(prompt)
-    try:
-        reservation = await guard.reserve(
-            atom_id=atom.id,
-            amount_usd=worst_case_cost(price, prompt_tokens=tokens, max_tokens=max_tokens),
+    worst = worst_case_cost(price, prompt_tokens=tokens, max_tokens=max_tokens)
+    if worst > budget_usd:
+        return Explanation(
+            None,
+            f"no explanation requested: the call could cost up to ${worst:.4f}, over the "
+            f"${budget_usd:.4f} allowed (--explain-budget)",
         )
-    except BudgetExceededError as exc:
-        return Explanation(None, f"no explanation requested: {exc}")
     try:
         response = await provider.generate(request)
     except ProviderError as exc:
-        await guard.settle(reservation, actual_usd=0.0)
         return Explanation(None, f"the model could not be asked: {exc}")
     cost = call_cost(
         price,
@@ -91,7 +88,6 @@ async def explain_failure(
         cache_write_tokens=response.cache_write_tokens,
         cache_read_tokens=response.cache_read_tokens,
     )
-    await guard.settle(reservation, actual_usd=cost)
     if response.refusal:
         return Explanation(None, f"the model declined: {response.refusal}", cost)
     return Explanation(response.text.strip(), None, cost)

@@ -18,7 +18,6 @@ from mge_pipeline.domain.levels import ValidationLevel
 from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.domain.review import NewReviewEntry
 from mge_pipeline.exceptions import MgeError
-from mge_pipeline.execution.retry import RetryPolicy
 from mge_pipeline.review.scorer import AtomEvidence, ConfidenceScore, score_atom
 from mge_pipeline.store import MgeStore
 from mge_pipeline.store.review_repository import ReviewRepository
@@ -138,7 +137,7 @@ def queue_for_review(
     plan: MasterPlan,
     execution_id: str,
     levels: Sequence[LevelValidation],
-    policy: RetryPolicy,
+    max_attempts: int,
 ) -> list[int]:
     """The hook in ``finalize``, after the report is written: a queue that cannot be written
     (store outage, a bad ``MGE_REVIEW_BOTTOM_PERCENT``) is logged and never fails the run."""
@@ -148,7 +147,7 @@ def queue_for_review(
             plan,
             execution_id,
             levels,
-            max_attempts=policy.max_attempts,
+            max_attempts=max_attempts,
             percent=settings.review_bottom_percent(),
         )
     except (MgeError, ValueError) as exc:

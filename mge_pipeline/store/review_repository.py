@@ -23,13 +23,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mge_pipeline.domain import AtomStatus
 from mge_pipeline.domain.review import (
+    NEEDS_RUN,
+    OPEN,
     NewReviewEntry,
+    ReviewAction,
     ReviewDecision,
     ReviewEntry,
     ReviewStatistics,
+    ReviewStatus,
 )
 from mge_pipeline.exceptions import MgeError, StoreError
-from mge_pipeline.review.actions import NEEDS_RUN, OPEN, ReviewAction, ReviewStatus
 from mge_pipeline.store import tables as t
 from mge_pipeline.store.repository import MgeStore
 

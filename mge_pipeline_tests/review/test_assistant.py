@@ -134,7 +134,7 @@ def test_an_explanation_through_the_real_sdk_is_costed_and_guarded() -> None:
         provider = AnthropicProvider(api_key="test", model="claude-sonnet-4-5", base_url=server.url)
         refused = asyncio.run(ask(0.000001))
         assert refused.text is None and refused.declined is not None
-        assert refused.declined.startswith("no explanation requested:")
+        assert refused.declined.startswith("no explanation requested: the call could cost")
         assert server.requests == [], "refused by the budget before any call"
 
 

@@ -17,16 +17,15 @@ from mge_pipeline import settings
 from mge_pipeline.domain import AttemptRecord
 from mge_pipeline.domain.review import ReviewEntry
 from mge_pipeline.exceptions import MgeError
+from mge_pipeline.execution.review_edit import edit, plan_bundle_for
 from mge_pipeline.generation import LLMProvider
 from mge_pipeline.review.actions import ReviewAction, ReviewStatus
 from mge_pipeline.review.assistant import alternatives, find_issues
 from mge_pipeline.review.service import (
     ReviewRefusedError,
     act,
-    edit,
     load_entry,
     next_for_reviewer,
-    plan_bundle_for,
 )
 from mge_pipeline.store import MgeStore
 from mge_pipeline.store.review_repository import ReviewRepository
