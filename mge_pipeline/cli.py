@@ -7,12 +7,14 @@ problem on stderr, nothing written).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import shutil
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,68 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="compile and execute a masterplan on the local instance")
     run.add_argument("plan", type=Path)
+    _add_run_options(run)
+    run.set_defaults(handler=_run)
+
+    submit = commands.add_parser("submit", help="store a masterplan as ready for the sensor")
+    submit.add_argument("plan", type=Path)
+    submit.set_defaults(handler=_submit)
+
+    status = commands.add_parser("status", help="execution state of recent runs")
+    status.add_argument("masterplan_id", nargs="?")
+    status.add_argument(
+        "--graphql", metavar="URL", help="read it from Dagster's GraphQL API instead of the store"
+    )
+    status.set_defaults(handler=_status)
+
+    cancel = commands.add_parser(
+        "cancel", help="stop a run: no new LLM call, calls in flight finish, report written"
+    )
+    cancel.add_argument("run_id", help="the Dagster run id (= the execution id)")
+    cancel.set_defaults(handler=_cancel)
+
+    pause = commands.add_parser(
+        "pause", help="let calls in flight finish and start nothing new; `mge resume` continues"
+    )
+    pause.add_argument("execution_id")
+    pause.set_defaults(handler=_pause)
+
+    resume = commands.add_parser(
+        "resume",
+        help="continue a paused, cancelled, failed or crashed execution: same id and budget, "
+        "nothing validated generated again",
+    )
+    resume.add_argument(
+        "target", help="an execution id, or a masterplan id (its latest unfinished execution)"
+    )
+    _add_run_options(resume)
+    resume.set_defaults(handler=_resume)
+
+    metrics = commands.add_parser("metrics", help="Prometheus metrics of every MGE process")
+    metrics_commands = metrics.add_subparsers(dest="metrics_command", required=True)
+    serve = metrics_commands.add_parser("serve", help="serve the merged metrics over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9464)
+    serve.set_defaults(handler=_metrics_serve)
+
+    check = commands.add_parser("validate-plan", help="check a masterplan without running it")
+    check.add_argument("plan", type=Path)
+    check.set_defaults(handler=_validate_plan)
+
+    schema = commands.add_parser("schema", help="print the masterplan JSON Schema")
+    schema.set_defaults(handler=_schema)
+
+    from mge_pipeline.atomization.cli import add_commands
+
+    add_commands(commands)
+
+    from mge_pipeline.cli_review import add_commands as add_review_commands
+
+    add_review_commands(commands)
+    return parser
+
+
+def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--provider",
         choices=("anthropic", "simulated"),
@@ -81,41 +145,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--rpm", type=int, default=0, help="requests per minute limit (0: none)")
     run.add_argument("--tpm", type=int, default=0, help="input tokens per minute limit (0: none)")
-    run.set_defaults(handler=_run)
-
-    submit = commands.add_parser("submit", help="store a masterplan as ready for the sensor")
-    submit.add_argument("plan", type=Path)
-    submit.set_defaults(handler=_submit)
-
-    status = commands.add_parser("status", help="execution state of recent runs")
-    status.add_argument("masterplan_id", nargs="?")
-    status.add_argument(
-        "--graphql", metavar="URL", help="read it from Dagster's GraphQL API instead of the store"
-    )
-    status.set_defaults(handler=_status)
-
-    metrics = commands.add_parser("metrics", help="Prometheus metrics of every MGE process")
-    metrics_commands = metrics.add_subparsers(dest="metrics_command", required=True)
-    serve = metrics_commands.add_parser("serve", help="serve the merged metrics over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=9464)
-    serve.set_defaults(handler=_metrics_serve)
-
-    check = commands.add_parser("validate-plan", help="check a masterplan without running it")
-    check.add_argument("plan", type=Path)
-    check.set_defaults(handler=_validate_plan)
-
-    schema = commands.add_parser("schema", help="print the masterplan JSON Schema")
-    schema.set_defaults(handler=_schema)
-
-    from mge_pipeline.atomization.cli import add_commands
-
-    add_commands(commands)
-
-    from mge_pipeline.cli_review import add_commands as add_review_commands
-
-    add_review_commands(commands)
-    return parser
 
 
 def _schema(args: argparse.Namespace) -> int:
@@ -160,12 +189,96 @@ def _status(args: argparse.Namespace) -> int:
 
         states = states_over_graphql(args.graphql, args.masterplan_id)
     else:
-        states = _store().executions(args.masterplan_id)
+        from mge_pipeline.orchestration.resources import fail_lost_runs
+
+        store = _store()
+        fail_lost_runs(_instance(), store)  # a dead run is shown failed, not running for ever
+        states = store.executions(args.masterplan_id)
     if not states:
         print("no executions" + (f" for '{args.masterplan_id}'" if args.masterplan_id else ""))
         return EXIT_OK
     print_states(states)
     return EXIT_OK
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    """Marks the run CANCELING (and interrupts it where its launcher can); the run worker sees
+    that within a second and stops starting calls (``execution/cancel.py``)."""
+    instance = _instance()
+    run = instance.get_run_by_id(args.run_id)
+    if run is None:
+        print(f"error: no run '{args.run_id}' in the Dagster instance", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if run.is_finished:
+        print(f"error: run '{args.run_id}' already ended ({run.status.value})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    instance.run_launcher.terminate(args.run_id)  # marks CANCELING even when it cannot reach it
+    print(f"run {args.run_id}: cancel requested; calls in flight finish, then the report")
+    return EXIT_OK
+
+
+def _pause(args: argparse.Namespace) -> int:
+    from mge_pipeline.orchestration.resources import fail_lost_runs
+
+    store, instance = _store(), _instance()
+    fail_lost_runs(instance, store)
+    info = store.execution_info(args.execution_id)
+    if info is None:
+        print(f"error: no execution '{args.execution_id}'", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not store.request_pause(args.execution_id, "requested with mge pause"):
+        print(f"error: execution '{args.execution_id}' is {info.status.value}, not running",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    for run in _unfinished_runs(instance, args.execution_id):
+        instance.run_launcher.terminate(run.run_id)
+    print(f"execution {args.execution_id}: pause requested; calls in flight finish, then "
+          f"`mge resume {args.execution_id}` continues it")  # fmt: skip
+    return EXIT_OK
+
+
+def _unfinished_runs(instance: Any, execution_id: str) -> list[Any]:
+    import dagster as dg
+
+    tagged = instance.get_runs(filters=dg.RunsFilter(tags={c.TAG_EXECUTION_ID: execution_id}))
+    return [run for run in tagged if not run.is_finished]
+
+
+_RESUMABLE = ("paused", "cancelled", "failed")
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from mge_pipeline.orchestration.resources import fail_lost_runs
+
+    store = _store()
+    fail_lost_runs(_instance(), store)
+    info = store.execution_info(args.target)
+    if info is None:
+        candidates = [
+            s for s in store.executions(args.target, limit=1) if s.status.value in _RESUMABLE
+        ]
+        info = store.execution_info(candidates[0].execution_id) if candidates else None
+    if info is None:
+        print(f"error: no paused, cancelled or failed execution '{args.target}' (nor one of a "
+              f"masterplan of that id)", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    plan = store.get_masterplan(info.masterplan_id)
+    if plan is None or plan.revision() != info.revision:
+        print(f"error: masterplan '{info.masterplan_id}' changed since execution "
+              f"{info.execution_id} ran; run it anew with mge run", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
+    folder = settings.mge_home() / "plans"
+    folder.mkdir(parents=True, exist_ok=True)
+    args.plan = folder / f"{plan.id}-{info.revision}.json"
+    args.plan.write_text(plan.model_dump_json(indent=2), encoding="utf-8")
+    args.output, args.budget, args.resume = (
+        Path(info.output_dir),
+        info.budget_usd,
+        info.execution_id,
+    )
+    print(f"resuming execution {info.execution_id} ({info.status.value}: {info.reason or ''}); "
+          f"${info.spent_usd:.4f} of ${info.budget_usd:g} spent so far")  # fmt: skip
+    return _run(args)
 
 
 def print_states(states: Sequence[ExecutionState]) -> None:
@@ -237,7 +350,7 @@ def _run(args: argparse.Namespace) -> int:
         success, run_id = _execute(plan_path, options, args, str(output))
     finally:
         progress.stop()
-    return _summarise(bundle, output, success, run_id, started)
+    return _summarise(bundle, output, success, getattr(args, "resume", "") or run_id, started)
 
 
 def _execute(
@@ -262,6 +375,7 @@ def _execute(
         prompt_caching=not args.no_prompt_caching,
         requests_per_minute=args.rpm,
         tokens_per_minute=args.tpm,
+        resume_execution=getattr(args, "resume", ""),
     )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     with (
@@ -274,15 +388,32 @@ def _execute(
 
 
 def _instance() -> Any:
-    """DAGSTER_HOME if set, else $MGE_HOME/dagster configured by the repository's dagster.yaml."""
+    """DAGSTER_HOME if set, else $MGE_HOME/dagster configured by the repository's dagster.yaml.
+
+    Set up under a lock: two processes starting on a fresh home would otherwise both create
+    Dagster's SQLite tables, and one would die on "table … already exists"."""
     from dagster import DagsterInstance
 
     home = settings.dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists() and settings.instance_config_template().exists():
-        shutil.copyfile(settings.instance_config_template(), config)
-    return DagsterInstance.from_config(str(home))
+    with _setup_lock(home):
+        config = home / "dagster.yaml"
+        if not config.exists() and settings.instance_config_template().exists():
+            shutil.copyfile(settings.instance_config_template(), config)
+        instance = DagsterInstance.from_config(str(home))
+        for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+            getattr(instance, storage)  # each creates its tables when first built
+    return instance
+
+
+@contextlib.contextmanager
+def _setup_lock(folder: Path) -> Iterator[None]:
+    with open(folder / ".mge-setup.lock", "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, started: float) -> int:
@@ -378,7 +509,10 @@ def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -
 
 
 def _store() -> MgeStore:
-    return MgeStore(settings.database_url())
+    home = settings.mge_home()
+    home.mkdir(parents=True, exist_ok=True)
+    with _setup_lock(home):
+        return MgeStore(settings.database_url())
 
 
 def _print_table(rows: Sequence[Sequence[str]]) -> None:

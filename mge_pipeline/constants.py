@@ -31,6 +31,11 @@ TAG_MASTERPLAN_ID = "mge/masterplan_id"
 TAG_MASTERPLAN_REVISION = "mge/revision"
 TAG_PROVIDER = "mge/provider"
 TAG_MODEL = "mge/model"
+# A running execution whose heartbeat is older than this is lost (its worker died); the run
+# writes a heartbeat six times as often.
+ENV_LOST_AFTER_SECONDS = "MGE_LOST_AFTER_SECONDS"
+DEFAULT_LOST_AFTER_SECONDS = 30.0
+TAG_EXECUTION_ID = "mge/execution_id"
 # Dagster's step-priority tag: the executor starts ready steps in descending priority.
 TAG_DAGSTER_PRIORITY = "dagster/priority"
 

@@ -57,6 +57,12 @@ def model_name() -> str:
     return os.environ.get(c.ENV_MODEL) or c.DEFAULT_MODEL
 
 
+def lost_after_seconds() -> float:
+    """How long a running execution may go without a heartbeat before it counts as lost."""
+    value = os.environ.get(c.ENV_LOST_AFTER_SECONDS)
+    return float(value) if value else c.DEFAULT_LOST_AFTER_SECONDS
+
+
 def examples_dir() -> Path:
     return Path(os.environ.get(c.ENV_EXAMPLES_DIR) or REPOSITORY_ROOT / "examples" / "masterplans")
 

@@ -21,6 +21,8 @@ class MasterplanStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    PAUSED = "paused"
 
 
 @dataclass(frozen=True)

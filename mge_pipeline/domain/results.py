@@ -48,6 +48,7 @@ class ExecutionStatus(StrEnum):
     PAUSED = "paused"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class _Record(BaseModel):

@@ -14,6 +14,7 @@ import anyio
 from mge_pipeline.domain import ExecutionStatus, LevelValidation
 from mge_pipeline.domain.records import MasterplanStatus
 from mge_pipeline.execution.assembly import assemble_files
+from mge_pipeline.execution.lifecycle import status_for_stop
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
@@ -28,6 +29,7 @@ from mge_pipeline.validation.levels import blocking_failures, validate_levels
 async def finalize(services: RunServices) -> RunReport:
     """The run's report; the stop reason is read from the store, where every process wrote it."""
     services.board.close()
+    services.stop_watching()
     bundle, run, sandbox = services.bundle, services.run, services.sandbox
     store = services.store.sync
     codes = await services.store.validated_codes(run.execution_id, list(bundle.atoms))
@@ -40,6 +42,7 @@ async def finalize(services: RunServices) -> RunReport:
     reason = stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
     reason = reason or _unvalidated_reason(bundle, codes)
     status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
+    status = status_for_stop(stop_reason) or status
 
     def conclude() -> RunReport:
         for level in levels:
@@ -93,8 +96,11 @@ def _conclude(
     isolation: str | None = None,
 ) -> RunReport:
     store.finish_execution(run.execution_id, status=status, reason=reason)
-    completed = status is ExecutionStatus.COMPLETED
-    plan_status = MasterplanStatus.COMPLETED if completed else MasterplanStatus.FAILED
+    plan_status = {
+        ExecutionStatus.COMPLETED: MasterplanStatus.COMPLETED,
+        ExecutionStatus.CANCELLED: MasterplanStatus.CANCELLED,
+        ExecutionStatus.PAUSED: MasterplanStatus.PAUSED,
+    }.get(status, MasterplanStatus.FAILED)
     store.set_masterplan_status(bundle.plan.id, plan_status)
     state = store.execution_state(run.execution_id)
     info = store.execution_info(run.execution_id)

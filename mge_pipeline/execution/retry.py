@@ -117,6 +117,8 @@ class AtomJob:
     on_attempt: AttemptCallback | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random | None = None
+    previous_attempts: Sequence[AttemptRecord] = ()
+    """Attempts a resumed execution already made: the loop goes on from the next number."""
     reviewer_feedback: str | None = None
     """Set when a reviewer asked for this atom again (``mge review regenerate``)."""
 
@@ -141,11 +143,11 @@ async def run_atom(job: AtomJob) -> AtomResult:
     run ends with its report written. Every attempt is recorded (``on_attempt``, or with the
     settlement of its call) before the next one starts.
     """
-    attempts: list[AttemptRecord] = []
-    feedback: Sequence[ValidationIssue] = ()
+    attempts: list[AttemptRecord] = list(job.previous_attempts)
+    feedback = _feedback(attempts[-1]) if attempts else ()
     rng = job.rng or random.Random(job.atom.id)
-    cut_offs = 0
-    for number in range(1, job.policy.max_attempts + 1):
+    cut_offs = sum(a.errors == [CUT_OFF_MESSAGE] for a in attempts)
+    for number in range(len(attempts) + 1, job.policy.max_attempts + 1):
         try:
             record, code, refusal = await _attempt(job, number, feedback, rng, cut_offs)
         except BudgetExceededError as exc:
@@ -163,12 +165,14 @@ async def run_atom(job: AtomJob) -> AtomResult:
             )
         if refusal:
             return _final(job.atom, attempts, AtomStatus.FAILED, refusal)
-        feedback = [
-            ValidationIssue(category=record.error_category or ErrorCategory.LOGIC, message=m)
-            for m in record.errors
-        ]
+        feedback = _feedback(record)
     reason = f"no attempt validated in {len(attempts)} attempts"
     return _final(job.atom, attempts, AtomStatus.FAILED, reason)
+
+
+def _feedback(record: AttemptRecord) -> list[ValidationIssue]:
+    category = record.error_category or ErrorCategory.LOGIC
+    return [ValidationIssue(category=category, message=m) for m in record.errors]
 
 
 async def _attempt(

@@ -14,6 +14,7 @@ finish and are recorded.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from mge_pipeline.domain.records import AtomResultRecord, Reservation
 from mge_pipeline.execution.assembly import files_for_atom
 from mge_pipeline.execution.board import Settled, SettlementBoard
 from mge_pipeline.execution.budget import PatientCostGuard
+from mge_pipeline.execution.lifecycle import CancelProbe, RunWatch, watch_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
@@ -72,9 +74,12 @@ class RunServices:
     price: ModelPrice
     system_blocks: dict[str, tuple[PromptBlock, ...]]
     cost_guard: PatientCostGuard
+    prior_attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
+    """A resumed execution's attempts so far, per atom: numbering and the attempt limit go on."""
     review_feedback: dict[str, str] = field(default_factory=dict)
     """Atoms a reviewer asked for again, with the feedback: never served from the cache."""
     furthest_wave: int = field(default=-1)
+    _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
     def execution_id(self) -> str:
@@ -83,6 +88,25 @@ class RunServices:
     @property
     def stop_reason(self) -> str | None:
         return self.board.stop_reason or self.gate.stop_reason
+
+    def watch(self, cancel_probe: CancelProbe | None) -> None:
+        """Start the heartbeat and the watch for pause and cancel requests (once; needs the
+        run's event loop)."""
+        if self._watcher is None:
+            watch = RunWatch(
+                cancel_probe=cancel_probe,
+                pause_requested=lambda: self.store.pause_requested(self.execution_id),
+                heartbeat=lambda: self.store.heartbeat(self.execution_id),
+                stop=self.stop,
+                stopped=lambda: self.stop_reason is not None,
+            )
+            self._watcher = asyncio.get_running_loop().create_task(
+                watch_run(watch), name=f"mge-run-watch-{self.execution_id}"
+            )
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
 
     async def stop(self, reason: str) -> str:
         """Start no new call from now on, in this process and (through the store) all others."""
@@ -129,8 +153,16 @@ def open_run_services(
         cost_guard=PatientCostGuard(
             StoreCostGuard(async_store, run.execution_id), check_open=gate.check_open
         ),
+        prior_attempts=_attempts_by_atom(store.attempts(run.execution_id)),
         review_feedback=ReviewRepository(store).regeneration_feedback_by_atom(bundle.plan.id),
     )
+
+
+def _attempts_by_atom(attempts: list[AttemptRecord]) -> dict[str, list[AttemptRecord]]:
+    found: dict[str, list[AttemptRecord]] = {}
+    for attempt in attempts:
+        found.setdefault(attempt.atom_id, []).append(attempt)
+    return found
 
 
 # How long a wave's fan-out waits for the previous wave's atom steps to start (see start_wave).
@@ -151,7 +183,8 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
             wave_index - 1, timeout_seconds=STEP_START_STAGGER_SECONDS
         )
     bundle = services.bundle
-    atom_ids = bundle.waves[wave_index]
+    kept = await _validated_before(services, wave_index)
+    atom_ids = [atom_id for atom_id in bundle.waves[wave_index] if atom_id not in kept]
     cached = await services.store.validated_codes_by_hash(
         bundle.spec_hashes[a] for a in atom_ids if a not in services.review_feedback
     )
@@ -170,12 +203,26 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
         wave_index=wave_index,
         entries=[(bundle.spec_hashes[r.atom_id], r) for r in hits],
     )
-    for result in hits:
+    for result in [*kept.values(), *hits]:
         services.board.settle(result.atom_id, result.status, result.code)
     settled = {r.atom_id for r in hits}
     to_generate = [atom_id for atom_id in atom_ids if atom_id not in settled]
     services.board.expect_steps(wave_index, len(to_generate))
     return to_generate, hits
+
+
+async def _validated_before(services: RunServices, wave_index: int) -> dict[str, AtomResult]:
+    """A resumed execution's atoms that already validated keep their result as it stands."""
+    if not services.prior_attempts:
+        return {}
+    rows = await services.store.atom_results(
+        services.execution_id, services.bundle.waves[wave_index]
+    )
+    return {
+        row.atom_id: AtomResult(atom_id=row.atom_id, status=row.status, code=row.code)
+        for row in rows
+        if row.validated
+    }
 
 
 async def run_atom(services: RunServices, atom_id: str) -> AtomResult:
@@ -258,6 +305,7 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         policy=settings.policy,
         on_attempt=record,
         rng=random.Random(f"{services.execution_id}:{atom_id}"),
+        previous_attempts=services.prior_attempts.get(atom_id, []),
         reviewer_feedback=services.review_feedback.get(atom_id),
     )
     return await run_retry_loop(job)

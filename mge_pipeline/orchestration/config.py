@@ -95,6 +95,13 @@ class MasterplanRunConfig(dg.Config):
             "waves: once the whole previous wave is closed (the seed's barrier)."
         ),
     )
+    resume_execution: str = Field(
+        default="",
+        description=(
+            "Continue this paused, cancelled or failed execution (same id, same budget, "
+            "validated atoms not generated again) instead of opening a new one; `mge resume`."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,8 @@ def run_context_from(run_config: Mapping[str, Any], run_id: str, masterplan_id: 
     config = MasterplanRunConfig(**prepare)
     output_dir = config.output_dir or str(env.output_root() / masterplan_id)
     settings = settings_from_config(config, str(Path(output_dir).resolve()))
-    return RunContext(execution_id=run_id, masterplan_id=masterplan_id, settings=settings)
+    execution_id = config.resume_execution or run_id
+    return RunContext(execution_id=execution_id, masterplan_id=masterplan_id, settings=settings)
 
 
 def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSettings:

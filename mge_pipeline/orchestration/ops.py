@@ -17,7 +17,7 @@ import dagster as dg
 
 from mge_pipeline import settings as env
 from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
-from mge_pipeline.exceptions import SandboxUnavailableError
+from mge_pipeline.exceptions import MgeError, SandboxUnavailableError
 from mge_pipeline.execution.finalize import finalize as finalize_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.prepare import prepare_run, run_tags
@@ -37,6 +37,8 @@ from mge_pipeline.orchestration.resources import (
     RunServicesResource,
     SandboxResource,
     StoreResource,
+    dagster_cancel_probe,
+    fail_lost_runs,
 )
 from mge_pipeline.planning.diagrams import mermaid
 
@@ -47,6 +49,7 @@ def op_name(bundle: PlanBundle, role: str) -> str:
 
 
 def _services(
+    context: dg.OpExecutionContext,
     bundle: PlanBundle,
     run: RunContext,
     run_services: RunServicesResource,
@@ -54,7 +57,10 @@ def _services(
     llm: LLMProviderResource,
     sandbox: SandboxResource,
 ) -> RunServices:
-    return run_services.services(bundle, run, store=store, llm=llm, sandbox=sandbox)
+    probe = dagster_cancel_probe(context.instance, context.run_id)
+    return run_services.services(
+        bundle, run, store=store, llm=llm, sandbox=sandbox, cancel_probe=probe
+    )
 
 
 def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
@@ -72,11 +78,23 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         _refuse_executor_limit(context, len(bundle.atoms))
         _start_sandbox(context, sandbox)
         provider = llm.get_provider()
-        settings = run_context_from(context.run_config, context.run_id, bundle.plan.id).settings
+        planned = run_context_from(context.run_config, context.run_id, bundle.plan.id)
         repository = store.get_store()
-        run = prepare_run(bundle, settings, repository, context.run_id, provider)
-        context.instance.add_run_tags(context.run_id, run_tags(bundle.plan, provider))
-        publish_state(context, repository.execution_state(context.run_id))
+        fail_lost_runs(context.instance, repository)
+        try:
+            run = prepare_run(
+                bundle,
+                planned.settings,
+                repository,
+                planned.execution_id,
+                provider,
+                resume=bool(config.resume_execution),
+            )
+        except MgeError as exc:
+            raise dg.Failure(description=f"no LLM call was made: {exc}") from exc
+        tags = run_tags(bundle.plan, provider, run.execution_id)
+        context.instance.add_run_tags(context.run_id, tags)
+        publish_state(context, repository.execution_state(run.execution_id))
         context.log.info(
             f"{bundle.plan.id}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves, "
             f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}, "
@@ -130,6 +148,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
     )
     # Unannotated return: Dagster rejects an AsyncIterator annotation on a multi-output op.
     async def wave_fan_out(  # type: ignore[no-untyped-def]
+        context: dg.OpExecutionContext,
         run: RunContext,
         run_services: RunServicesResource,
         store: StoreResource,
@@ -137,7 +156,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         sandbox: SandboxResource,
     ):
         started = time.time()
-        services = _services(bundle, run, run_services, store, llm, sandbox)
+        services = _services(context, bundle, run, run_services, store, llm, sandbox)
         to_generate, cached = await start_wave(services, wave_index)
         languages = [bundle.atoms[r.atom_id].language.value for r in cached]
         metrics.record_settled_atoms(bundle.plan.id, languages, cached)
@@ -169,7 +188,8 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[None]:
-        services = run_services.cached(context.run_id) or _services(
+        services = run_services.cached() or _services(
+            context,
             bundle,
             run_context_from(context.run_config, context.run_id, bundle.plan.id),
             run_services,
@@ -208,7 +228,7 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[None]:
-        services = _services(bundle, wave.run, run_services, store, llm, sandbox)
+        services = _services(context, bundle, wave.run, run_services, store, llm, sandbox)
         had_stop = services.stop_reason
         summary, rows = await close_wave(services, wave_index, wave.started_at)
         if services.stop_reason and not had_stop:
@@ -248,7 +268,7 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
         llm: LLMProviderResource,
         sandbox: SandboxResource,
     ) -> dg.Output[str]:
-        services = _services(bundle, run, run_services, store, llm, sandbox)
+        services = _services(context, bundle, run, run_services, store, llm, sandbox)
         report = await finalize_run(services)
         metrics.record_run(report, budget_usd=run.settings.budget_usd)
         state = await services.store.execution_state(run.execution_id)

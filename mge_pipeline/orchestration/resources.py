@@ -15,6 +15,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from mge_pipeline import constants as c
+from mge_pipeline.execution.lifecycle import CancelProbe
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, open_run_services
@@ -170,9 +171,10 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     _services: dict[str, RunServices] = PrivateAttr(default_factory=dict)
 
-    def cached(self, execution_id: str) -> RunServices | None:
-        """The run's services if a step of this run built them in this process already."""
-        return self._services.get(execution_id)
+    def cached(self) -> RunServices | None:
+        """The run's services if a step of this run built them in this process already (a
+        resource instance lives for one run, so there is at most one)."""
+        return next(iter(self._services.values()), None)
 
     def services(
         self,
@@ -182,7 +184,9 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         store: StoreResource,
         llm: LLMProviderResource,
         sandbox: SandboxResource,
+        cancel_probe: CancelProbe | None = None,
     ) -> RunServices:
+        """``cancel_probe``, when given, is polled once a second from the first step on."""
         found = self._services.get(run.execution_id)
         if found is None:
             settings = run.settings
@@ -199,9 +203,62 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 ),
             )
             self._services[run.execution_id] = found
+        found.watch(cancel_probe)
         return found
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         for services in self._services.values():
+            services.stop_watching()
             services.board.close()
         self._services.clear()
+
+
+# Dagster run states that mean someone asked the run to stop.
+_TERMINATING = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+
+
+def dagster_cancel_probe(instance: dg.DagsterInstance, run_id: str) -> CancelProbe:
+    """A terminate request (Dagit, GraphQL ``terminateRun``, ``mge cancel``) marks the run
+    CANCELING in the instance; the run worker reads that rather than wait for an interrupt."""
+
+    def probe() -> str | None:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and run.status in _TERMINATING:
+            return "the run was terminated (Dagit, GraphQL terminateRun or mge cancel)"
+        return None
+
+    return probe
+
+
+def fail_lost_runs(instance: dg.DagsterInstance, store: MgeStore) -> list[str]:
+    """Executions whose worker died are marked failed in the store (with their reservations
+    released) and their Dagster runs, still STARTED, failed with the same reason."""
+    lost = store.mark_lost_executions()
+    for execution_id in lost:
+        info = store.execution_info(execution_id)
+        reason = (info.reason if info else None) or "the run worker died"
+        runs = list(
+            instance.get_runs(
+                filters=dg.RunsFilter(
+                    tags={c.TAG_EXECUTION_ID: execution_id},
+                    statuses=list(_UNFINISHED),
+                )
+            )
+        )
+        own = instance.get_run_by_id(execution_id)
+        if (
+            own is not None
+            and own.status in _UNFINISHED
+            and own.run_id not in {run.run_id for run in runs}
+        ):
+            runs.append(own)
+        for run in runs:
+            instance.report_run_failed(run, message=reason)
+    return lost
+
+
+_UNFINISHED = (
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.CANCELING,
+)

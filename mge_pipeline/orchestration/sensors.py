@@ -9,7 +9,7 @@ from mge_pipeline.domain import ExecutionStatus
 from mge_pipeline.domain.review import ReviewEntry
 from mge_pipeline.orchestration.compiler import job_name_for
 from mge_pipeline.orchestration.config import default_run_config
-from mge_pipeline.orchestration.resources import StoreResource
+from mge_pipeline.orchestration.resources import StoreResource, fail_lost_runs
 from mge_pipeline.store import MASTERPLAN_READY
 from mge_pipeline.store.review_repository import ReviewRepository
 
@@ -28,6 +28,7 @@ def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorD
     def ready_masterplan_sensor(
         context: dg.SensorEvaluationContext, store: StoreResource
     ) -> dg.SensorResult | dg.SkipReason:
+        fail_lost_runs(context.instance, store.get_store())  # dead workers' runs end failed
         ready = store.get_store().masterplans(status=MASTERPLAN_READY)
         requests = []
         unknown = []

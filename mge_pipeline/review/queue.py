@@ -109,8 +109,9 @@ def queue_after_run(
     atom failed; so does anything else the run left failed.
     """
     reviews = ReviewRepository(store)
-    reviews.mark_applied(plan.id, execution_id)
     results = store.atom_results(execution_id)
+    settled = (AtomStatus.SUCCEEDED, AtomStatus.CACHED, AtomStatus.FAILED)
+    reviews.mark_applied(plan.id, execution_id, [r.atom_id for r in results if r.status in settled])
     failed, passed = score_run(plan, results, store.attempts(execution_id), levels, max_attempts)
     chosen = select_for_review(failed, passed, percent)
     by_id = {r.atom_id: r for r in results}

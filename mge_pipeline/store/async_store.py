@@ -113,3 +113,9 @@ class AsyncStore:
 
     async def record_level_validation(self, execution_id: str, result: LevelValidation) -> None:
         await self._run(lambda: self.sync.record_level_validation(execution_id, result))
+
+    async def heartbeat(self, execution_id: str) -> None:
+        await self._run(lambda: self.sync.heartbeat(execution_id))
+
+    async def pause_requested(self, execution_id: str) -> str | None:
+        return await self._run(lambda: self.sync.pause_requested(execution_id))

@@ -8,10 +8,10 @@ the budget columns, and those change in single conditional UPDATEs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, and_, case, func, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
@@ -38,11 +38,14 @@ from mge_pipeline.domain.records import (
 from mge_pipeline.exceptions import BudgetExceededError, StoreError
 from mge_pipeline.store import tables as t
 from mge_pipeline.store.engine import make_engine
+from mge_pipeline.store.lifecycle import LifecycleStore
 
 # Kept for callers that name the statuses the sensor and ``mge submit`` use.
 MASTERPLAN_DRAFT = MasterplanStatus.DRAFT
 MASTERPLAN_READY = MasterplanStatus.READY
 _VALIDATED = (AtomStatus.SUCCEEDED.value, AtomStatus.CACHED.value)
+_T = TypeVar("_T")
+
 _TERMINAL = (
     *_VALIDATED,
     AtomStatus.FAILED.value,
@@ -55,7 +58,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class MgeStore:
+class MgeStore(LifecycleStore):
     def __init__(self, url: str, *, engine: Engine | None = None, create: bool = True) -> None:
         """Tables are created on open (a no-op when they exist), so a new URL just works."""
         self.url = url
@@ -80,6 +83,19 @@ class MgeStore:
     def _begin(self) -> Iterator[Connection]:
         with self._translated(), self.engine.begin() as conn:
             yield conn
+
+    def _write_once_settled(self, write: Callable[[Connection], _T]) -> _T:
+        """A write that checks, then inserts: two processes setting up the same plan at once
+        can both find nothing, and the second insert then fails on the first's row. Repeated,
+        the loser finds the row and updates it instead."""
+        for attempt in range(3):
+            try:
+                with self._begin() as conn:
+                    return write(conn)
+            except StoreError as exc:
+                if attempt == 2 or not isinstance(exc.__cause__, IntegrityError):
+                    raise
+        raise AssertionError("unreachable")
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -132,7 +148,8 @@ class MgeStore:
             "source": source,
             "updated_at": _now(),
         }
-        with self._begin() as conn:
+
+        def write(conn: Connection) -> None:
             key = t.masterplans.c.masterplan_id == plan.id
             if conn.execute(select(t.masterplans.c.masterplan_id).where(key)).first():
                 conn.execute(update(t.masterplans).where(key).values(**row))
@@ -140,6 +157,8 @@ class MgeStore:
                 conn.execute(
                     insert(t.masterplans).values(masterplan_id=plan.id, created_at=_now(), **row)
                 )
+
+        self._write_once_settled(write)
         return revision
 
     def get_masterplan(self, masterplan_id: str) -> MasterPlan | None:
@@ -202,9 +221,12 @@ class MgeStore:
             }
             for atom in plan.atoms()
         ]
-        with self._begin() as conn:
+
+        def write(conn: Connection) -> None:
             conn.execute(t.atoms.delete().where(t.atoms.c.masterplan_id == plan.id))
             conn.execute(insert(t.atoms), rows)
+
+        self._write_once_settled(write)
 
     def start_execution(
         self,

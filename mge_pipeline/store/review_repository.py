@@ -313,13 +313,18 @@ class ReviewRepository:
             ).rowcount
         return bool(removed)
 
-    def mark_applied(self, masterplan_id: str, execution_id: str) -> list[int]:
-        """The run ``execution_id`` carried out every edit and regeneration waiting for one."""
+    def mark_applied(
+        self, masterplan_id: str, execution_id: str, settled_atoms: Iterable[str]
+    ) -> list[int]:
+        """The run ``execution_id`` carried out the waiting edits and regenerations of the atoms
+        it settled itself (served, generated, or failed again); an atom the run skipped or
+        blocked keeps its decision waiting."""
         e = t.review_entries.c
         where = (
             e.masterplan_id == masterplan_id,
             e.status.in_([s.value for s in NEEDS_RUN]),
             e.applied_execution_id.is_(None),
+            e.atom_id.in_(list(settled_atoms)),
         )
         with self._begin() as conn:
             ids = [int(row.entry_id) for row in conn.execute(select(e.entry_id).where(*where))]

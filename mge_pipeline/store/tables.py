@@ -62,6 +62,10 @@ executions = Table(
     Column("completed_at", DateTime(timezone=True)),
     # Set once, by the first wave close or atom that stops the run; every process reads it.
     Column("stop_reason", Text),
+    # Written every few seconds by the live run worker; a stale one means the worker died.
+    Column("heartbeat_at", DateTime(timezone=True)),
+    # Set by ``mge pause``; the run worker reads it and stops starting calls.
+    Column("pause_requested", Text),
 )
 
 waves = Table(

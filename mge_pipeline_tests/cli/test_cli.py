@@ -142,3 +142,9 @@ def test_without_bubblewrap_mge_run_refuses_in_one_line_unless_allowed(
     )
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "sandbox: python-guard (WEAK:" in allowed.stdout
+
+
+def test_cancel_of_an_unknown_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    result = mge("cancel", "no-such-run", home=tmp_path / "home")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: no run 'no-such-run' in the Dagster instance"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -39,14 +40,22 @@ def test_stored_plans_get_jobs_and_broken_files_are_skipped(
     assert names == {"mge_stored_plan"}
 
 
-def test_sensor_requests_each_ready_revision_once(store: MgeStore) -> None:
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as found:
+        yield found
+
+
+def test_sensor_requests_each_ready_revision_once(
+    store: MgeStore, instance: dg.DagsterInstance
+) -> None:
     plan = make_plan(make_atom(id="a"), id="ready_plan")
     revision = store.save_masterplan(plan, status=MASTERPLAN_READY)
     store.save_masterplan(make_plan(id="draft_plan"), status="draft")
     jobs = [compile_masterplan_job(plan), compile_masterplan_job(make_plan(id="draft_plan"))]
     sensor = make_ready_masterplan_sensor(jobs)
     resources = {"store": StoreResource(database_url=store.url)}
-    with dg.build_sensor_context(resources=resources) as context:
+    with dg.build_sensor_context(resources=resources, instance=instance) as context:
         result = sensor.evaluate_tick(context)
     requests = result.run_requests or []
     assert [(r.job_name, r.run_key) for r in requests] == [
@@ -55,12 +64,14 @@ def test_sensor_requests_each_ready_revision_once(store: MgeStore) -> None:
     assert requests[0].run_config["ops"]["prepare"]["config"]["max_concurrent"] == 100
 
 
-def test_sensor_skips_when_nothing_is_ready_or_the_job_is_unknown(store: MgeStore) -> None:
+def test_sensor_skips_when_nothing_is_ready_or_the_job_is_unknown(
+    store: MgeStore, instance: dg.DagsterInstance
+) -> None:
     sensor = make_ready_masterplan_sensor([compile_masterplan_job(make_plan(id="other"))])
     resources = {"store": StoreResource(database_url=store.url)}
-    with dg.build_sensor_context(resources=resources) as context:
+    with dg.build_sensor_context(resources=resources, instance=instance) as context:
         assert sensor.evaluate_tick(context).skip_message == "no masterplan is ready"
     store.save_masterplan(make_plan(id="new_plan"), status=MASTERPLAN_READY)
-    with dg.build_sensor_context(resources=resources) as context:
+    with dg.build_sensor_context(resources=resources, instance=instance) as context:
         tick = sensor.evaluate_tick(context)
     assert not tick.run_requests and "new_plan" in (tick.skip_message or "")

@@ -65,8 +65,19 @@ def test_reservation_error_says_what_was_spent(store: MgeStore) -> None:
     _open(store, budget=0.5)
     reservation = store.reserve(execution_id="run1", atom_id="a", amount_usd=0.4)
     store.settle(reservation, execution_id="run1", actual_usd=0.3)
-    with pytest.raises(BudgetExceededError, match=r"budget of \$0.5 reached \(\$0.3000 spent\)"):
-        store.reserve(execution_id="run1", atom_id="b", amount_usd=0.25)
+    held = store.reserve(execution_id="run1", atom_id="c", amount_usd=0.1)
+    with pytest.raises(BudgetExceededError) as refused:
+        store.reserve(execution_id="run1", atom_id="b", amount_usd=0.15)
+    assert str(refused.value) == (
+        "cost budget of $0.5 cannot cover the next call (up to $0.1500): $0.3000 spent, "
+        "$0.1000 reserved by calls in flight, $0.1000 left; no new LLM calls were started"
+    )
+    assert refused.value.may_fit_later, "once c settles, $0.2 may be left"
+    store.settle(held, execution_id="run1", actual_usd=0.1)
+    with pytest.raises(BudgetExceededError) as refused:
+        store.reserve(execution_id="run1", atom_id="b", amount_usd=0.15)
+    assert not refused.value.may_fit_later
+    assert "$0.4000 spent, nothing in flight, $0.1000 left" in str(refused.value)
 
 
 def test_validated_code_is_found_by_spec_hash_across_executions(store: MgeStore) -> None:
