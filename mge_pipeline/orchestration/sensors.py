@@ -65,11 +65,12 @@ TAG_REVIEW_ENTRIES = "mge/review_entries"
 def make_review_decision_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorDefinition:
     """Runs a masterplan again once a reviewer's edit or regeneration waits for a run.
 
-    The run serves validated atoms and the edit from the store, generates a regenerated atom
-    with the reviewer's feedback in its prompt, and runs the atoms that were blocked behind
-    it; its finalize marks the decisions carried out. The run_key names the decisions (entry
-    and version), so a tick while that run is under way requests nothing new; a masterplan
-    with a run still going is left until it ends.
+        The run serves validated atoms and the edit from the store, generates a regenerated atom
+        with the reviewer's feedback in its prompt, and runs the atoms that were blocked behind
+        it; its finalize marks the decisions carried out. The run_key names the decisions (entry
+        and version), so a tick while that run is under way requests nothing new; a masterplan
+        with a run still going, or paused, is left until it ends (a resumed execution reads the
+    decisions too).
     """
     job_names = {job.name for job in jobs}
 
@@ -96,6 +97,12 @@ def make_review_decision_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorDe
                 continue
             if latest and latest[0].status is ExecutionStatus.RUNNING:
                 waiting.append(f"{masterplan_id} (run {latest[0].execution_id} still running)")
+                continue
+            if latest and latest[0].status is ExecutionStatus.PAUSED:
+                waiting.append(
+                    f"{masterplan_id} (execution {latest[0].execution_id} is paused: "
+                    "mge resume it, and it carries the decisions out)"
+                )
                 continue
             info = repository.execution_info(latest[0].execution_id) if latest else None
             prepare = {"output_dir": info.output_dir} if info and info.output_dir else {}

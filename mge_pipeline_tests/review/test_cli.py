@@ -9,6 +9,7 @@ import dagster as dg
 import pytest
 
 from mge_pipeline.cli import main
+from mge_pipeline.domain import ExecutionStatus
 from mge_pipeline.orchestration import StoreResource, compile_masterplan_job
 from mge_pipeline.orchestration.sensors import make_review_decision_sensor
 from mge_pipeline.store import MgeStore
@@ -124,6 +125,10 @@ def test_the_sensor_waits_for_a_running_run_and_for_an_unknown_job(store: MgeSto
     with dg.build_sensor_context(resources=resources) as context:
         tick = sensor.evaluate_tick(context)
     assert not tick.run_requests and "run run-1 still running" in (tick.skip_message or "")
+    store.finish_execution("run-1", status=ExecutionStatus.PAUSED, reason="paused by ana")
+    with dg.build_sensor_context(resources=resources) as context:
+        tick = sensor.evaluate_tick(context)
+    assert not tick.run_requests and "run-1 is paused" in (tick.skip_message or "")
     other = make_review_decision_sensor([compile_masterplan_job(make_plan(id="other"))])
     with dg.build_sensor_context(resources=resources) as context:
         tick = other.evaluate_tick(context)
