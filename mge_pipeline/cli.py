@@ -112,6 +112,10 @@ def _parser() -> argparse.ArgumentParser:
     from mge_pipeline.atomization.cli import add_commands
 
     add_commands(commands)
+
+    from mge_pipeline.cli_review import add_commands as add_review_commands
+
+    add_review_commands(commands)
     return parser
 
 

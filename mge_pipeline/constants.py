@@ -40,3 +40,9 @@ TAG_EXECUTION_ID = "mge/execution_id"
 TAG_DAGSTER_PRIORITY = "dagster/priority"
 
 JOB_PREFIX = "mge_"
+
+# Human review (issue 15): the share of validated atoms, lowest confidence first, that a run
+# puts in the review queue besides the atoms that failed.
+ENV_REVIEW_BOTTOM_PERCENT = "MGE_REVIEW_BOTTOM_PERCENT"
+DEFAULT_REVIEW_BOTTOM_PERCENT = 15.0
+ENV_REVIEWER = "MGE_REVIEWER"

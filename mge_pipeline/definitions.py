@@ -18,7 +18,10 @@ from mge_pipeline.domain import MasterPlan
 from mge_pipeline.exceptions import MgeError
 from mge_pipeline.orchestration import compile_masterplan_job
 from mge_pipeline.orchestration.environment import make_resources
-from mge_pipeline.orchestration.sensors import make_ready_masterplan_sensor
+from mge_pipeline.orchestration.sensors import (
+    make_ready_masterplan_sensor,
+    make_review_decision_sensor,
+)
 from mge_pipeline.planning import load_masterplan
 from mge_pipeline.store import MgeStore
 
@@ -62,8 +65,8 @@ def build_definitions() -> dg.Definitions:
             jobs.append(compile_masterplan_job(plan))
         except MgeError as exc:
             logger.warning("skipping masterplan %s: %s", plan.id, exc)
-    sensor = make_ready_masterplan_sensor(jobs)
-    return dg.Definitions(jobs=jobs, sensors=[sensor], resources=make_resources())
+    sensors = [make_ready_masterplan_sensor(jobs), make_review_decision_sensor(jobs)]
+    return dg.Definitions(jobs=jobs, sensors=sensors, resources=make_resources())
 
 
 @dg.definitions

@@ -11,6 +11,8 @@
 | ANTHROPIC_BASE_URL  | the SDK's default                        |
 | MGE_EXAMPLES_DIR    | <repository>/examples/masterplans        |
 | MGE_SANDBOX_READ_ONLY | none: host paths (``:``-separated) checks may read |
+| MGE_REVIEW_BOTTOM_PERCENT | 15: validated atoms queued for review, lowest confidence first |
+| MGE_REVIEWER        | the login name: who ``mge review`` records as deciding |
 """
 
 from __future__ import annotations
@@ -97,3 +99,23 @@ def pushgateway_url() -> str | None:
 def sandbox_read_only_paths() -> list[str]:
     """Host paths the operator lets checks read, e.g. a project's own test suite."""
     return [p for p in os.environ.get(c.ENV_SANDBOX_READ_ONLY, "").split(os.pathsep) if p]
+
+
+def review_bottom_percent() -> float:
+    """A value that is not a number between 0 and 100 is an error, not a silent default."""
+    raw = os.environ.get(c.ENV_REVIEW_BOTTOM_PERCENT)
+    if raw is None or not raw.strip():
+        return c.DEFAULT_REVIEW_BOTTOM_PERCENT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 100.0:
+        raise ValueError(f"{c.ENV_REVIEW_BOTTOM_PERCENT}={raw!r} is not a percentage (0-100)")
+    return value
+
+
+def reviewer_name() -> str:
+    import getpass
+
+    return os.environ.get(c.ENV_REVIEWER) or getpass.getuser()

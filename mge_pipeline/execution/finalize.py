@@ -20,6 +20,7 @@ from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices
+from mge_pipeline.review.queue import queue_for_review
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.levels import blocking_failures, validate_levels
@@ -39,15 +40,20 @@ async def finalize(services: RunServices) -> RunReport:
     failures = [check.summary for check in (acceptance, command) if check.passed is False]
     stop_reason = await services.store.stop_reason(run.execution_id)
     reason = stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
+    reason = reason or _unvalidated_reason(bundle, codes)
     status = ExecutionStatus.FAILED if reason else ExecutionStatus.COMPLETED
     status = status_for_stop(stop_reason) or status
 
     def conclude() -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
-        return _conclude(
+        report = _conclude(
             bundle, run, store, files, status, reason, acceptance, command, _isolation(sandbox)
         )
+        queue_for_review(
+            store, bundle.plan, run.execution_id, levels, run.settings.policy.max_attempts
+        )
+        return report
 
     return await anyio.to_thread.run_sync(conclude)
 
@@ -57,6 +63,15 @@ def _isolation(sandbox: PythonSandbox) -> str | None:
     if sandbox.weak_reason:
         return f"{sandbox.isolation} (WEAK: {sandbox.weak_reason})"
     return sandbox.isolation
+
+
+def _unvalidated_reason(bundle: PlanBundle, codes: dict[str, str]) -> str | None:
+    """A run that left atoms without validated code did not complete, whatever else passed."""
+    missing = [atom_id for atom_id in bundle.atoms if atom_id not in codes]
+    if not missing:
+        return None
+    shown = ", ".join(missing[:5]) + (", …" if len(missing) > 5 else "")
+    return f"{len(missing)} of {len(bundle.atoms)} atoms did not validate: {shown}"
 
 
 def _levels_reason(levels: list[LevelValidation]) -> str | None:

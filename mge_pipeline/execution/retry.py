@@ -119,6 +119,8 @@ class AtomJob:
     rng: random.Random | None = None
     previous_attempts: Sequence[AttemptRecord] = ()
     """Attempts a resumed execution already made: the loop goes on from the next number."""
+    reviewer_feedback: str | None = None
+    """Set when a reviewer asked for this atom again (``mge review regenerate``)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,7 @@ async def _attempt(
         dependencies=job.dependencies,
         feedback=feedback,
         dependency_token_budget=job.dependency_token_budget,
+        reviewer_feedback=job.reviewer_feedback,
     )
     request = GenerationRequest(
         atom=job.atom,

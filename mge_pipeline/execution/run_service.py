@@ -34,6 +34,7 @@ from mge_pipeline.generation import LLMProvider, ModelPrice, price_for
 from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import AsyncStore, MgeStore
+from mge_pipeline.store.review_repository import ReviewRepository
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.dispatch import AtomValidator, LanguageDispatchValidator
 
@@ -75,6 +76,8 @@ class RunServices:
     cost_guard: PatientCostGuard
     prior_attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
     """A resumed execution's attempts so far, per atom: numbering and the attempt limit go on."""
+    review_feedback: dict[str, str] = field(default_factory=dict)
+    """Atoms a reviewer asked for again, with the feedback: never served from the cache."""
     furthest_wave: int = field(default=-1)
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
@@ -151,6 +154,7 @@ def open_run_services(
             StoreCostGuard(async_store, run.execution_id), check_open=gate.check_open
         ),
         prior_attempts=_attempts_by_atom(store.attempts(run.execution_id)),
+        review_feedback=ReviewRepository(store).regeneration_feedback_by_atom(bundle.plan.id),
     )
 
 
@@ -182,7 +186,9 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
     kept = await _validated_before(services, wave_index)
     atom_ids = [atom_id for atom_id in bundle.waves[wave_index] if atom_id not in kept]
     cached = (
-        await services.store.validated_codes_by_hash(bundle.spec_hashes[a] for a in atom_ids)
+        await services.store.validated_codes_by_hash(
+            bundle.spec_hashes[a] for a in atom_ids if a not in services.review_feedback
+        )
         if services.run.settings.use_cache
         else {}
     )
@@ -194,7 +200,7 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
             reason="validated code for this exact spec already stored",
         )
         for atom_id in atom_ids
-        if bundle.spec_hashes[atom_id] in cached
+        if bundle.spec_hashes[atom_id] in cached and atom_id not in services.review_feedback
     ]
     await services.store.record_atom_results(
         services.execution_id,
@@ -304,6 +310,7 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         on_attempt=record,
         rng=random.Random(f"{services.execution_id}:{atom_id}"),
         previous_attempts=services.prior_attempts.get(atom_id, []),
+        reviewer_feedback=services.review_feedback.get(atom_id),
     )
     return await run_retry_loop(job)
 

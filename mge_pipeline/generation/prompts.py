@@ -93,12 +93,16 @@ def build_prompt(
     dependencies: Sequence[DependencyContext],
     feedback: Sequence[ValidationIssue] = (),
     dependency_token_budget: int = DEFAULT_DEPENDENCY_TOKEN_BUDGET,
+    reviewer_feedback: str | None = None,
 ) -> str:
-    """The atom's own part: spec, direct dependencies within a token budget, last errors."""
+    """The atom's own part: spec, direct dependencies within a token budget, a reviewer's
+    feedback when a person asked for the atom again, last errors."""
     sections = [_spec_section(atom)]
     shown = dependency_section(atom, dependencies, dependency_token_budget)
     if shown:
         sections.append(shown)
+    if reviewer_feedback:
+        sections.append(reviewer_section(reviewer_feedback))
     if feedback:
         sections.append(feedback_section(feedback))
     return "\n\n".join(sections)
@@ -145,6 +149,14 @@ def _spec_section(atom: AtomSpec) -> str:
             f"Requirements, as tests it must pass:\n```{atom.language}\n{atom.tests.strip()}\n```"
         )
     return "\n".join(lines)
+
+
+def reviewer_section(feedback: str) -> str:
+    """A person reviewed an earlier version of this atom and asked for it again."""
+    return (
+        "A human reviewer rejected an earlier version of this atom and asked for it again:\n"
+        f"{feedback.strip()}\nFollow the reviewer's feedback."
+    )
 
 
 def feedback_section(issues: Sequence[ValidationIssue]) -> str:

@@ -171,3 +171,45 @@ cache_invalidations = Table(
     Column("invalidated_at", DateTime(timezone=True), nullable=False),
     Column("reason", Text),
 )
+
+# Human review (issue 15): one entry per atom under review, and every decision made on it.
+review_entries = Table(
+    "review_entries",
+    metadata,
+    Column("entry_id", Integer, primary_key=True, autoincrement=True),
+    Column("masterplan_id", String(200), nullable=False, index=True),
+    Column("execution_id", String(64), nullable=False),
+    Column("atom_id", String(200), nullable=False),
+    Column("spec_hash", String(64), nullable=False),
+    Column("atom_status", String(20), nullable=False),
+    Column("status", String(20), nullable=False, index=True),
+    Column("priority", Integer, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("confidence_level", String(20), nullable=False),
+    Column("reasons", JSON, nullable=False),
+    Column("assignee", String(200)),
+    Column("feedback", Text),
+    Column("code", Text),
+    Column("decided_by", String(200)),
+    Column("decided_at", DateTime(timezone=True)),
+    # The execution that carried the decision into the pipeline; empty until a run did.
+    Column("applied_execution_id", String(64)),
+    # Bumped by every change: an update names the version it read, so two reviewers cannot
+    # both decide on one entry.
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+review_decisions = Table(
+    "review_decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", Integer, nullable=False, index=True),
+    Column("action", String(20), nullable=False),
+    Column("reviewer", String(200), nullable=False),
+    Column("from_status", String(20), nullable=False),
+    Column("to_status", String(20), nullable=False),
+    Column("feedback", Text),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)

@@ -282,3 +282,22 @@ def test_a_stopped_gate_skips_the_atom_before_it_calls() -> None:
     result = asyncio.run(run_atom(job))
     assert result.status is AtomStatus.SKIPPED and "wave 0" in (result.reason or "")
     assert provider.requests == []
+
+
+def test_a_reviewers_feedback_reaches_every_attempts_prompt() -> None:
+    provider = ScriptedProvider([BAD, GOOD])
+    job = AtomJob(
+        atom=make_atom(id="add"),
+        provider=provider,
+        validator=CodeValidator(),
+        cost_guard=InMemoryCostGuard(100.0),
+        price=price_for("claude-sonnet-4-5"),
+        files_for=lambda code: {"pkg/core.py": code},
+        sleep=Sleeps(),
+        reviewer_feedback="handle negative numbers",
+    )
+    result = asyncio.run(run_atom(job))
+    assert result.status is AtomStatus.SUCCEEDED
+    assert len(provider.requests) == 2
+    assert all("handle negative numbers" in r.prompt for r in provider.requests)
+    assert "failed validation" in provider.requests[1].prompt

@@ -72,3 +72,14 @@ def test_feedback_lists_errors_with_guidance_per_category() -> None:
     text = feedback_section(issues)
     assert "[import] name 're' is not defined" in text and "[logic] assert f(1) == 2" in text
     assert "Import every module you use" in text and "wrong results" in text
+
+
+def test_a_reviewers_feedback_is_in_the_prompt_of_a_regenerated_atom() -> None:
+    from mge_pipeline.generation.prompts import build_prompt as build
+    from mge_pipeline_tests.factories import make_atom as atom_factory
+
+    plain = build(atom_factory(), dependencies=[])
+    asked = build(atom_factory(), dependencies=[], reviewer_feedback="use integer division")
+    assert "human reviewer" not in plain
+    assert "A human reviewer rejected an earlier version" in asked
+    assert "use integer division" in asked and asked.startswith(plain)
