@@ -29,7 +29,7 @@ from mge_pipeline.validation.levels import blocking_failures, validate_levels
 async def finalize(services: RunServices) -> RunReport:
     """The run's report; the stop reason is read from the store, where every process wrote it."""
     services.board.close()
-    services.stop_watching()
+    services.finalizing = True
     bundle, run, sandbox = services.bundle, services.run, services.sandbox
     store = services.store.sync
     codes = await services.store.validated_codes(run.execution_id, list(bundle.atoms))
@@ -55,7 +55,10 @@ async def finalize(services: RunServices) -> RunReport:
         )
         return report
 
-    return await anyio.to_thread.run_sync(conclude)
+    try:
+        return await anyio.to_thread.run_sync(conclude)
+    finally:
+        services.stop_watching()
 
 
 def _isolation(sandbox: PythonSandbox) -> str | None:

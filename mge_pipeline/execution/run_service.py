@@ -79,6 +79,9 @@ class RunServices:
     review_feedback: dict[str, str] = field(default_factory=dict)
     """Atoms a reviewer asked for again, with the feedback: never served from the cache."""
     furthest_wave: int = field(default=-1)
+    finalizing: bool = field(default=False)
+    """Set by finalize: requests are no longer read (the outcome is being written), but the
+    heartbeat goes on, since finalize's checks can take longer than the loss window."""
     _watcher: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -98,7 +101,7 @@ class RunServices:
                 pause_requested=lambda: self.store.pause_requested(self.execution_id),
                 heartbeat=lambda: self.store.heartbeat(self.execution_id),
                 stop=self.stop,
-                stopped=lambda: self.stop_reason is not None,
+                stopped=lambda: self.stop_reason is not None or self.finalizing,
             )
             self._watcher = asyncio.get_running_loop().create_task(
                 watch_run(watch), name=f"mge-run-watch-{self.execution_id}"
