@@ -23,11 +23,36 @@ DRIVER = "__mge_project__.js"
 ENVIRONMENT = "__mge_env__.d.ts"
 OUT_DIR = "__mge_out__"
 SOURCE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
-NODE_BUILTINS = (
-    "assert buffer child_process crypto dgram dns events fs http https module net os path "
-    "perf_hooks process querystring readline stream string_decoder timers tty url util v8 vm "
-    "worker_threads zlib"
-).split()
+NODE_BUILTINS = [
+    "assert",
+    "buffer",
+    "child_process",
+    "crypto",
+    "dgram",
+    "dns",
+    "events",
+    "fs",
+    "http",
+    "https",
+    "module",
+    "net",
+    "os",
+    "path",
+    "perf_hooks",
+    "process",
+    "querystring",
+    "readline",
+    "stream",
+    "string_decoder",
+    "timers",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "worker_threads",
+    "zlib",
+]
 _USES_NODE = re.compile(
     r"""(?:\bfrom\s*|\brequire\s*\(\s*|\bimport\s*\(\s*|^\s*import\s+)["'](?:node:[\w/]+|(?:"""
     + "|".join(NODE_BUILTINS)
@@ -175,7 +200,9 @@ def project_argv(
     ``sources`` are what decides whether the program uses Node (default: ``files``); a check
     script's own ``require("node:assert/strict")`` must not pull Node's types into every check.
     """
-    types = node_types_root(typescript) if uses_node(files if sources is None else sources) else None
+    types = (
+        node_types_root(typescript) if uses_node(files if sources is None else sources) else None
+    )
     staged = {**files, DRIVER: DRIVER_SOURCE}
     if types is None:
         staged[ENVIRONMENT] = ENVIRONMENT_DECLARATIONS

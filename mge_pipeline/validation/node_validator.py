@@ -61,6 +61,8 @@ _CATEGORIES = (
     ("AssertionError", ErrorCategory.LOGIC),
 )
 _ERROR_LINE = re.compile(r"^(\w*Error\b|\S*:\d+ error TS|error TS)")
+
+
 @functools.cache
 def which_node() -> str | None:
     return shutil.which("node")
