@@ -407,7 +407,8 @@ def _description(atom: PlanAtom, main: Unit, first: int, last: int) -> str:
 
 
 def _signature(code: str, name: str) -> str:
-    lines = [line for line in code.splitlines() if line.strip()]
+    """The declaration's first line (with overloads, each signature), never a comment line."""
+    lines = [line for line in _without_comments(code).splitlines() if line.strip()]
     for index, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith(("def ", "async def ", "class ")) and name in stripped:
@@ -417,8 +418,23 @@ def _signature(code: str, name: str) -> str:
                     break
                 signature.append(more.strip())
             return " ".join(signature)[:400]
-    code_lines = [line.strip() for line in lines if not line.strip().startswith(("#", "//"))]
-    return (code_lines[0] if code_lines else name)[:400]
+    code_lines = [line.strip() for line in lines]
+    overloads = [line for line in code_lines if _SCRIPT_SIGNATURE.match(line)]
+    if len(overloads) > 1:
+        return " ".join(overloads)[:400]
+    naming = [line for line in code_lines if re.search(rf"(?<![\w$]){re.escape(name)}\b", line)]
+    return (naming or code_lines or [name])[0][:400]
+
+
+_SCRIPT_SIGNATURE = re.compile(r"^(export\s+)?(declare\s+)?function\b[^{]*\)[^{]*;$")
+
+
+def _without_comments(code: str) -> str:
+    """Python ``#`` lines and JS/TS ``//`` lines and ``/* … */`` blocks blanked."""
+    code = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group().count("\n"), code, flags=re.DOTALL)
+    return "\n".join(
+        "" if line.strip().startswith(("#", "//")) else line for line in code.splitlines()
+    )
 
 
 def _doctest_runner(atom: PlanAtom) -> str:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from mge_pipeline.domain import (
+    AtomKind,
     AtomSpec,
     ErrorCategory,
     Language,
@@ -30,6 +31,7 @@ from mge_pipeline.domain import (
 from mge_pipeline.domain.atomicity import MAX_LOC
 from mge_pipeline.generation.extraction import defines
 from mge_pipeline.validation.checks.atomicity import OVERSIZE_FACTOR
+from mge_pipeline.validation.checks.script_names import member_definitions, script_definitions
 from mge_pipeline.validation.checks.subject import error, mentions, warning
 from mge_pipeline.validation.node_project import project_argv
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
@@ -150,7 +152,7 @@ class NodeAtomValidator:
 
 def static_issues(atom: AtomSpec, code: str) -> list[ValidationIssue]:
     issues: list[ValidationIssue] = []
-    if not defines(code, atom.name):
+    if not defines_name(atom, code):
         message = f"the code does not define `{atom.name}` ({atom.kind}) at top level"
         issues.append(error("semantics", ErrorCategory.CONTEXT, message))
     for pattern, what, words in _DANGEROUS:
@@ -167,6 +169,13 @@ def static_issues(atom: AtomSpec, code: str) -> list[ValidationIssue]:
         message = f"{loc} lines (at most {MAX_LOC})"
         issues.append(warning("atomicity", ErrorCategory.CONTEXT, message))
     return issues
+
+
+def defines_name(atom: AtomSpec, code: str) -> bool:
+    """Lexically first (cheap), then by syntax: enums, generators, CommonJS exports, members."""
+    if defines(code, atom.name) or atom.name in script_definitions(code, atom.language):
+        return True
+    return atom.kind is AtomKind.METHOD and atom.name in member_definitions(code, atom.language)
 
 
 def check_script(module: str, tests: str, *, typescript: bool) -> str:
