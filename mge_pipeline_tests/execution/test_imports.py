@@ -65,7 +65,7 @@ def test_python_from_imports_merge_future_first() -> None:
             "import os",
             "from json import loads",
             "from pickle import loads",
-        ]  # fmt: skip
+        ]
     )
     assert merged.splitlines() == [
         "from __future__ import annotations",

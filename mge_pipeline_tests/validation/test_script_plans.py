@@ -157,8 +157,8 @@ def test_javascript_plan_esm_and_commonjs_rebuild_and_run(
     assert quad.count("import") == 1, quad
     node, _ = _tools()
     (run.output_dir / "esm" / "package.json").write_text(json.dumps({"type": "module"}))
-    esm = _run([node, "--input-type=module", "-e",
-                "import { octo } from './esm/quad.js'; console.log(octo(2));"], run.output_dir)  # fmt: skip
+    script = "import { octo } from './esm/quad.js'; console.log(octo(2));"
+    esm = _run([node, "--input-type=module", "-e", script], run.output_dir)
     assert esm.stdout.strip() == "16", esm.stderr
     cjs = _run([node, "-e", "console.log(require('./cjs/use.js').nine(2))"], run.output_dir)
     assert cjs.stdout.strip() == "18", cjs.stderr
@@ -172,11 +172,11 @@ def test_a_duplicate_import_the_merge_cannot_hide_fails_the_run(
         atom("one", "a/one.ts", "typescript", "export const value = 1;\n", "", name="value"),
         atom("two", "a/two.ts", "typescript", "export const value = 2;\n", "", name="value"),
         atom("f", "a/use.ts", "typescript",
-             "import { value } from './one';\n\nexport function f(): number {\n  return value;\n}\n",
-             "", depends_on=["one"]),
+             "import { value } from './one';\n\nexport function f(): number {\n"
+             "  return value;\n}\n", "", depends_on=["one"]),
         atom("g", "a/use.ts", "typescript",
-             "import { value } from './two';\n\nexport function g(): number {\n  return value;\n}\n",
-             "", depends_on=["two"]),
+             "import { value } from './two';\n\nexport function g(): number {\n"
+             "  return value;\n}\n", "", depends_on=["two"]),
     ]  # fmt: skip
     run = run_plan(plan("dupplan", atoms), tmp_path, database_url)
     assert run.report is not None
