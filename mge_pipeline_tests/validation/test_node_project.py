@@ -5,13 +5,16 @@ the failures a project check must still see (a wrong import, a type error in the
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterator
 
 import pytest
 
-from mge_pipeline.domain import ErrorCategory, ValidationVerdict
+from mge_pipeline.domain import AtomKind, ErrorCategory, Language, ValidationVerdict
+from mge_pipeline.generation.faults import FaultKind, inject_fault
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.dispatch import LanguageDispatchValidator
+from mge_pipeline.validation.levels.task import _convention
 from mge_pipeline_tests.factories import make_atom
 
 TYPES_TS = "export function double(x: number): number {\n  return x * 2;\n}\n"
@@ -113,3 +116,25 @@ def test_strict_from_the_plans_tsconfig_applies(sandbox: PythonSandbox) -> None:
     )
     assert loose.passed, loose.issues
     assert not strict.passed and "TS7006" in strict.issues[0].message
+
+
+@pytest.mark.parametrize("kind", list(FaultKind))
+def test_every_script_fault_is_caught_by_the_check(sandbox: PythonSandbox, kind: FaultKind) -> None:
+    """Faults are JS/TS-shaped (never Python rewrites of JS lines) and the project check sees
+    each one for an atom with tests."""
+    code = (
+        "import { double } from './types';\n\n"
+        "export function quad(x: number): number {\n  return double(x) + double(x);\n}\n"
+    )
+    assert check(sandbox, "typescript", "src/quad.ts", code, {"src/types.ts": TYPES_TS}).passed
+    faulty = inject_fault(code, kind, random.Random(3), language=Language.TYPESCRIPT)
+    assert faulty != code
+    verdict = check(sandbox, "typescript", "src/quad.ts", faulty, {"src/types.ts": TYPES_TS})
+    assert not verdict.passed, faulty
+
+
+def test_javascript_naming_is_camel_case_not_snake_case() -> None:
+    assert _convention(AtomKind.FUNCTION, "parseDuration", Language.JAVASCRIPT) is None
+    assert _convention(AtomKind.FUNCTION, "module.exports", Language.JAVASCRIPT) is None
+    assert _convention(AtomKind.FUNCTION, "parse_duration", Language.TYPESCRIPT) == "camelCase"
+    assert _convention(AtomKind.FUNCTION, "parseDuration", Language.PYTHON) == "snake_case"
