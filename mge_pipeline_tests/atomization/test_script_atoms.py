@@ -114,3 +114,28 @@ def test_script_definitions_by_syntax() -> None:
     assert "parse" not in script_definitions(code, Language.TYPESCRIPT)
     assert script_definitions("export = thing;\n", Language.TYPESCRIPT) == {"module.exports"}
     assert member_definitions("area(): number {\n  return 1;\n}\n", Language.TYPESCRIPT) == {"area"}
+
+
+def test_completeness_without_false_missing_flags() -> None:
+    """Generics a unit declares, JS globals and typed signatures or guards are not gaps."""
+    ts = (
+        "export function first<T, K extends keyof T>(items: T[], key: K): T[K] | undefined {\n"
+        "  if (items.length === 0) throw new RangeError('empty');\n"
+        "  return items[0][key];\n}\n"
+    )
+    js = "function wait(ms) {\n  if (!isFinite(ms)) throw new TypeError('ms');\n  return ms;\n}\n"
+    py = (
+        "def half(x: int) -> float:\n    if x < 0:\n        raise ValueError(x)\n    return x / 2\n"
+    )
+    plan = build_masterplan(
+        [atomize(ts, "first.ts"), atomize(js, "wait.js"), atomize(py, "half.py")],
+        plan_id="p",
+        name="p",
+    )
+    by_name = {a.name: plan.context[a.id] for a in plan.plan.atoms()}
+    assert by_name["first"].missing == ("test cases",)
+    assert any(c.startswith("typed signature") for c in by_name["first"].conditions)
+    assert by_name["wait"].missing == ("test cases",)
+    assert by_name["wait"].conditions[0].startswith("guard: if (!isFinite(ms)) throw")
+    assert by_name["half"].missing == ("test cases",)
+    assert len(by_name["half"].conditions) == 2
