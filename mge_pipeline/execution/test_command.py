@@ -2,9 +2,10 @@
 
 A package's submodule atomized without its ``__init__.py`` left the installed copy of the
 package importable, and the command passed against it. Here a Python command runs through a
-small launcher: the rebuilt files come first on the import path, and any module whose top-level
-name the output provides but which would load from outside the output (an installed copy) is
-refused with an ImportError naming where it would have come from. Python and Node commands
+small launcher: a module whose top-level name the output provides is looked up in the output
+only — before an installed copy, and before the original sources a test runner may put first
+on ``sys.path`` — so a package rebuilt without its ``__init__.py`` is the rebuilt namespace, and
+a module it lacks is missing rather than taken from the installed copy. Python and Node commands
 both print, at exit, the rebuilt files they loaded; a command that loaded none of them did not
 test the rebuilt code and fails.
 """
@@ -29,13 +30,20 @@ def _inside(path):
     return bool(path) and os.path.abspath(path).startswith(ROOT + os.sep)
 
 
+# A top-level name the output provides is looked up in the output only (whatever a test
+# runner put before it on sys.path); its submodules then resolve inside it.
 class _RebuiltOnly(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.partition(".")[0] not in OWN:
             return None
+        if path is None:
+            spec = importlib.machinery.PathFinder.find_spec(name, [ROOT])
+            if spec is None:
+                raise ImportError(f"{name} is not among the rebuilt files")
+            return spec
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         where = spec and (spec.origin or next(iter(spec.submodule_search_locations or []), ""))
-        if spec is not None and where and where not in ("namespace",) and not _inside(where):
+        if spec is not None and where and where != "namespace" and not _inside(where):
             raise ImportError(f"{name} would be imported from {where}, not the rebuilt files")
         return spec
 

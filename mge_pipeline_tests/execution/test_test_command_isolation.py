@@ -18,10 +18,14 @@ pytestmark = pytest.mark.integration
 
 def test_an_installed_copy_of_the_package_is_not_what_gets_tested() -> None:
     """``yaml/reader.py`` rebuilt without ``yaml/__init__.py``: PyYAML is installed, and the
-    bare command passes against it; through the launcher the import is refused, naming where
-    it would have come from."""
+    bare command passes against it; through the launcher it gets the rebuilt file, and a
+    module the output lacks is missing rather than taken from the installed copy."""
     files = {"yaml/reader.py": "def add(a, b):\n    return a + b\n"}
-    argv = ["python", "-c", "import yaml.reader as r; assert hasattr(r, 'Reader')"]
+    argv = [
+        "python",
+        "-c",
+        "import yaml.reader as r; print(r.__file__); assert hasattr(r, 'Reader')",
+    ]
     sandbox = PythonSandbox(timeout_seconds=30.0)
     try:
         bare = asyncio.run(sandbox.run_command(files, argv, timeout_seconds=30.0))
@@ -30,9 +34,17 @@ def test_an_installed_copy_of_the_package_is_not_what_gets_tested() -> None:
     finally:
         sandbox.close()
     assert bare.returncode == 0, "the installed copy answered for the rebuilt file"
+    assert "site-packages" in bare.stderr_tail
     assert isolated.returncode != 0
-    assert "not the rebuilt files" in isolated.stderr_tail
-    assert "site-packages" in isolated.stderr_tail
+    assert "site-packages" not in isolated.stderr_tail.split("Traceback")[0]
+    assert "yaml/reader.py" in isolated.stderr_tail and "AssertionError" in isolated.stderr_tail
+    staged, command = isolated_command(files, ["python", "-c", "import yaml.constructor"])
+    sandbox = PythonSandbox(timeout_seconds=30.0)
+    try:
+        missing = asyncio.run(sandbox.run_command(staged, command, timeout_seconds=30.0))
+    finally:
+        sandbox.close()
+    assert missing.returncode != 0 and "ModuleNotFoundError" in missing.stderr_tail
 
 
 def test_the_report_names_the_rebuilt_files_the_command_exercised(
