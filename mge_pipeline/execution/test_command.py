@@ -53,6 +53,7 @@ def _report():
         os.path.relpath(m.__file__, ROOT)
         for m in list(sys.modules.values())
         if _inside(getattr(m, "__file__", None) or "")
+        and not os.path.basename(m.__file__).startswith("__mge")
     )
     sys.stderr.write("\n__MARKER__" + json.dumps(files) + "\n")
     sys.stderr.flush()
