@@ -13,6 +13,7 @@ run that does not says why — never a completed run with a wrong module.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import pytest
 from mge_pipeline import constants
 from mge_pipeline.atomization.atomizer import AtomizedFile, atomize_file
 from mge_pipeline.atomization.plan import build_masterplan
+from mge_pipeline.validation.node_validator import which_node
 from mge_pipeline_tests.orchestration.helpers import run_plan
 
 pytestmark = pytest.mark.integration
@@ -135,3 +137,51 @@ def test_at_the_default_fault_rate_no_completed_run_has_a_wrong_module(
     else:
         assert run.report["reason"], "a failed run says why"
         assert not run.success
+
+
+MS = PACKAGES / "ms"
+_README_EXAMPLE = re.compile(r"^(ms\(.*\))\s*//\s*(.+)$", re.MULTILINE)
+
+
+def readme_examples_command() -> list[str]:
+    """ms ships no test file in its npm package; its README's examples (call // result) are
+    its documented behaviour, each checked as an assertion against the rebuilt module."""
+    examples = _README_EXAMPLE.findall((MS / "readme.md").read_text())
+    checks = "".join(f"assert.deepStrictEqual({call}, {result});\n" for call, result in examples)
+    script = "const assert = require('assert');\nconst ms = require('./index.js');\n" + checks
+    return [which_node() or "node", "-e", script]
+
+
+def rebuild_ms(tmp_path: Path, database_url: str, fault_rate: float):  # type: ignore[no-untyped-def]
+    result = atomize_file(MS / "index.js", "index.js")
+    assert isinstance(result, AtomizedFile), result
+    plan = build_masterplan(
+        [result], plan_id="ms", name="ms", test_command=readme_examples_command()
+    ).plan
+    return run_plan(plan, tmp_path, database_url, fault_rate=fault_rate, seed=7)
+
+
+@pytest.mark.skipif(which_node() is None, reason="needs Node")
+def test_ms_rebuilds_from_javascript_and_passes_its_readme_examples(
+    tmp_path: Path, database_url: str
+) -> None:
+    assert len(_README_EXAMPLE.findall((MS / "readme.md").read_text())) >= 20
+    run = rebuild_ms(tmp_path, database_url, fault_rate=0.0)
+    assert run.report is not None
+    assert run.report["status"] == "completed", run.report.get("reason")
+    assert run.report["test_command"] == "passed"
+    assert "rebuilt files exercised (1): index.js" in run.report["test_command_output"]
+    exported = [a for a in run.report["atoms"] if a["atom_id"].endswith("module_exports")]
+    assert exported and exported[0]["status"] in ("succeeded", "cached")
+
+
+@pytest.mark.skipif(which_node() is None, reason="needs Node")
+def test_ms_at_the_default_fault_rate_never_completes_wrong(
+    tmp_path: Path, database_url: str
+) -> None:
+    run = rebuild_ms(tmp_path, database_url, fault_rate=constants.DEFAULT_FAULT_RATE)
+    assert run.report is not None
+    if run.report["status"] == "completed":
+        assert run.report["test_command"] == "passed"
+    else:
+        assert run.report["reason"] and not run.success
