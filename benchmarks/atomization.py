@@ -52,7 +52,21 @@ def _one(path: str) -> dict[str, object]:
     }
     if result.decomposition.language is Language.PYTHON:
         record["assembled"] = _assembled(result)
+    record.update(_completeness(result))
     return record
+
+
+def _completeness(file: AtomizedFile) -> dict[str, object]:
+    """Each atom's context completeness and what it lacks, from the one-file masterplan."""
+    try:
+        built = build_masterplan([file], plan_id="bench", name="bench")
+    except MasterPlanError:
+        return {}
+    infos = list(built.context.values())
+    return {
+        "completeness": [info.completeness for info in infos],
+        "missing": dict(Counter(m for info in infos for m in info.missing)),
+    }
 
 
 def _assembled(file: AtomizedFile) -> str:
@@ -99,6 +113,21 @@ def main() -> int:
     return 0
 
 
+def _completeness_summary(records: list[dict[str, object]]) -> dict[str, object]:
+    values = [float(v) for r in records for v in r.get("completeness", [])]  # type: ignore[attr-defined]
+    missing: Counter[str] = Counter()
+    for record in records:
+        missing.update(record.get("missing", {}))  # type: ignore[arg-type]
+    if not values:
+        return {}
+    return {
+        "atoms_scored": len(values),
+        "mean_percent": round(100 * sum(values) / len(values), 1),
+        "at_least_95_percent": round(100 * sum(1 for v in values if v >= 0.95) / len(values), 1),
+        "missing_components": dict(missing.most_common()),
+    }
+
+
 def _summary(records: list[dict[str, object]], wall: float, jobs: int) -> dict[str, object]:
     done = [r for r in records if "skipped" not in r]
     skipped = Counter(str(r["skipped"]) for r in records if "skipped" in r)
@@ -120,6 +149,7 @@ def _summary(records: list[dict[str, object]], wall: float, jobs: int) -> dict[s
             "lines": lines,
             "lines_per_second_one_core": round(lines / seconds) if seconds else 0,
         }
+        entry["context_completeness"] = _completeness_summary(mine)
         assembled = Counter(str(r["assembled"]) for r in mine if "assembled" in r)
         if assembled:
             entry["assembled_output"] = dict(assembled.most_common())

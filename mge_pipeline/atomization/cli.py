@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from mge_pipeline.atomization.atomizer import AtomizedFile, SkippedFile, atomize_file, discover
+from mge_pipeline.atomization.completeness import completeness_by_language
 from mge_pipeline.atomization.export import to_dot, to_mermaid
 from mge_pipeline.atomization.graph import graph_statistics
 from mge_pipeline.atomization.plan import build_masterplan
@@ -73,6 +74,7 @@ def run_atomize(args: argparse.Namespace) -> int:
     for edge in result.graph.removed:
         print(f"cycle broken: removed dependency {edge.describe()}")
     _print_rows(graph_statistics(result.graph).as_rows())
+    _print_rows([c.as_row() for c in completeness_by_language(result.plan, result.context)])
     return EXIT_OK
 
 

@@ -64,12 +64,22 @@ def inject_context(
     uses = set(unit.uses)
     imports = tuple(sorted({import_lines[name] for name in uses if name in import_lines}))
     type_names = sorted(name for name, kinds in unit.uses.items() if "type" in kinds)
+    own_parameters = type_parameters(unit.code) if language is not Language.PYTHON else set()
+    builtin_types = _BUILTIN_TYPES if language is Language.PYTHON else _JS_GLOBALS
     unknown_types = [
         name
         for name in type_names
-        if name not in known_names and name not in import_lines and name not in _BUILTIN_TYPES
+        if name not in known_names
+        and name not in import_lines
+        and name not in builtin_types
+        and name not in own_parameters
     ]
-    conditions = _conditions(unit.code)
+    uses -= own_parameters
+    conditions = (
+        _conditions(unit.code)
+        + _typed_signature(unit.code, language)
+        + _guards(unit.code, language)
+    )
     tests = tuple(match.strip() for match in _DOCTEST.findall(unit.code))
     if not tests and _EXAMPLE.search(unit.code):
         tests = ("example in the documentation",)
@@ -107,6 +117,55 @@ def _conditions(code: str) -> tuple[str, ...]:
     return tuple(documented + asserts)
 
 
+_TYPE_PARAMETERS = re.compile(
+    r"(?:\b(?:function\*?|class|interface|type)\s+[\w$]+|[\w$]+)\s*<([^<>()]*)>\s*[(={]"
+)
+_PY_TYPED = re.compile(
+    r"^\s*(?:async\s+)?def\s+\w+\s*\((?P<params>.*?)\)\s*->\s*[^:]+:", re.DOTALL | re.MULTILINE
+)
+_TS_TYPED = re.compile(r"\((?P<params>[^()]*)\)\s*:\s*[\w$<>\[\]|&{}., ]+\s*(?:\{|=>|;)")
+_PY_GUARD = re.compile(r"^\s*if\b.*:\s*\n\s*raise\b.*$|^\s*raise\s+\w+.*$", re.MULTILINE)
+_JS_GUARD = re.compile(r"\bif\s*\(.*\)\s*\{?\s*\n?\s*throw\b[^;\n]*", re.MULTILINE)
+
+
+def type_parameters(code: str) -> set[str]:
+    """TypeScript generics a unit declares itself (``<T, K extends keyof T>``): not unknown."""
+    names: set[str] = set()
+    for match in _TYPE_PARAMETERS.finditer(code):
+        for part in match.group(1).split(","):
+            word = re.match(r"\s*(?:const\s+)?([A-Za-z_$][\w$]*)", part)
+            if word:
+                names.add(word.group(1))
+    return names
+
+
+def _typed_signature(code: str, language: Language) -> tuple[str, ...]:
+    """A fully annotated signature states what goes in and what comes out."""
+    if language is Language.JAVASCRIPT:
+        return ()
+    pattern = _PY_TYPED if language is Language.PYTHON else _TS_TYPED
+    match = pattern.search(code)
+    if match is None:
+        return ()
+    params = [p.strip() for p in match.group("params").split(",") if p.strip()]
+    untyped = [
+        p
+        for p in params
+        if ":" not in p
+        and p.lstrip("*") not in ("self", "cls", "/", "")
+        and not p.startswith("...")
+    ]
+    if untyped:
+        return ()
+    return ("typed signature: " + " ".join(match.group(0).split())[:200],)
+
+
+def _guards(code: str, language: Language) -> tuple[str, ...]:
+    """``if …: raise`` / ``if (…) throw``: preconditions the code enforces."""
+    pattern = _PY_GUARD if language is Language.PYTHON else _JS_GUARD
+    return tuple("guard: " + " ".join(m.group(0).split())[:200] for m in pattern.finditer(code))
+
+
 def _builtins_only(names: list[str], language: Language) -> bool:
     if language is Language.PYTHON:
         import builtins
@@ -116,6 +175,93 @@ def _builtins_only(names: list[str], language: Language) -> bool:
 
 
 _JS_GLOBALS = {
+    "parseInt",
+    "parseFloat",
+    "isNaN",
+    "isFinite",
+    "Infinity",
+    "NaN",
+    "setTimeout",
+    "clearTimeout",
+    "setInterval",
+    "clearInterval",
+    "setImmediate",
+    "queueMicrotask",
+    "structuredClone",
+    "Buffer",
+    "__dirname",
+    "__filename",
+    "Intl",
+    "BigInt",
+    "Function",
+    "RangeError",
+    "SyntaxError",
+    "ReferenceError",
+    "EvalError",
+    "URIError",
+    "AggregateError",
+    "encodeURIComponent",
+    "decodeURIComponent",
+    "encodeURI",
+    "decodeURI",
+    "escape",
+    "unescape",
+    "Uint8Array",
+    "Uint16Array",
+    "Uint32Array",
+    "Int8Array",
+    "Int16Array",
+    "Int32Array",
+    "Float32Array",
+    "Float64Array",
+    "ArrayBuffer",
+    "SharedArrayBuffer",
+    "DataView",
+    "Atomics",
+    "TextEncoder",
+    "TextDecoder",
+    "URL",
+    "URLSearchParams",
+    "AbortController",
+    "Proxy",
+    "WeakRef",
+    "FinalizationRegistry",
+    "Iterator",
+    "self",
+    "navigator",
+    "null",
+    "NodeJS",
+    "Record",
+    "Partial",
+    "Readonly",
+    "Required",
+    "Pick",
+    "Omit",
+    "ReturnType",
+    "Parameters",
+    "Exclude",
+    "Extract",
+    "NonNullable",
+    "InstanceType",
+    "Awaited",
+    "Generator",
+    "AsyncGenerator",
+    "Iterable",
+    "IterableIterator",
+    "AsyncIterable",
+    "PromiseLike",
+    "ArrayLike",
+    "ReadonlyArray",
+    "ReadonlyMap",
+    "ReadonlySet",
+    "PropertyKey",
+    "object",
+    "symbol",
+    "bigint",
+    "keyof",
+    "typeof",
+    "true",
+    "false",
     "Array",
     "Boolean",
     "Date",

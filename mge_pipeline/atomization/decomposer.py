@@ -17,7 +17,12 @@ from dataclasses import dataclass
 import tree_sitter
 
 from mge_pipeline.atomization.metrics import count_loc
-from mge_pipeline.atomization.parser import Construct, ConstructKind, ParsedSource
+from mge_pipeline.atomization.parser import (
+    Construct,
+    ConstructKind,
+    ParsedSource,
+    is_overload_signature,
+)
 from mge_pipeline.atomization.symbols import Scope, SymbolTable, analyse
 from mge_pipeline.atomization.units import (
     MAX_UNIT_LOC,
@@ -75,6 +80,10 @@ def _group(parsed: ParsedSource, lines: list[str]) -> list[_Group]:
             "".join(lines[construct.start_line : construct.end_line + 1]), parsed.language
         )
         last = groups[-1] if groups else None
+        if last is not None and _continues_overloads(last.constructs, construct):
+            last.constructs.append(construct)
+            last.loc += loc
+            continue
         if last is not None and construct.start_line <= last.end_line:
             last.constructs.append(construct)
             last.loc += loc
@@ -88,6 +97,15 @@ def _group(parsed: ParsedSource, lines: list[str]) -> list[_Group]:
             continue
         groups.append(_Group(kind, [construct], loc))
     return groups
+
+
+def _continues_overloads(before: Sequence[Construct], construct: Construct) -> bool:
+    """TypeScript overload signatures travel with their implementation (TS2391 otherwise)."""
+    return (
+        construct.name is not None
+        and all(c.name == construct.name and is_overload_signature(c) for c in before)
+        and bool(before)
+    )
 
 
 def _units_of(
@@ -165,6 +183,8 @@ def _name_of(
     ordered = sorted(table.defines)
     if kind is UnitKind.STATEMENTS and ordered:
         return _first_defined(constructs, table) or ordered[0]
+    if named:
+        return named[0]
     return f"{kind.value}_{start + 1}"
 
 
@@ -221,7 +241,7 @@ def _member_pieces(members: list[Construct], language: Language) -> list[list[Co
     pieces: list[list[Construct]] = []
     for member in members:
         standalone = member.kind is ConstructKind.MEMBER or _assigns_a_name(member, language)
-        if pieces and not standalone:
+        if pieces and (not standalone or _continues_overloads(pieces[-1], member)):
             pieces[-1].append(member)
         else:
             pieces.append([member])

@@ -154,6 +154,9 @@ def _classify_script(node: tree_sitter.Node, outer: tree_sitter.Node) -> Constru
         declaration = node.child_by_field_name("declaration")
         if declaration is not None:
             return _classify_script(declaration, outer)
+        exported = _module_export(node)
+        if exported is not None:
+            return _construct(ConstructKind.STATEMENT, exported[0], outer)
         return _construct(ConstructKind.STATEMENT, None, outer)
     if node.type == "import_statement":
         return _construct(ConstructKind.IMPORTS, None, outer)
@@ -168,7 +171,44 @@ def _classify_script(node: tree_sitter.Node, outer: tree_sitter.Node) -> Constru
     bound = _bound_function_name(node)
     if bound:
         return _construct(ConstructKind.FUNCTION, bound, outer)
+    exported = _module_export(node)
+    if exported is not None:
+        name, is_function = exported
+        kind = ConstructKind.FUNCTION if is_function else ConstructKind.STATEMENT
+        return _construct(kind, name, outer)
     return _construct(ConstructKind.STATEMENT, None, outer)
+
+
+MODULE_EXPORTS = "module.exports"
+
+
+def _module_export(node: tree_sitter.Node) -> tuple[str, bool] | None:
+    """``module.exports = …``, ``exports.x = …`` and TypeScript's ``export = …`` define the name
+    a CommonJS module exports (``module.exports`` for the whole), so they are named atoms
+    rather than anonymous statements no check could recognise."""
+    if node.type == "export_statement" and any(c.type == "=" for c in node.children):
+        value = node.named_children[-1] if node.named_children else None
+        return MODULE_EXPORTS, value is not None and value.type in _JS_FUNCTION_VALUES
+    inner = node.named_children[0] if node.type == "expression_statement" else None
+    if inner is None or inner.type != "assignment_expression":
+        return None
+    left, value = inner.child_by_field_name("left"), inner.child_by_field_name("right")
+    target = left.text.decode("utf-8", errors="replace") if left and left.text else ""
+    if target != MODULE_EXPORTS and not target.startswith(("exports.", "module.exports.")):
+        return None
+    return target, value is not None and value.type in _JS_FUNCTION_VALUES
+
+
+def is_overload_signature(construct: Construct) -> bool:
+    """A TypeScript overload: a body-less function or method declaration."""
+    node = construct.node
+    if node.type == "export_statement":
+        node = node.child_by_field_name("declaration") or node
+    return node.type in {
+        "function_signature",
+        "method_signature",
+        "abstract_method_signature",
+    } and (construct.kind in (ConstructKind.FUNCTION, ConstructKind.MEMBER))
 
 
 def _bound_function_name(node: tree_sitter.Node) -> str | None:

@@ -336,8 +336,15 @@ def _document(
         deps = sorted(
             graph.graph.predecessors(atom.id), key=lambda d: graph.graph.nodes[d]["order"]
         )
+        available = nx.ancestors(graph.graph, atom.id) | {atom.id}
+        unavailable = sorted(
+            {other.name for other in atoms if other.file is atom.file and other.id not in available}
+            - {atom.name}
+        )
         task["atoms"].append(
-            _atom_document(atom, deps, contexts[atom.id], reports[atom.id], removed_by_target)
+            _atom_document(
+                atom, deps, contexts[atom.id], reports[atom.id], removed_by_target, unavailable
+            )
         )
     return {
         "id": plan_id,
@@ -362,6 +369,7 @@ def _atom_document(
     context: AtomContextInfo,
     report: AtomicityReport,
     removed: dict[str, list[TypedEdge]],
+    unavailable: Sequence[str] = (),
 ) -> dict[str, Any]:
     main = atom.main
     language = atom.file.decomposition.language
@@ -383,8 +391,8 @@ def _atom_document(
         "kind": _ATOM_KIND[main.kind].value,
         "signature": _signature(code, atom.name),
         "depends_on": deps,
-        "tests": _doctest_runner(atom)
-        if language is Language.PYTHON and context.test_cases
+        "tests": _doctest_runner(atom, unavailable)
+        if language is Language.PYTHON and _runnable(context.test_cases, unavailable)
         else "",
         "estimated_loc": min(max(sum(u.loc for u in atom.units), 1), 400),
         "context": {
@@ -407,7 +415,8 @@ def _description(atom: PlanAtom, main: Unit, first: int, last: int) -> str:
 
 
 def _signature(code: str, name: str) -> str:
-    lines = [line for line in code.splitlines() if line.strip()]
+    """The declaration's first line (with overloads, each signature), never a comment line."""
+    lines = [line for line in _without_comments(code).splitlines() if line.strip()]
     for index, line in enumerate(lines):
         stripped = line.strip()
         if stripped.startswith(("def ", "async def ", "class ")) and name in stripped:
@@ -417,14 +426,64 @@ def _signature(code: str, name: str) -> str:
                     break
                 signature.append(more.strip())
             return " ".join(signature)[:400]
-    code_lines = [line.strip() for line in lines if not line.strip().startswith(("#", "//"))]
-    return (code_lines[0] if code_lines else name)[:400]
+    code_lines = [line.strip() for line in lines]
+    overloads = [line for line in code_lines if _SCRIPT_SIGNATURE.match(line)]
+    if len(overloads) > 1:
+        return " ".join(overloads)[:400]
+    naming = [line for line in code_lines if re.search(rf"(?<![\w$]){re.escape(name)}\b", line)]
+    return (naming or code_lines or [name])[0][:400]
 
 
-def _doctest_runner(atom: PlanAtom) -> str:
+_SCRIPT_SIGNATURE = re.compile(r"^(export\s+)?(declare\s+)?function\b[^{]*\)[^{]*;$")
+
+
+def _without_comments(code: str) -> str:
+    """Python ``#`` lines and JS/TS ``//`` lines and ``/* … */`` blocks blanked."""
+    code = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group().count("\n"), code, flags=re.DOTALL)
+    return "\n".join(
+        "" if line.strip().startswith(("#", "//")) else line for line in code.splitlines()
+    )
+
+
+def _runnable(examples: Sequence[str], unavailable: Sequence[str]) -> bool:
+    """Some example uses only names the atom's check will have."""
+    if not unavailable:
+        return bool(examples)
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, unavailable)) + r")\b")
+    return any(not pattern.search(example) for example in examples)
+
+
+def _doctest_runner_without(atom: PlanAtom, target: str, unavailable: list[str]) -> str:
+    return (
+        f"def test_doctests_of_{_SLUG.sub('_', atom.name)}():\n"
+        "    import doctest\n"
+        "    import re\n"
+        "    import sys\n"
+        f"    unavailable = re.compile(r'\\b(' + '|'.join({unavailable!r}) + r')\\b')\n"
+        "    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)\n"
+        "    finder = doctest.DocTestFinder(recurse=False)\n"
+        "    globs = dict(globals())\n"
+        "    globs.setdefault(__name__.rpartition('.')[2], sys.modules[__name__])\n"
+        "    ran = 0\n"
+        f"    for test in finder.find({target}, {target!r}, globs=globs):\n"
+        "        test.examples = [e for e in test.examples if not unavailable.search(e.source)]\n"
+        "        ran += len(test.examples)\n"
+        "        runner.run(test)\n"
+        "    assert ran > 0, 'every example uses a name this atom does not depend on'\n"
+        "    assert runner.failures == 0, f'{runner.failures} doctest examples failed'\n"
+    )
+
+
+def _doctest_runner(atom: PlanAtom, unavailable: Sequence[str] = ()) -> str:
     """Runs the atom's doctests in its module's namespace; examples often name the module
-    itself (``textwrap.shorten(...)``), so it is there under its own name too."""
+    itself (``textwrap.shorten(...)``), so it is there under its own name too.
+
+    An example that uses a name of the same file which the atom does not depend on (a
+    docstring of ``camelize`` showing ``camelize(underscore(...))``) cannot run when the atom
+    is checked; it is left to the plan's test command, and at least one example must run."""
     target = f"{atom.main.parent_scope}.{atom.name}" if atom.main.parent_scope else atom.name
+    if unavailable:
+        return _doctest_runner_without(atom, target, list(unavailable))
     return (
         f"def test_doctests_of_{_SLUG.sub('_', atom.name)}():\n"
         "    import doctest\n"

@@ -1,4 +1,4 @@
-"""Turning atoms' code into files: imports merged once at the top, atoms in dependency order.
+"""Turning atoms' code into files: imports merged by syntax at the top, atoms in dependency order.
 
 The same function builds the partial files a sandbox needs to test one atom and the final
 output, so what is validated is laid out exactly like what is shipped.
@@ -14,6 +14,11 @@ from collections.abc import Iterable, Mapping
 import networkx as nx
 
 from mge_pipeline.domain import AtomKind, AtomSpec, Language
+from mge_pipeline.execution.imports import (
+    merge_python_imports,
+    merge_script_imports,
+    script_import_nodes,
+)
 
 
 def split_imports(code: str, language: Language) -> tuple[list[str], str]:
@@ -26,7 +31,7 @@ def split_imports(code: str, language: Language) -> tuple[list[str], str]:
 def _split_imports(code: str, language: Language) -> tuple[tuple[str, ...], str]:
     """Cached: every check of an atom re-assembles its dependencies' unchanged code."""
     if language is not Language.PYTHON:
-        return (), code
+        return _split_script_imports(code, language)
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -41,6 +46,15 @@ def _split_imports(code: str, language: Language) -> tuple[tuple[str, ...], str]
             drop.update(range(node.lineno - 1, end))
     body = "\n".join(line for index, line in enumerate(lines) if index not in drop)
     return tuple(hoisted), body.strip("\n")
+
+
+def _split_script_imports(code: str, language: Language) -> tuple[tuple[str, ...], str]:
+    lines = code.splitlines()
+    ranges = script_import_nodes(code, language)
+    hoisted = tuple("\n".join(lines[start : end + 1]) for start, end in ranges)
+    drop = {index for start, end in ranges for index in range(start, end + 1)}
+    body = "\n".join(line for index, line in enumerate(lines) if index not in drop)
+    return hoisted, body.strip("\n")
 
 
 def dependency_order(graph: nx.DiGraph, atom_ids: Iterable[str]) -> list[str]:
@@ -85,7 +99,7 @@ def _render_file(atoms: list[AtomSpec], codes: Mapping[str, str]) -> str:
         if atom.kind is AtomKind.CLASS:
             class_blocks[atom.name] = len(blocks)
         blocks.append(body)
-    header = _merge_imports(imports)
+    header = _merge_imports(imports, atoms[0].language)
     docstring, blocks[0] = _leading_docstring(blocks[0], atoms[0].language)
     parts = [docstring] if docstring else []
     parts += [header] if header else []
@@ -110,14 +124,11 @@ def _leading_docstring(block: str, language: Language) -> tuple[str, str]:
     return "\n".join(lines[:end]), "\n".join(lines[end:])
 
 
-def _merge_imports(statements: list[str]) -> str:
-    """Deduplicated, ``from __future__`` first, otherwise in first-seen order."""
-    seen: dict[str, None] = {}
-    for statement in statements:
-        for line in statement.strip().splitlines():
-            seen.setdefault(line.strip(), None)
-    ordered = sorted(seen, key=lambda line: not line.startswith("from __future__"))
-    return "\n".join(ordered)
+def _merge_imports(statements: list[str], language: Language) -> str:
+    """One statement per module and name, ``from __future__`` first, else first-seen order."""
+    if language is Language.PYTHON:
+        return merge_python_imports(statements)
+    return merge_script_imports(statements, language)
 
 
 def _indent(code: str) -> str:

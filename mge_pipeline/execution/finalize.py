@@ -20,6 +20,11 @@ from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices
+from mge_pipeline.execution.test_command import (
+    exercised_files,
+    isolated_command,
+    runs_node,
+)
 from mge_pipeline.review.queue import queue_for_review
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
@@ -169,11 +174,20 @@ async def _test_command(
     missing = len(bundle.atoms) - len(codes)
     if missing:
         return AcceptanceResult(None, f"not run: {missing} atoms did not validate")
-    outcome = await sandbox.run_command(files, list(argv))
+    staged, command = isolated_command(files, argv)
+    outcome = await sandbox.run_command(staged, command, limit_address_space=not runs_node(argv))
     shown = " ".join(argv)
+    exercised = exercised_files(outcome.stderr_tail)
+    tail = outcome.stderr_tail[-1500:]
+    if exercised is not None:
+        tail = f"rebuilt files exercised ({len(exercised)}): {', '.join(exercised)}\n{tail}"
     if outcome.timed_out:
-        return AcceptanceResult(False, f"test command timed out: {shown}", outcome.stderr_tail)
+        return AcceptanceResult(False, f"test command timed out: {shown}", tail)
+    if outcome.returncode == 0 and exercised == []:
+        return AcceptanceResult(
+            False, f"test command loaded none of the rebuilt files: {shown}", tail
+        )
     if outcome.returncode == 0:
-        return AcceptanceResult(True, "passed", outcome.stderr_tail[-1500:])
+        return AcceptanceResult(True, "passed", tail)
     summary = f"test command failed (exit code {outcome.returncode}): {shown}"
-    return AcceptanceResult(False, summary, outcome.stderr_tail[-1500:])
+    return AcceptanceResult(False, summary, tail)

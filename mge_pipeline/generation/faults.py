@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from enum import StrEnum
 
+from mge_pipeline.domain import Language
+
 
 class FaultKind(StrEnum):
     SYNTAX_ERROR = "syntax_error"
@@ -38,8 +40,16 @@ _BINOP_FLIPS: dict[type[ast.operator], type[ast.operator]] = {
 }
 
 
-def inject_fault(code: str, kind: FaultKind, rng: random.Random) -> str:
-    """A faulty version of ``code``: AST-level faults for Python, text edits for other languages."""
+def inject_fault(
+    code: str, kind: FaultKind, rng: random.Random, language: Language | None = None
+) -> str:
+    """A faulty version of ``code``: AST-level faults for Python, text edits for other languages.
+
+    Without ``language`` the code is taken for Python when it parses as Python; a JavaScript
+    line such as ``exports.x = 1;`` does, so callers that know the language pass it.
+    """
+    if language is not None and language is not Language.PYTHON:
+        return script_fault(code, kind, rng)
     try:
         tree = ast.parse(code)
     except SyntaxError:
@@ -126,3 +136,48 @@ def _text_fault(code: str, kind: FaultKind) -> str:
     if kind is FaultKind.ENDLESS_LOOP:
         return code.replace("{", "{ while (true) {}", 1)
     return code.replace("{", '{ throw new Error("unexpected state");', 1)
+
+
+_SCRIPT_IMPORT = re.compile(
+    r"^\s*(import\b.*|(const|let|var)\s+.*=\s*require\(.*\).*)$", re.MULTILINE
+)
+_SCRIPT_FLIPS = (("===", "!=="), ("!==", "==="), ("<=", "<"), (">=", ">"), (" < ", " <= "),
+                 (" > ", " >= "), (" + ", " - "), (" - ", " + "), (" * ", " / "))  # fmt: skip
+_SCRIPT_NUMBER = re.compile(r"(?<![\w.$])(\d+)(?![\w.])")
+
+
+def script_fault(code: str, kind: FaultKind, rng: random.Random) -> str:
+    """JavaScript/TypeScript faults, each one that changes the code whatever its shape."""
+    if kind is FaultKind.SYNTAX_ERROR:
+        return code.replace("{", "", 1) if "{" in code else code.rstrip() + "\n)\n"
+    if kind is FaultKind.MISSING_IMPORT:
+        imports = list(_SCRIPT_IMPORT.finditer(code))
+        if imports:
+            dropped = rng.choice(imports)
+            return code[: dropped.start()] + code[dropped.end() :]
+        return _into_first_body(code, "void mgeMissingHelper();")
+    if kind is FaultKind.WRONG_RESULT:
+        body = code[code.find("{") + 1 :] if "{" in code else code
+        offset = len(code) - len(body)
+        flips = [(body.find(old), old, new) for old, new in _SCRIPT_FLIPS if old in body]
+        if flips:
+            at, old, new = min(flips)
+            return code[: offset + at] + new + code[offset + at + len(old) :]
+        number = _SCRIPT_NUMBER.search(body)
+        if number:
+            at = offset + number.start()
+            return code[:at] + str(int(number.group(1)) + 1) + code[offset + number.end() :]
+        return _into_first_body(code, 'throw new Error("unexpected state");')
+    if kind is FaultKind.ENDLESS_LOOP:
+        return _into_first_body(code, "while (true) {}")
+    return _into_first_body(code, 'throw new Error("unexpected state");')
+
+
+def _into_first_body(code: str, statement: str) -> str:
+    """After the first ``{`` that opens a function body, else as the first statement."""
+    match = re.search(r"(\)\s*(:\s*[^{;]+)?|=>\s*|\b(else|try|do))\s*\{", code)
+    if match is None:
+        imports = list(_SCRIPT_IMPORT.finditer(code))
+        at = imports[-1].end() + 1 if imports else 0
+        return code[:at] + statement + "\n" + code[at:]
+    return code[: match.end()] + " " + statement + code[match.end() :]

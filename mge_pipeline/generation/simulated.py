@@ -54,7 +54,8 @@ class SimulatedModel:
         rng = random.Random(f"{self.seed}:{request.atom.id}:{request.attempt_number}")
         code = reference
         if rng.random() < self.fault_rate:
-            code = inject_fault(reference, rng.choice(list(FaultKind)), rng)
+            kind = rng.choice(list(FaultKind))
+            code = inject_fault(reference, kind, rng, language=request.atom.language)
         fence = f"```{request.atom.language}\n{code.rstrip()}\n```\n"
         return self._response(rng.choice(_PREAMBLES) + fence, bill, max_tokens=request.max_tokens)
 

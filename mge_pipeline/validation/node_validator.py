@@ -1,11 +1,13 @@
 """The atomic validator for JavaScript and TypeScript, run under Node in the sandbox.
 
-Static checks are lexical (the spec's symbol is defined, dangerous calls, size); syntax comes
-from ``node --check`` (JavaScript) or the TypeScript compiler, which also gives TypeScript its
-type diagnostics. The atom's module and its tests are joined into one check script (exports
-stripped, ``assert`` and ``test`` from Node's standard library provided), TypeScript is
-transpiled by the compiler, and the script runs under Node in the sandbox. When Node or the
-compiler is missing, the check says it is unavailable and the atom fails with that reason.
+Static checks are lexical (the spec's symbol is defined, dangerous calls, size). The atom's
+module and its tests are joined into one check script (exports stripped, ``assert`` and ``test``
+from Node's standard library provided), staged beside the files assembled so far, and the
+TypeScript compiler checks and emits them as one project (``node_project``): syntax and type
+diagnostics, value imports across files, ES modules and CommonJS, Node built-ins, the plan's
+``tsconfig.json``. The script then runs under Node in the sandbox. When Node is missing, or the
+compiler for a TypeScript atom, the check says it is unavailable and the atom fails with that
+reason; JavaScript without the compiler falls back to ``node --check`` and a plain run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 from mge_pipeline.domain import (
+    AtomKind,
     AtomSpec,
     ErrorCategory,
     Language,
@@ -28,13 +31,19 @@ from mge_pipeline.domain import (
 from mge_pipeline.domain.atomicity import MAX_LOC
 from mge_pipeline.generation.extraction import defines
 from mge_pipeline.validation.checks.atomicity import OVERSIZE_FACTOR
+from mge_pipeline.validation.checks.script_names import member_definitions, script_definitions
 from mge_pipeline.validation.checks.subject import error, mentions, warning
+from mge_pipeline.validation.node_project import project_argv
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
 
 TYPESCRIPT_MODULE = Path("node_modules") / "typescript" / "lib" / "typescript.js"
 CHECK_SCRIPT = "__mge_check__"
-DRIVER = "__mge_tsc__.js"
 NODE_HEAP_MB = 256
+_REEXPORT = re.compile(
+    r"^\s*export\s*(?:\*[^;\n]*|(?:type\s*)?\{[^}]*\}\s*(?:from\s*['\"][^'\"]+['\"])?|=[^;\n]*);?"
+    r"[ \t]*$",
+    re.MULTILINE,
+)
 _EXPORT = re.compile(r"^(\s*)export\s+(default\s+)?", re.MULTILINE)
 _DANGEROUS: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = (
     (re.compile(r"\beval\s*\("), "`eval` evaluates a string as code", ("eval",)),
@@ -54,32 +63,6 @@ _CATEGORIES = (
     ("AssertionError", ErrorCategory.LOGIC),
 )
 _ERROR_LINE = re.compile(r"^(\w*Error\b|\S*:\d+ error TS|error TS)")
-_TSC_DRIVER = r"""
-const fs = require("fs"), path = require("path");
-const ts = require(process.argv[2]);
-const file = path.resolve(process.argv[3]);
-const options = { noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS,
-  lib: ["lib.es2022.d.ts"], types: [], skipLibCheck: true, strict: false };
-const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([file], options));
-let failed = false;
-for (const d of diagnostics) {
-  if (d.category !== ts.DiagnosticCategory.Error) continue;
-  failed = true;
-  const where = d.file ? `${path.basename(d.file.fileName)}:${
-    d.file.getLineAndCharacterOfPosition(d.start).line + 1}` : "";
-  console.log(`${where} error TS${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, " ")}`);
-}
-if (failed) process.exit(2);
-const js = ts.transpileModule(fs.readFileSync(file, "utf8"), { compilerOptions: {
-  module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-const out = file.replace(/\.ts$/, ".js");
-fs.writeFileSync(out, js);
-require(out);
-"""
-_TS_DECLARATIONS = (
-    "declare function require(name: string): any;\n"
-    "declare const console: any;\ndeclare const process: any;\n"
-)
 
 
 @functools.cache
@@ -139,23 +122,27 @@ class NodeAtomValidator:
         return []
 
     async def _run(self, atom: AtomSpec, code: str, files: dict[str, str]) -> list[ValidationIssue]:
+        """The atom's check script runs inside a project of the files assembled so far."""
         assert self.node is not None
         typescript = atom.language is Language.TYPESCRIPT
         folder = posixpath.dirname(atom.file_path)
         script = posixpath.join(folder, CHECK_SCRIPT + (".ts" if typescript else ".js"))
         module = files.get(atom.file_path, code)
         staged = {**files, script: check_script(module, atom.tests, typescript=typescript)}
-        heap = f"--max-old-space-size={NODE_HEAP_MB}"
-        if typescript:
-            staged[DRIVER] = _TSC_DRIVER
-            argv = [self.node, heap, DRIVER, str(self.typescript), script]
+        if self.typescript is not None:
+            sources = {**files, "tests" + posixpath.splitext(script)[1]: atom.tests}
+            staged, argv = project_argv(
+                self.node, NODE_HEAP_MB, self.typescript, staged, script, sources=sources
+            )
         else:
             syntax = await self._node(staged, [self.node, "--check", script])
             if syntax.returncode != 0 or syntax.timed_out:
                 return [_from_outcome(syntax, "syntax")]
-            argv = [self.node, heap, script]
+            argv = [self.node, f"--max-old-space-size={NODE_HEAP_MB}", script]
         outcome = await self._node(staged, argv)
-        return [] if outcome.returncode == 0 and not outcome.timed_out else [_from_outcome(outcome)]
+        if outcome.returncode == 0 and not outcome.timed_out:
+            return []
+        return [_from_outcome(outcome, "syntax" if _is_syntax(outcome) else "tests")]
 
     async def _node(self, files: dict[str, str], argv: list[str]) -> SandboxOutcome:
         return await self.sandbox.run_command(
@@ -165,7 +152,7 @@ class NodeAtomValidator:
 
 def static_issues(atom: AtomSpec, code: str) -> list[ValidationIssue]:
     issues: list[ValidationIssue] = []
-    if not defines(code, atom.name):
+    if not defines_name(atom, code):
         message = f"the code does not define `{atom.name}` ({atom.kind}) at top level"
         issues.append(error("semantics", ErrorCategory.CONTEXT, message))
     for pattern, what, words in _DANGEROUS:
@@ -184,15 +171,26 @@ def static_issues(atom: AtomSpec, code: str) -> list[ValidationIssue]:
     return issues
 
 
+def defines_name(atom: AtomSpec, code: str) -> bool:
+    """Lexically first (cheap), then by syntax: enums, generators, CommonJS exports, members."""
+    if defines(code, atom.name) or atom.name in script_definitions(code, atom.language):
+        return True
+    return atom.kind is AtomKind.METHOD and atom.name in member_definitions(code, atom.language)
+
+
 def check_script(module: str, tests: str, *, typescript: bool) -> str:
     """Module and tests as one script; Node's ``assert`` and ``test`` unless already declared."""
-    body = _EXPORT.sub(r"\1", module)
-    prelude = [_TS_DECLARATIONS] if typescript else []
+    body = _EXPORT.sub(r"\1", _REEXPORT.sub("", module))
+    prelude: list[str] = []
     for name, source in (("assert", "node:assert/strict"), ("test", "node:test")):
         if not re.search(rf"\b(const|let|var|function|import)\s+[{{\s]*{name}\b", body):
             binding = name if name == "assert" else "{ test }"
             prelude.append(f'const {binding} = require("{source}");\n')
     return "".join(prelude) + body + "\n;\n" + tests + "\n"
+
+
+def _is_syntax(outcome: SandboxOutcome) -> bool:
+    return "error TS1" in outcome.stderr_tail or "SyntaxError" in outcome.stderr_tail
 
 
 def _tap_failure(lines: list[str]) -> str | None:

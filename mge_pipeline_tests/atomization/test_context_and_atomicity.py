@@ -43,7 +43,10 @@ def test_a_complete_context() -> None:
     context = context_of(unit_named(GOOD, "scale"))
     assert context.imports == ("from decimal import Decimal",)
     assert context.types == ("Decimal", "int")
-    assert context.conditions == ("Multiply; returns a Decimal.",)
+    assert context.conditions == (
+        "Multiply; returns a Decimal.",
+        "typed signature: def scale(amount: Decimal, factor: int) -> Decimal:",
+    )
     assert context.test_cases == (">>> scale(Decimal(2), 3)",)
     assert context.missing == () and context.completeness == 1.0
 

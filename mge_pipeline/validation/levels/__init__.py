@@ -2,7 +2,8 @@
 
 They run once the atoms are done (at finalize, over the assembled files), tasks first, then
 milestones, then the masterplan. Whatever needs to execute code — a task's test command, the
-import of a milestone's modules — runs in the sandbox.
+import of a milestone's modules, the JavaScript/TypeScript program compiled and loaded (once,
+its findings reported at each level for that level's files) — runs in the sandbox.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ from mge_pipeline.validation.levels.context import (
 )
 from mge_pipeline.validation.levels.masterplan import masterplan_issues
 from mge_pipeline.validation.levels.milestone import milestone_atoms, milestone_issues
+from mge_pipeline.validation.levels.program import (
+    ProgramFinding,
+    check_program,
+    node_files,
+    plan_uses_node,
+    program_issues,
+)
 from mge_pipeline.validation.levels.task import task_issues
 from mge_pipeline.validation.sandbox import SandboxOutcome
 
@@ -48,7 +56,12 @@ print(json.dumps(failed))
 
 class CommandRunner(Protocol):
     async def run_command(
-        self, files: dict[str, str], argv: list[str], *, timeout_seconds: float = ...
+        self,
+        files: dict[str, str],
+        argv: list[str],
+        *,
+        timeout_seconds: float = ...,
+        limit_address_space: bool = ...,
     ) -> SandboxOutcome: ...
 
 
@@ -56,15 +69,19 @@ async def validate_levels(
     plan: MasterPlan, codes: dict[str, str], files: dict[str, str], sandbox: CommandRunner
 ) -> list[LevelValidation]:
     context = LevelContext.build(plan, codes, files)
+    started = time.perf_counter()
+    program = await check_program(node_files(context), sandbox) if plan_uses_node(context) else []
+    program_seconds = time.perf_counter() - started
     results: list[LevelValidation] = []
     milestones = [m for phase in plan.phases for m in phase.milestones]
     for milestone in milestones:
         for task in milestone.tasks:
-            results.append(await _task(context, task, sandbox))
+            results.append(await _task(context, task, sandbox, program))
     for milestone in milestones:
-        results.append(await _milestone(context, milestone, sandbox))
-    started = time.perf_counter()
+        results.append(await _milestone(context, milestone, sandbox, program))
+    started = time.perf_counter() - program_seconds
     found = missing_atoms(context, list(context.atoms)) + masterplan_issues(context)
+    found += program_issues(context, program, None)
     results.append(
         verdict(ValidationLevel.MASTERPLAN, plan.id, found, time.perf_counter() - started)
     )
@@ -80,10 +97,13 @@ def blocking_failures(results: list[LevelValidation]) -> list[LevelValidation]:
     ]
 
 
-async def _task(context: LevelContext, task: Task, sandbox: CommandRunner) -> LevelValidation:
+async def _task(
+    context: LevelContext, task: Task, sandbox: CommandRunner, program: list[ProgramFinding]
+) -> LevelValidation:
     started = time.perf_counter()
     ids = [a.id for a in task.atoms]
     found = missing_atoms(context, ids) + task_issues(context, task)
+    found += program_issues(context, program, ids)
     if task.test_command and all(a in context.codes for a in ids):
         found += await _task_command(context, task, sandbox)
     return verdict(ValidationLevel.TASK, task.id, found, time.perf_counter() - started)
@@ -108,11 +128,15 @@ async def _task_command(
 
 
 async def _milestone(
-    context: LevelContext, milestone: Milestone, sandbox: CommandRunner
+    context: LevelContext,
+    milestone: Milestone,
+    sandbox: CommandRunner,
+    program: list[ProgramFinding],
 ) -> LevelValidation:
     started = time.perf_counter()
     ids = milestone_atoms(milestone)
     found = missing_atoms(context, ids) + milestone_issues(context, milestone)
+    found += program_issues(context, program, ids)
     found += await _imports(context, [a for a in ids if a in context.codes], sandbox)
     return verdict(ValidationLevel.MILESTONE, milestone.id, found, time.perf_counter() - started)
 

@@ -1,7 +1,8 @@
 """Task level: the task's atoms fit together in their files.
 
-Consistency (one language, naming conventions per kind), integration (every name the files
-read resolves, no two atoms define one name, no two imports bind one name differently),
+Consistency (one language, naming conventions per kind and language), integration (every
+name the files read resolves, no two atoms define one name, no two imports bind one name
+differently),
 public contracts (each atom's symbol is in its assembled file) and the task's own test
 command, run in the sandbox against the assembled files.
 """
@@ -11,12 +12,13 @@ from __future__ import annotations
 import ast
 import re
 
-from mge_pipeline.domain import AtomKind, ErrorCategory, LevelIssue, Severity, Task
+from mge_pipeline.domain import AtomKind, ErrorCategory, Language, LevelIssue, Severity, Task
 from mge_pipeline.validation.levels.context import LevelContext, issue
 
 _SNAKE = re.compile(r"^_{0,2}[a-z][a-z0-9_]*_{0,2}$")
 _PASCAL = re.compile(r"^_?[A-Z][A-Za-z0-9]*$")
 _CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+_CAMEL = re.compile(r"^[_$]{0,2}[a-z][A-Za-z0-9$]*$")
 
 
 def task_issues(context: LevelContext, task: Task) -> list[LevelIssue]:
@@ -36,7 +38,7 @@ def _consistency(context: LevelContext, task: Task) -> list[LevelIssue]:
         message = f"the task mixes languages: {', '.join(sorted(languages))}"
         found.append(issue(Severity.WARNING, ErrorCategory.CONTEXT, "consistency", message))
     for atom in task.atoms:
-        expected = _convention(atom.kind, atom.name)
+        expected = _convention(atom.kind, atom.name, atom.language)
         if expected:
             message = f"`{atom.name}` does not follow the {expected} convention for a {atom.kind}"
             found.append(
@@ -45,12 +47,24 @@ def _consistency(context: LevelContext, task: Task) -> list[LevelIssue]:
     return found
 
 
-def _convention(kind: AtomKind, name: str) -> str | None:
+def _convention(kind: AtomKind, name: str, language: Language = Language.PYTHON) -> str | None:
+    if language is not Language.PYTHON:
+        return _script_convention(kind, name)
     if kind is AtomKind.CLASS:
         return None if _PASCAL.match(name) else "PascalCase"
     if kind in (AtomKind.FUNCTION, AtomKind.METHOD):
         return None if _SNAKE.match(name) else "snake_case"
     return None if _CONSTANT.match(name) or _SNAKE.match(name) else "UPPER_CASE"
+
+
+def _script_convention(kind: AtomKind, name: str) -> str | None:
+    """JS/TS: camelCase functions and methods, PascalCase classes; a block (constants, enums,
+    types, ``module.exports``) follows no single convention."""
+    if kind is AtomKind.CLASS:
+        return None if _PASCAL.match(name) else "PascalCase"
+    if kind in (AtomKind.FUNCTION, AtomKind.METHOD) and "." not in name:
+        return None if _CAMEL.match(name) or _PASCAL.match(name) else "camelCase"
+    return None
 
 
 def _integration(context: LevelContext, ids: list[str]) -> list[LevelIssue]:
