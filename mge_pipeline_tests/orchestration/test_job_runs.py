@@ -174,7 +174,8 @@ def test_the_budget_is_spent_not_hoarded(tmp_path: Path) -> None:
     reserved = float(match["reserved"] or 0)
     left = 0.05 - float(match["spent"]) - reserved
     assert float(match["left"]) == pytest.approx(left, abs=2e-4)  # three figures rounded
-    assert float(match["needed"]) > left + reserved, "refused only when it truly cannot fit"
+    # refused only when it truly cannot fit (the figures are rounded to 4 decimals)
+    assert float(match["needed"]) >= left + reserved - 1e-4
     assert tight.report["total_cost_usd"] <= 0.05
     execution = MgeStore(tight_url).execution_info(tight.run_id)
     assert execution is not None and execution.reserved_usd == pytest.approx(0)
