@@ -5,9 +5,11 @@ from __future__ import annotations
 from mge_pipeline import constants as c
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.domain.records import MasterplanStatus
+from mge_pipeline.exceptions import RunConfigError
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext, RunSettings
 from mge_pipeline.generation import LLMProvider
+from mge_pipeline.generation.schedule import schedule_problems
 from mge_pipeline.store import MgeStore
 
 
@@ -18,6 +20,7 @@ def prepare_run(
     execution_id: str,
     provider: LLMProvider,
 ) -> RunContext:
+    check_schedule(settings, provider)
     plan = bundle.plan
     store.save_masterplan(plan, status=MasterplanStatus.RUNNING)
     store.save_atoms(plan, bundle.waves, bundle.spec_hashes)
@@ -31,6 +34,17 @@ def prepare_run(
         output_dir=settings.output_dir,
     )
     return RunContext(execution_id=execution_id, masterplan_id=plan.id, settings=settings)
+
+
+def check_schedule(settings: RunSettings, provider: LLMProvider) -> None:
+    """Refuse, before anything is stored or called, a schedule the API would answer with 400s.
+
+    The simulated model takes any step (it plays whichever model is asked for).
+    """
+    schedule = settings.policy.schedule_for(provider.model)
+    problems = [] if provider.name == "simulated" else schedule_problems(schedule, provider.model)
+    if problems:
+        raise RunConfigError(problems)
 
 
 def run_tags(plan: MasterPlan, provider: LLMProvider) -> dict[str, str]:

@@ -29,6 +29,7 @@ from mge_pipeline.execution.retry import run_atom as run_retry_loop
 from mge_pipeline.execution.run_context import RunContext, Scheduling
 from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
 from mge_pipeline.generation import LLMProvider, ModelPrice, price_for
+from mge_pipeline.generation.pricing import PriceBook
 from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import AsyncStore, MgeStore
@@ -69,6 +70,7 @@ class RunServices:
     sandbox: PythonSandbox
     board: SettlementBoard
     price: ModelPrice
+    prices: PriceBook
     system_blocks: dict[str, tuple[PromptBlock, ...]]
     cost_guard: PatientCostGuard
     furthest_wave: int = field(default=-1)
@@ -122,6 +124,7 @@ def open_run_services(
         sandbox=sandbox,
         board=board,
         price=settings.price_override or price_for(provider.model),
+        prices=settings.prices(provider.model),
         system_blocks=blocks,
         cost_guard=PatientCostGuard(
             StoreCostGuard(async_store, run.execution_id), check_open=gate.check_open
@@ -244,6 +247,7 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         validator=services.validator,
         cost_guard=services.cost_guard,
         price=services.price,
+        prices=services.prices,
         files_for=lambda code: files_for_atom(atom_id, code, bundle.atoms, codes, bundle.graph),
         dependencies=dependencies,
         system_blocks=services.system_blocks[atom.file_path],

@@ -2,8 +2,8 @@
 
 Temperature: SDK 1.x dropped ``temperature`` from ``messages.create`` and the newest model
 families (Opus 4.7+, the 5-series) reject it with a 400, so it travels in ``extra_body`` and
-only to models that still accept it; for the others the retry loop's feedback alone varies
-the attempts.
+only to models that still accept it; for the others the attempt schedule varies the model and
+the effort (``output_config.effort``, sent only to models that have it) instead.
 
 Retry layering: the SDK's own retries are turned off (``max_retries=0``) and every transient
 error is raised as ``ProviderError`` carrying ``retry-after``, so the retry orchestrator is the
@@ -21,17 +21,11 @@ from mge_pipeline.exceptions import ProviderError, ProviderFatalError
 from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
 from mge_pipeline.generation.retries import should_retry
+from mge_pipeline.generation.schedule import accepts_effort, accepts_temperature
+
+__all__ = ["AnthropicProvider", "accepts_temperature", "translate_error"]
 
 _SPEND_LIMIT_MARKERS = ("spend limit", "credit balance", "billing")
-_NO_TEMPERATURE_PREFIXES = (
-    "claude-opus-4-7",
-    "claude-opus-4-8",
-    "claude-opus-5",
-    "claude-sonnet-5",
-    "claude-haiku-5",
-    "claude-fable",
-    "claude-mythos",
-)
 
 
 class AnthropicProvider:
@@ -51,20 +45,20 @@ class AnthropicProvider:
         )
 
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
-        extra_body = {"temperature": request.temperature} if accepts_temperature(self.model) else {}
+        model = request.model or self.model
         try:
             message = await self._client.messages.create(
-                model=self.model,
+                model=model,
                 max_tokens=request.max_tokens,
                 system=[_system_block(block) for block in request.system_blocks],
                 messages=[{"role": "user", "content": request.prompt}],
-                extra_body=extra_body or None,
+                **request_options(model, request),
             )
         except anthropic.APIError as exc:
             raise translate_error(exc) from exc
         except ValueError as exc:  # a 200 whose body is not JSON escapes the SDK as-is
             raise ProviderError(f"malformed response body, will retry: {exc}") from exc
-        return _to_response(message, self.model)
+        return _to_response(message, model)
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -76,10 +70,14 @@ def _system_block(block: PromptBlock) -> TextBlockParam:
     return {"type": "text", "text": block.text}
 
 
-def accepts_temperature(model: str) -> bool:
-    """False for the families whose API answers "`temperature` is deprecated for this model"."""
-    name = model.removeprefix("anthropic.")
-    return not any(name.startswith(prefix) for prefix in _NO_TEMPERATURE_PREFIXES)
+def request_options(model: str, request: GenerationRequest) -> dict[str, Any]:
+    """Temperature and effort, each only to a model that accepts it (else the API says 400)."""
+    options: dict[str, Any] = {}
+    if request.temperature is not None and accepts_temperature(model):
+        options["extra_body"] = {"temperature": request.temperature}
+    if request.effort is not None and accepts_effort(model):
+        options["output_config"] = {"effort": request.effort}
+    return options
 
 
 def translate_error(exc: anthropic.APIError) -> ProviderError:

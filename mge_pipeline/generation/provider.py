@@ -18,9 +18,13 @@ class GenerationRequest:
     atom: AtomSpec
     system_blocks: tuple[PromptBlock, ...]
     prompt: str
-    temperature: float
+    temperature: float | None
     max_tokens: int
     attempt_number: int
+    model: str | None = None
+    """The model to ask; ``None`` is the provider's own (``LLMProvider.model``)."""
+    effort: str | None = None
+    """``output_config.effort``; ``None`` sends none (the model's default)."""
 
     @property
     def system(self) -> str:

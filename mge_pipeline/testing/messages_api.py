@@ -5,7 +5,11 @@ handling to our retry layer is exercised for real; only the model is replaced. E
 takes the next scripted item (an answer or a fault) or, when the script is empty, the
 responder's answer. Usage is accounted the way the API bills it, prompt caching included: a
 prefix ending at a ``cache_control`` block is written to the cache on first sight (if it is
-long enough to be cacheable) and read from it afterwards until its TTL expires.
+long enough to be cacheable) and read from it afterwards until its TTL expires. Usage is kept
+per model (``usage_by_model``) so a run that changes model can be checked against the bill.
+
+Like the real API it refuses (400) ``temperature`` for models that no longer take one and
+``output_config.effort`` for models that have none; it accepts every other request shape.
 
     with MessagesApiServer(reference_responder(plan)) as server:
         client = AsyncAnthropic(base_url=server.url, api_key="test")
@@ -13,20 +17,25 @@ long enough to be cacheable) and read from it afterwards until its TTL expires.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mge_pipeline.domain import MasterPlan
-from mge_pipeline.generation.pricing import ModelPrice, call_cost, estimate_tokens
+from mge_pipeline.generation.faults import FaultKind as CodeFault
+from mge_pipeline.generation.faults import inject_fault
+from mge_pipeline.generation.pricing import ModelPrice, PriceBook, call_cost, estimate_tokens
 from mge_pipeline.generation.prompt_cache import DEFAULT_CACHE_MIN_TOKENS, PromptCache
+from mge_pipeline.generation.schedule import accepts_effort, accepts_temperature
 
 
 class FaultKind(StrEnum):
@@ -82,6 +91,15 @@ class RecordedRequest:
         system = self.body.get("system", "")
         return system if isinstance(system, str) else "\n".join(_texts(system))
 
+    @property
+    def model(self) -> str:
+        return str(self.body.get("model", ""))
+
+    @property
+    def effort(self) -> str | None:
+        effort = (self.body.get("output_config") or {}).get("effort")
+        return str(effort) if effort is not None else None
+
 
 @dataclass
 class ServerUsage:
@@ -115,6 +133,7 @@ class _State:
     script: deque[ScriptItem] = field(default_factory=deque)
     requests: list[RecordedRequest] = field(default_factory=list)
     usage: ServerUsage = field(default_factory=ServerUsage)
+    usage_by_model: dict[str, ServerUsage] = field(default_factory=dict)
     cache: PromptCache = field(default_factory=PromptCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -154,6 +173,16 @@ class MessagesApiServer:
         with self._state.lock:
             return ServerUsage(**vars(self._state.usage))
 
+    @property
+    def usage_by_model(self) -> dict[str, ServerUsage]:
+        with self._state.lock:
+            return {m: ServerUsage(**vars(u)) for m, u in self._state.usage_by_model.items()}
+
+    def billed_usd(self, prices: PriceBook | None = None) -> float:
+        """The whole bill, each model's usage at that model's price."""
+        book = prices or PriceBook()
+        return sum(u.cost(book.price(m)) for m, u in self.usage_by_model.items())
+
     def enqueue(self, *items: ScriptItem) -> None:
         """The next requests get these, in order, before the responder answers again."""
         with self._state.lock:
@@ -192,6 +221,40 @@ def reference_responder(plan: MasterPlan) -> Responder:
     return respond
 
 
+def faulty_reference_responder(
+    plan: MasterPlan, fault_rates: Mapping[str, float], *, seed: int = 0
+) -> Responder:
+    """The reference, with a code fault at a rate set per model and effort.
+
+    ``fault_rates`` keys are ``model:effort`` or ``model`` (the first that matches wins), or
+    ``*`` for any other request. It stands in for models of different strength: an assumption
+    a benchmark must state, never a measurement of the real models. The fault is drawn from the
+    prompt, model and effort, so the same request always gets the same answer, and a retry (whose
+    prompt carries the previous errors) gets a fresh draw.
+    """
+    reference = reference_responder(plan)
+
+    def respond(request: RecordedRequest) -> str:
+        answer = reference(request)
+        rate = _rate_for(fault_rates, request.model, request.effort)
+        key = f"{seed}:{request.model}:{request.effort}:{request.prompt}"
+        rng = random.Random(hashlib.sha256(key.encode()).hexdigest())
+        if not answer.startswith("```python\n") or rng.random() >= rate:
+            return answer
+        code = answer.removeprefix("```python\n").removesuffix("\n```")
+        faulty = inject_fault(code, rng.choice(list(CodeFault)), rng)
+        return f"```python\n{faulty.rstrip()}\n```"
+
+    return respond
+
+
+def _rate_for(rates: Mapping[str, float], model: str, effort: str | None) -> float:
+    for key in (f"{model}:{effort}", model, "*"):
+        if key in rates:
+            return rates[key]
+    return 0.0
+
+
 def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -220,6 +283,10 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
         def _serve(self, request: RecordedRequest, item: ScriptItem | None) -> None:
             if isinstance(item, Fault):
                 self._fault(item, request)
+                return
+            refused = _refusal(request)
+            if refused is not None:
+                self._send_json(400, _error("invalid_request_error", refused))
                 return
             answer = item or Answer(state.responder(request))
             self._send_json(200, _message(request, answer, state))
@@ -286,7 +353,7 @@ def _message(
         "id": f"msg_{len(state.requests):06d}",
         "type": "message",
         "role": "assistant",
-        "model": request.body.get("model", "claude-sonnet-4-5"),
+        "model": request.body.get("model", "claude-sonnet-5-5"),
         "content": content,
         "stop_reason": answer.stop_reason,
         "stop_sequence": None,
@@ -299,18 +366,28 @@ def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
     bill = state.cache.bill(_prompt_blocks(request.body))
     output = estimate_tokens(text) if text else 0
     with state.lock:
-        usage = state.usage
-        usage.requests += 1
-        usage.input_tokens += bill.input_tokens
-        usage.output_tokens += output
-        usage.cache_read_tokens += bill.cache_read_tokens
-        usage.cache_write_tokens += bill.cache_write_tokens
+        per_model = state.usage_by_model.setdefault(request.model, ServerUsage())
+        for usage in (state.usage, per_model):
+            usage.requests += 1
+            usage.input_tokens += bill.input_tokens
+            usage.output_tokens += output
+            usage.cache_read_tokens += bill.cache_read_tokens
+            usage.cache_write_tokens += bill.cache_write_tokens
     return {
         "input_tokens": bill.input_tokens,
         "output_tokens": output,
         "cache_creation_input_tokens": bill.cache_write_tokens,
         "cache_read_input_tokens": bill.cache_read_tokens,
     }
+
+
+def _refusal(request: RecordedRequest) -> str | None:
+    """What the real API answers with a 400 for parameters the model does not take."""
+    if "temperature" in request.body and not accepts_temperature(request.model):
+        return "`temperature` is deprecated for this model."
+    if request.effort is not None and not accepts_effort(request.model):
+        return f"output_config.effort: this model ({request.model}) does not support effort"
+    return None
 
 
 def _prompt_blocks(body: dict[str, Any]) -> list[tuple[str, str | None]]:

@@ -13,7 +13,7 @@ from mge_pipeline.testing import Answer, Fault, FaultKind, MessagesApiServer
 from mge_pipeline_tests.factories import make_atom
 
 
-def _generate(server: MessagesApiServer, model: str = "claude-sonnet-4-5") -> GenerationResponse:
+def _generate(server: MessagesApiServer, model: str = "claude-sonnet-4-6") -> GenerationResponse:
     async def go() -> GenerationResponse:
         provider = AnthropicProvider(api_key="sk-test", model=model, base_url=server.url)
         blocks = (PromptBlock("SYSTEM " * 600, cache=True), PromptBlock("FILE"))

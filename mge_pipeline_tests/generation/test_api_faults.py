@@ -57,7 +57,7 @@ def _run(
     async def go() -> AtomResult:
         provider = AnthropicProvider(
             api_key="sk-test",
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-4-6",
             base_url=server.url,
             timeout_seconds=timeout,
         )
@@ -66,7 +66,7 @@ def _run(
             provider=provider,
             validator=PythonAtomValidator(PythonSandbox()),
             cost_guard=guard,
-            price=price_for("claude-sonnet-4-5"),
+            price=price_for("claude-sonnet-4-6"),
             files_for=lambda code: {ATOM.file_path: code},
             policy=RetryPolicy(jitter_fraction=0),
             gate=gate,
@@ -185,7 +185,7 @@ def test_costs_match_the_servers_usage_exactly(server: MessagesApiServer) -> Non
     server.enqueue(Fault(FaultKind.TRUNCATED), Fault(FaultKind.OVERLOADED))
     result, _, guard = _run(server)
     usage = server.usage
-    billed = usage.cost(price_for("claude-sonnet-4-5"))
+    billed = usage.cost(price_for("claude-sonnet-4-6"))
     assert result.cost_usd == pytest.approx(billed, abs=1e-12)
     assert guard.spent_usd == pytest.approx(billed, abs=1e-12)
     assert sum(a.prompt_tokens for a in result.attempts) == usage.input_tokens
