@@ -21,6 +21,13 @@ from mge_pipeline import settings
 from mge_pipeline.domain import ExecutionState, MasterPlan
 from mge_pipeline.exceptions import MasterPlanError, MgeError
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
+from mge_pipeline.generation.schedule import (
+    AttemptSchedule,
+    AttemptStep,
+    default_schedule,
+    parse_step,
+    schedule_problems,
+)
 from mge_pipeline.planning import load_masterplan, plan_statistics
 from mge_pipeline.store import MASTERPLAN_READY, MgeStore
 
@@ -70,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
         help="start an atom when its dependencies are settled, or when its previous wave closed",
     )
     run.add_argument("--max-attempts", type=int, default=c.DEFAULT_MAX_ATTEMPTS)
+    run.add_argument(
+        "--schedule",
+        action="append",
+        default=None,
+        metavar="MODEL:EFFORT:TEMP",
+        help="one attempt's model, effort, temperature (repeat per attempt; parts may be empty); "
+        "default: temperatures where the model takes them, else escalation",
+    )
     run.add_argument("--output", type=Path, default=None, help="default: $MGE_OUTPUT_DIR/<plan id>")
     run.add_argument(
         "--no-prompt-caching", action="store_true", help="send no cache_control (to compare)"
@@ -219,6 +234,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     provider = make_llm_resource(options).get_provider()
+    schedule, problems = _schedule(args.schedule or [], provider.name, provider.model)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     output = (args.output or settings.output_root() / bundle.plan.id).resolve()
     print(f"masterplan '{bundle.plan.id}': {len(bundle.atoms)} atoms in {len(bundle.waves)} waves")
     print(f"sandbox: {isolation}" + (f" (WEAK: {weak_reason})" if weak_reason else ""))
@@ -226,6 +246,7 @@ def _run(args: argparse.Namespace) -> int:
         f"provider: {provider.name} (model {provider.model}); budget ${args.budget:.2f}; "
         f"max concurrent {args.max_concurrent}; scheduling by {args.scheduling}"
     )
+    print(f"attempts: {schedule.describe(provider.model, args.max_attempts)}")
     started = time.time()
     progress = _Progress(bundle, _store(), started)
     progress.start()
@@ -258,6 +279,7 @@ def _execute(
         prompt_caching=not args.no_prompt_caching,
         requests_per_minute=args.rpm,
         tokens_per_minute=args.tpm,
+        schedule=[_step_config(text) for text in args.schedule or []],
     )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     with (
@@ -267,6 +289,28 @@ def _execute(
         ) as result,
     ):
         return result.success, result.run_id
+
+
+def _schedule(texts: Sequence[str], provider: str, model: str) -> tuple[AttemptSchedule, list[str]]:
+    """The schedule the run will use, and one line per step that cannot work."""
+    steps: list[AttemptStep] = []
+    problems: list[str] = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            steps.append(parse_step(text))
+        except ValueError as exc:
+            problems.append(f"--schedule step {number} '{text}': {exc}")
+    schedule = (
+        AttemptSchedule(tuple(steps)) if steps else default_schedule(model, c.DEFAULT_TEMPERATURES)
+    )
+    if not problems and provider != "simulated":
+        problems = schedule_problems(schedule, model)
+    return schedule, problems
+
+
+def _step_config(text: str) -> dict[str, Any]:
+    step = parse_step(text)
+    return {"model": step.model or "", "effort": step.effort or "", "temperature": step.temperature}
 
 
 def _instance() -> Any:
@@ -304,6 +348,13 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
             ),
             ("attempts", str(report["attempts_total"])),
             ("retry rate", f"{report['retry_rate_percent']:.1f}%"),
+            *(
+                (
+                    f"  {m['model']}" + (f" ({m['effort']})" if m["effort"] else ""),
+                    f"{m['passed']}/{m['attempts']} attempts validated, ${m['cost_usd']:.4f}",
+                )
+                for m in report.get("models", [])
+            ),
             (
                 "cost",
                 f"${report['total_cost_usd']:.4f} "

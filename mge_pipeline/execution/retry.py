@@ -4,8 +4,9 @@ Two kinds of retry live here and must not be confused. A *generation attempt* is
 with the next step of the attempt schedule (a lower temperature, or another model or effort) and
 the previous validation errors in the prompt; there are at most
 ``max_attempts`` of them and they never wait. An *API retry* repeats the same request after
-a transport error, 429 or 5xx, with exponential backoff (1 s, 2 s, 4 s plus jitter, or the
-server's ``retry-after`` if longer); it does not consume a generation attempt.
+a transport error, 408, 409, 429 or 5xx (or when ``x-should-retry`` says so), with exponential
+backoff (1 s, 2 s, 4 s plus jitter) or exactly the server's ``retry-after``; it does not consume
+a generation attempt. Every such retry is logged with its reason.
 """
 
 from __future__ import annotations
@@ -107,11 +108,13 @@ class RetryPolicy:
     def backoff_seconds(
         self, retry_index: int, rng: random.Random, retry_after: float | None
     ) -> float:
-        """1 s, 2 s, 4 s … plus up to 25 % jitter; never shorter than the server asked."""
+        """The server's ``retry-after`` when it sent one (as the SDK does), else 1 s, 2 s, 4 s …
+        plus up to 25 % jitter."""
+        if retry_after is not None and retry_after > 0:
+            return retry_after
         growth = float(2**retry_index)
         base = min(self.backoff_base_seconds * growth, self.backoff_max_seconds)
-        delay = base * (1 + self.jitter_fraction * rng.random())
-        return max(delay, retry_after or 0.0)
+        return base * (1 + self.jitter_fraction * rng.random())
 
 
 AttemptCallback = Callable[[AttemptRecord], Awaitable[None]]

@@ -20,7 +20,7 @@ from anthropic.types import TextBlockParam
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
 from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
-from mge_pipeline.generation.retries import should_retry
+from mge_pipeline.generation.retries import parse_retry_after, should_retry
 from mge_pipeline.generation.schedule import accepts_effort, accepts_temperature
 
 __all__ = ["AnthropicProvider", "accepts_temperature", "translate_error"]
@@ -99,11 +99,8 @@ def translate_error(exc: anthropic.APIError) -> ProviderError:
 
 
 def _retry_after(exc: anthropic.APIStatusError) -> float | None:
-    value = exc.response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    """Read like the SDK: ``retry-after-ms``, then ``retry-after`` in seconds or as a date."""
+    return parse_retry_after(exc.response.headers)
 
 
 def _to_response(message: Any, model: str) -> GenerationResponse:

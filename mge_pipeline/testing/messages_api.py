@@ -50,6 +50,8 @@ class FaultKind(StrEnum):
     AUTHENTICATION = "authentication"
     BAD_REQUEST = "bad_request"
     SPEND_LIMIT = "spend_limit"
+    REQUEST_TIMEOUT = "request_timeout"
+    CONFLICT = "conflict"
 
 
 _ERRORS: dict[FaultKind, tuple[int, str, str]] = {
@@ -59,6 +61,8 @@ _ERRORS: dict[FaultKind, tuple[int, str, str]] = {
     FaultKind.AUTHENTICATION: (401, "authentication_error", "invalid x-api-key"),
     FaultKind.BAD_REQUEST: (400, "invalid_request_error", "messages: field required"),
     FaultKind.SPEND_LIMIT: (429, "rate_limit_error", "You have reached your spend limit."),
+    FaultKind.REQUEST_TIMEOUT: (408, "timeout_error", "Request timed out."),
+    FaultKind.CONFLICT: (409, "conflict_error", "Conflict."),
 }
 
 
@@ -67,6 +71,9 @@ class Fault:
     kind: FaultKind
     retry_after: float | None = None
     delay_seconds: float = 0.0
+    retry_after_ms: float | None = None
+    should_retry: bool | None = None
+    """Sent as ``x-should-retry`` when set: the server's word wins over the status code."""
 
 
 @dataclass(frozen=True)
@@ -313,10 +320,7 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
                 self._send_json(200, _message(request, cut, state))
                 return
             status, kind, message = _ERRORS[fault.kind]
-            headers = (
-                {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-            )
-            self._send_json(status, _error(kind, message), headers)
+            self._send_json(status, _error(kind, message), _fault_headers(fault))
 
         def _send_json(
             self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
@@ -379,6 +383,17 @@ def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
         "cache_creation_input_tokens": bill.cache_write_tokens,
         "cache_read_input_tokens": bill.cache_read_tokens,
     }
+
+
+def _fault_headers(fault: Fault) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if fault.retry_after is not None:
+        headers["retry-after"] = f"{fault.retry_after:g}"
+    if fault.retry_after_ms is not None:
+        headers["retry-after-ms"] = f"{fault.retry_after_ms:g}"
+    if fault.should_retry is not None:
+        headers["x-should-retry"] = "true" if fault.should_retry else "false"
+    return headers
 
 
 def _refusal(request: RecordedRequest) -> str | None:

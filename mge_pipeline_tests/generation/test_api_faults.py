@@ -189,3 +189,17 @@ def test_costs_match_the_servers_usage_exactly(server: MessagesApiServer) -> Non
     assert result.cost_usd == pytest.approx(billed, abs=1e-12)
     assert guard.spent_usd == pytest.approx(billed, abs=1e-12)
     assert sum(a.prompt_tokens for a in result.attempts) == usage.input_tokens
+
+
+def test_every_api_retry_is_logged_with_its_reason(
+    server: MessagesApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.enqueue(Fault(FaultKind.RATE_LIMIT, retry_after_ms=1500), Fault(FaultKind.CONFLICT))
+    with caplog.at_level("WARNING", logger="mge_pipeline.execution.retry"):
+        result, clock, _ = _run(server)
+    assert result.status is AtomStatus.SUCCEEDED
+    assert clock.waits == [1.5, 2.0], "retry-after-ms exactly, then the backoff"
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("atom add attempt 1: API retry 1 of 3 in 1.5 s: rate limited")
+    assert messages[1].startswith("atom add attempt 1: API retry 2 of 3 in 2.0 s: lock conflict")
