@@ -58,7 +58,11 @@ class AnthropicProvider:
             raise translate_error(exc) from exc
         except ValueError as exc:  # a 200 whose body is not JSON escapes the SDK as-is
             raise ProviderError(f"malformed response body, will retry: {exc}") from exc
-        return _to_response(message, model)
+        return to_response(message, model)
+
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        return self._client
 
     async def aclose(self) -> None:
         await self._client.close()
@@ -68,6 +72,21 @@ def _system_block(block: PromptBlock) -> TextBlockParam:
     if block.cache:
         return {"type": "text", "text": block.text, "cache_control": {"type": "ephemeral"}}
     return {"type": "text", "text": block.text}
+
+
+def message_params(model: str, request: GenerationRequest) -> dict[str, Any]:
+    """The request as one Message Batch entry's ``params``: the same fields a call sends."""
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens,
+        "system": [_system_block(block) for block in request.system_blocks],
+        "messages": [{"role": "user", "content": request.prompt}],
+    }
+    options = request_options(model, request)
+    params.update(options.get("extra_body", {}))
+    if "output_config" in options:
+        params["output_config"] = options["output_config"]
+    return params
 
 
 def request_options(model: str, request: GenerationRequest) -> dict[str, Any]:
@@ -103,7 +122,7 @@ def _retry_after(exc: anthropic.APIStatusError) -> float | None:
     return parse_retry_after(exc.response.headers)
 
 
-def _to_response(message: Any, model: str) -> GenerationResponse:
+def to_response(message: Any, model: str) -> GenerationResponse:
     text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
     usage = message.usage
     return GenerationResponse(

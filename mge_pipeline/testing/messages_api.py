@@ -87,6 +87,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: dict[str, Any]
     received_at: float
+    batch_id: str | None = None
+    """Set for a request that came in a Message Batch (billed at the batch price)."""
 
     @property
     def prompt(self) -> str:
@@ -130,6 +132,58 @@ class ServerUsage:
 
 
 Responder = Callable[[RecordedRequest], str]
+_BATCH_PATH = re.compile(r"/v1/messages/batches/(msgbatch_\w+)(/results|/cancel)?")
+
+
+@dataclass(frozen=True)
+class BatchView:
+    id: str
+    custom_ids: list[str]
+    status: str
+    canceled: bool
+
+
+@dataclass
+class _Batch:
+    """A Message Batch: its requests are answered all at once when it ends."""
+
+    id: str
+    created_at: float
+    headers: dict[str, str]
+    requests: list[tuple[str, dict[str, Any]]]
+    status: str = "in_progress"
+    cancel_requested: bool = False
+    results: list[dict[str, Any]] = field(default_factory=list)
+    ended_at: float | None = None
+
+    def view(self) -> BatchView:
+        return BatchView(self.id, [i for i, _ in self.requests], self.status, self.cancel_requested)
+
+    def payload(self, base_url: str) -> dict[str, Any]:
+        counts = dict.fromkeys(("processing", "succeeded", "errored", "canceled", "expired"), 0)
+        if self.status == "ended":
+            for line in self.results:
+                counts[line["result"]["type"]] += 1
+        else:
+            counts["processing"] = len(self.requests)
+        return {
+            "id": self.id,
+            "type": "message_batch",
+            "processing_status": self.status,
+            "request_counts": counts,
+            "created_at": _rfc3339(self.created_at),
+            "expires_at": _rfc3339(self.created_at + 86400),
+            "ended_at": _rfc3339(self.ended_at) if self.ended_at else None,
+            "cancel_initiated_at": _rfc3339(self.created_at) if self.cancel_requested else None,
+            "archived_at": None,
+            "results_url": (
+                f"{base_url}/v1/messages/batches/{self.id}/results"
+                if self.status == "ended"
+                else None
+            ),
+        }
+
+
 ScriptItem = Fault | Answer
 
 
@@ -141,6 +195,10 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     usage: ServerUsage = field(default_factory=ServerUsage)
     usage_by_model: dict[str, ServerUsage] = field(default_factory=dict)
+    batch_usage_by_model: dict[str, ServerUsage] = field(default_factory=dict)
+    batches: dict[str, _Batch] = field(default_factory=dict)
+    batch_delay_seconds: float = 0.0
+    batches_held: bool = False
     cache: PromptCache = field(default_factory=PromptCache)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -185,10 +243,34 @@ class MessagesApiServer:
         with self._state.lock:
             return {m: ServerUsage(**vars(u)) for m, u in self._state.usage_by_model.items()}
 
+    @property
+    def batch_usage_by_model(self) -> dict[str, ServerUsage]:
+        with self._state.lock:
+            return {m: ServerUsage(**vars(u)) for m, u in self._state.batch_usage_by_model.items()}
+
     def billed_usd(self, prices: PriceBook | None = None) -> float:
-        """The whole bill, each model's usage at that model's price."""
+        """The whole bill, each model's usage at that model's price; batches at half price."""
         book = prices or PriceBook()
-        return sum(u.cost(book.price(m)) for m, u in self.usage_by_model.items())
+        batch = PriceBook(overrides=book.overrides, batch=True)
+        realtime = sum(u.cost(book.price(m)) for m, u in self.usage_by_model.items())
+        batched = sum(u.cost(batch.price(m)) for m, u in self.batch_usage_by_model.items())
+        return realtime + batched
+
+    @property
+    def batches(self) -> list[BatchView]:
+        """Every Message Batch created, oldest first."""
+        with self._state.lock:
+            return [b.view() for b in self._state.batches.values()]
+
+    def set_batch_delay(self, seconds: float) -> None:
+        """A batch ends this long after its creation (checked when it is retrieved)."""
+        with self._state.lock:
+            self._state.batch_delay_seconds = seconds
+
+    def hold_batches(self, held: bool = True) -> None:
+        """While held, no batch ends: a pending batch, for restart tests."""
+        with self._state.lock:
+            self._state.batches_held = held
 
     def enqueue(self, *items: ScriptItem) -> None:
         """The next requests get these, in order, before the responder answers again."""
@@ -266,20 +348,55 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def do_GET(self) -> None:
+            path = self.path.split("?")[0].rstrip("/")
+            match = _BATCH_PATH.fullmatch(path)
+            batch = state.batches.get(match.group(1)) if match else None
+            if match is None or batch is None:
+                self._send_json(404, _error("not_found_error", f"no route {self.path}"))
+                return
+            _advance(batch, state)
+            if match.group(2) == "/results":
+                if batch.status != "ended":
+                    self._send_json(400, _error("invalid_request_error", "batch not ended"))
+                    return
+                lines = "".join(json.dumps(line) + "\n" for line in batch.results)
+                self._send_raw(200, lines.encode(), content_type="application/binary")
+                return
+            self._send_json(200, batch.payload(self._base_url()))
+
+        def _base_url(self) -> str:
+            address = self.server.server_address
+            assert isinstance(address, tuple)
+            return f"http://{address[0]!s}:{address[1]}"
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             raw = self.rfile.read(length)
-            if self.path.rstrip("/") != "/v1/messages":
+            path = self.path.split("?")[0].rstrip("/")
+            if path != "/v1/messages" and not path.startswith("/v1/messages/batches"):
                 self._send_json(404, _error("not_found_error", f"no route {self.path}"))
                 return
             try:
-                body = json.loads(raw)
+                body = json.loads(raw) if raw else {}
             except ValueError:
                 self._send_json(400, _error("invalid_request_error", "body is not JSON"))
                 return
-            request = RecordedRequest(
-                {k.lower(): v for k, v in self.headers.items()}, body, time.time()
-            )
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if path == "/v1/messages/batches":
+                self._create_batch(headers, body)
+                return
+            match = _BATCH_PATH.fullmatch(path)
+            if match and match.group(2) == "/cancel" and match.group(1) in state.batches:
+                batch = state.batches[match.group(1)]
+                batch.cancel_requested = batch.status == "in_progress"
+                _advance(batch, state)
+                self._send_json(200, batch.payload(self._base_url()))
+                return
+            if path != "/v1/messages":
+                self._send_json(404, _error("not_found_error", f"no route {self.path}"))
+                return
+            request = RecordedRequest(headers, body, time.time())
             with state.lock:
                 state.requests.append(request)
                 item = state.script.popleft() if state.script else None
@@ -327,11 +444,32 @@ def _handler_for(state: _State) -> type[BaseHTTPRequestHandler]:
         ) -> None:
             self._send_raw(status, json.dumps(payload).encode(), headers)
 
+        def _create_batch(self, headers: dict[str, str], body: dict[str, Any]) -> None:
+            entries = body.get("requests") or []
+            ids = [str(entry.get("custom_id", "")) for entry in entries]
+            if not entries or len(set(ids)) != len(ids) or not all(ids):
+                message = "requests: each needs a unique custom_id, and there must be one"
+                self._send_json(400, _error("invalid_request_error", message))
+                return
+            with state.lock:
+                batch_id = f"msgbatch_{len(state.batches) + 1:06d}"
+                state.batches[batch_id] = _Batch(
+                    batch_id,
+                    time.time(),
+                    headers,
+                    [(i, e["params"]) for i, e in zip(ids, entries, strict=True)],
+                )
+            self._send_json(200, state.batches[batch_id].payload(self._base_url()))
+
         def _send_raw(
-            self, status: int, data: bytes, headers: dict[str, str] | None = None
+            self,
+            status: int,
+            data: bytes,
+            headers: dict[str, str] | None = None,
+            content_type: str = "application/json",
         ) -> None:
             self.send_response(status)
-            self.send_header("content-type", "application/json")
+            self.send_header("content-type", content_type)
             self.send_header("request-id", f"req_{int(time.time() * 1e6):x}")
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -370,7 +508,8 @@ def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
     bill = state.cache.bill(_prompt_blocks(request.body))
     output = estimate_tokens(text) if text else 0
     with state.lock:
-        per_model = state.usage_by_model.setdefault(request.model, ServerUsage())
+        buckets = state.batch_usage_by_model if request.batch_id else state.usage_by_model
+        per_model = buckets.setdefault(request.model, ServerUsage())
         for usage in (state.usage, per_model):
             usage.requests += 1
             usage.input_tokens += bill.input_tokens
@@ -383,6 +522,66 @@ def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
         "cache_creation_input_tokens": bill.cache_write_tokens,
         "cache_read_input_tokens": bill.cache_read_tokens,
     }
+
+
+def _advance(batch: _Batch, state: _State) -> None:
+    """End the batch once its delay has passed (or at once when canceled): answer every request.
+
+    Each request takes the next script item like a realtime one: a ``Fault`` becomes an
+    ``errored`` result of the same error type (no HTTP-level faults exist inside a batch).
+    """
+    with state.lock:
+        if batch.status == "ended":
+            return
+        due = time.time() >= batch.created_at + state.batch_delay_seconds
+        if not batch.cancel_requested and (state.batches_held or not due):
+            return
+        batch.status = "ended"
+        work = [(i, p, state.script.popleft() if state.script else None) for i, p in batch.requests]
+    results = [
+        _batch_result(batch, custom_id, params, item, state) for custom_id, params, item in work
+    ]
+    with state.lock:
+        batch.results = results
+        batch.ended_at = time.time()
+
+
+def _batch_result(
+    batch: _Batch,
+    custom_id: str,
+    params: dict[str, Any],
+    item: ScriptItem | None,
+    state: _State,
+) -> dict[str, Any]:
+    if batch.cancel_requested:
+        return {"custom_id": custom_id, "result": {"type": "canceled"}}
+    request = RecordedRequest(batch.headers, params, time.time(), batch_id=batch.id)
+    with state.lock:
+        state.requests.append(request)
+    refused = _refusal(request)
+    if refused is not None:
+        return _errored(custom_id, "invalid_request_error", refused)
+    if isinstance(item, Fault):
+        if item.kind is FaultKind.TRUNCATED:
+            text = state.responder(request)
+            cut = Answer(text[: max(1, len(text) // 2)], stop_reason="max_tokens")
+            return _succeeded(custom_id, _message(request, cut, state))
+        _, kind, message = _ERRORS.get(item.kind, (500, "api_error", "Internal server error"))
+        return _errored(custom_id, kind, message)
+    answer = item or Answer(state.responder(request))
+    return _succeeded(custom_id, _message(request, answer, state))
+
+
+def _succeeded(custom_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    return {"custom_id": custom_id, "result": {"type": "succeeded", "message": message}}
+
+
+def _errored(custom_id: str, kind: str, message: str) -> dict[str, Any]:
+    return {"custom_id": custom_id, "result": {"type": "errored", "error": _error(kind, message)}}
+
+
+def _rfc3339(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def _fault_headers(fault: Fault) -> dict[str, str]:
