@@ -94,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="without bubblewrap, run generated code under a Python-level guard it can escape",
     )
+    run.add_argument(
+        "--batch",
+        action="store_true",
+        help="submit each round of calls as one Message Batch (half price, answers within 24 h)",
+    )
+    run.add_argument(
+        "--batch-poll", type=float, default=30.0, help="seconds between polls of a pending batch"
+    )
     run.add_argument("--rpm", type=int, default=0, help="requests per minute limit (0: none)")
     run.add_argument("--tpm", type=int, default=0, help="input tokens per minute limit (0: none)")
     run.set_defaults(handler=_run)
@@ -235,6 +243,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     provider = make_llm_resource(options).get_provider()
     schedule, problems = _schedule(args.schedule or [], provider.name, provider.model)
+    if args.batch and provider.name != "anthropic":
+        problems.append(f"--batch needs the anthropic provider, not {provider.name}")
     if problems:
         for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -247,6 +257,8 @@ def _run(args: argparse.Namespace) -> int:
         f"max concurrent {args.max_concurrent}; scheduling by {args.scheduling}"
     )
     print(f"attempts: {schedule.describe(provider.model, args.max_attempts)}")
+    if args.batch:
+        print(f"submission: Message Batches (half price), polled every {args.batch_poll:g} s")
     started = time.time()
     progress = _Progress(bundle, _store(), started)
     progress.start()
@@ -280,6 +292,8 @@ def _execute(
         requests_per_minute=args.rpm,
         tokens_per_minute=args.tpm,
         schedule=[_step_config(text) for text in args.schedule or []],
+        submission="batch" if args.batch else "realtime",
+        batch_poll_seconds=args.batch_poll,
     )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     with (

@@ -43,6 +43,8 @@ def check_schedule(settings: RunSettings, provider: LLMProvider) -> None:
     """
     schedule = settings.policy.schedule_for(provider.model)
     problems = [] if provider.name == "simulated" else schedule_problems(schedule, provider.model)
+    if settings.batch and provider.name != "anthropic":
+        problems.append(f"submission: batch needs the anthropic provider, not {provider.name}")
     if problems:
         raise RunConfigError(problems)
 

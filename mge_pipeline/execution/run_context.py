@@ -40,10 +40,19 @@ class RunSettings:
     max_concurrent: int = 100
     """LLM calls in flight; held by the call gate, so atoms waiting on dependencies hold none."""
 
+    submission: str = "realtime"
+    """``batch``: calls go out as Message Batches (``generation/batch.py``), at half price."""
+    batch_poll_seconds: float = 30.0
+    batch_gather_seconds: float = 1.0
+
+    @property
+    def batch(self) -> bool:
+        return self.submission == "batch"
+
     def prices(self, model: str) -> PriceBook:
         """The run's price book; ``price_override`` is the price of the run's own model."""
         own = ((model, self.price_override),) if self.price_override else ()
-        return PriceBook(overrides=(*self.price_overrides, *own))
+        return PriceBook(overrides=(*self.price_overrides, *own), batch=self.batch)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from mge_pipeline.domain import AtomResult, AtomStatus, AttemptRecord, WaveSummary
 from mge_pipeline.domain.records import AtomResultRecord, Reservation
 from mge_pipeline.execution.assembly import files_for_atom
+from mge_pipeline.execution.batching import batch_provider
 from mge_pipeline.execution.board import Settled, SettlementBoard
 from mge_pipeline.execution.budget import PatientCostGuard
 from mge_pipeline.execution.plan_bundle import PlanBundle
@@ -28,7 +29,7 @@ from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
 from mge_pipeline.execution.run_context import RunContext, Scheduling
 from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
-from mge_pipeline.generation import LLMProvider, ModelPrice, price_for
+from mge_pipeline.generation import LLMProvider, ModelPrice
 from mge_pipeline.generation.pricing import PriceBook
 from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
 from mge_pipeline.generation.rate_limit import CallGate
@@ -101,6 +102,13 @@ def open_run_services(
     gate: CallGate,
 ) -> RunServices:
     settings = run.settings
+    if settings.batch:
+        provider = batch_provider(
+            provider,
+            store,
+            poll_seconds=settings.batch_poll_seconds,
+            gather_seconds=settings.batch_gather_seconds,
+        )
     async_store = AsyncStore(store)
     board = SettlementBoard(async_store, run.execution_id)
     board.on_stop = gate.stop
@@ -123,7 +131,7 @@ def open_run_services(
         gate=gate,
         sandbox=sandbox,
         board=board,
-        price=settings.price_override or price_for(provider.model),
+        price=settings.prices(provider.model).price(provider.model),
         prices=settings.prices(provider.model),
         system_blocks=blocks,
         cost_guard=PatientCostGuard(

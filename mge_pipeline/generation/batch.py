@@ -70,14 +70,14 @@ class BatchingProvider:
     max_gather_seconds: float = 10.0
     poll_seconds: float = 30.0
     name: str = "anthropic"
+    model: str = field(default="", init=False)
     _queue: list[_Queued] = field(default_factory=list, init=False)
     _last_queued: int = field(default=0, init=False)
     _flusher: asyncio.Task[None] | None = field(default=None, init=False)
     _polls: dict[str, asyncio.Task[dict[str, Any]]] = field(default_factory=dict, init=False)
 
-    @property
-    def model(self) -> str:
-        return self.inner.model
+    def __post_init__(self) -> None:
+        self.model = self.inner.model
 
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
         model = request.model or self.model

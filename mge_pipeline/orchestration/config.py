@@ -64,6 +64,23 @@ class MasterplanRunConfig(dg.Config):
             "xhigh effort."
         ),
     )
+    submission: Literal["realtime", "batch"] = Field(
+        default="realtime",
+        description=(
+            "realtime: one Messages API call per attempt; batch: each round of calls (a wave's "
+            "first attempts, then each round of retries) as one Message Batch at half price, "
+            "answered within 24 h (usually within the hour). Batch mode lifts max_concurrent "
+            "and the per-call timeout, since a call waits for its batch."
+        ),
+    )
+    batch_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often a pending Message Batch is polled."
+    )
+    batch_gather_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="A batch goes out once no new call has arrived for this long.",
+    )
     price_overrides: list[ModelPriceConfig] = Field(
         default=[], description="Prices per model that win over the built-in table."
     )
@@ -160,7 +177,7 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
             max_attempts=config.max_attempts,
             temperatures=tuple(config.temperatures) or c.DEFAULT_TEMPERATURES,
             max_api_retries=config.max_api_retries,
-            attempt_timeout_seconds=config.attempt_timeout_seconds,
+            attempt_timeout_seconds=_call_timeout(config),
             max_tokens=config.max_tokens,
             schedule=schedule_from_config(config),
         ),
@@ -178,8 +195,25 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
             for p in config.price_overrides
         ),
         scheduling=Scheduling(config.scheduling),
-        max_concurrent=config.max_concurrent,
+        max_concurrent=BATCH_MAX_REQUESTS
+        if config.submission == "batch"
+        else config.max_concurrent,
+        submission=config.submission,
+        batch_poll_seconds=config.batch_poll_seconds,
+        batch_gather_seconds=config.batch_gather_seconds,
     )
+
+
+# A Message Batch holds up to 100,000 requests and ends within 24 hours (else it expires).
+BATCH_MAX_REQUESTS = 100_000
+BATCH_EXPIRY_SECONDS = 24 * 3600.0
+
+
+def _call_timeout(config: MasterplanRunConfig) -> float:
+    """In batch mode a call waits for its batch: up to its expiry, plus a poll."""
+    if config.submission == "batch":
+        return BATCH_EXPIRY_SECONDS + 2 * config.batch_poll_seconds
+    return config.attempt_timeout_seconds
 
 
 def schedule_from_config(config: MasterplanRunConfig) -> AttemptSchedule | None:

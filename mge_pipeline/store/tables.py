@@ -146,3 +146,15 @@ cost_ledger = Table(
     Column("settled", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+# Requests submitted in a Message Batch, by the fingerprint of their exact parameters: a run
+# worker that restarts while a batch is pending finds it here instead of paying twice.
+batch_requests = Table(
+    "batch_requests",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("custom_id", String(64), nullable=False),
+    Column("batch_id", String(100), nullable=False, index=True),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("collected", Boolean, nullable=False, default=False),
+)

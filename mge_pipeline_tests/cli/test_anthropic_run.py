@@ -7,6 +7,11 @@ the real SDK, our retry layer, the budget and the report all run for real.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +159,70 @@ def test_a_configured_schedule_is_used_and_a_refused_one_is_bad_input(
         "error: schedule step 2: model claude-haiku-4-5 does not accept an effort",
     ]
     assert not (tmp_path / "other" / "mge.db").exists(), "nothing stored"
+
+
+def test_batch_mode_runs_every_round_as_a_message_batch_at_half_price(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    plan = load_masterplan(PLAN)
+    responder = faulty_reference_responder(plan, {"claude-haiku-5-5": 0.35}, seed=3)
+    with MessagesApiServer(responder) as server:
+        report = _run(server, clean_environment, tmp_path / "out", "--batch", "--batch-poll", "0.2")
+        billed = server.billed_usd()
+        requests, batches = server.requests, server.batches
+        realtime = server.usage_by_model
+    assert report["precision_percent"] == 100.0
+    assert realtime == {}, "no realtime call"
+    assert all(r.batch_id for r in requests)
+    assert report["total_cost_usd"] == pytest.approx(billed, abs=1e-9), "ledger = the bill"
+    attempts = _attempts(clean_environment)
+    assert len(requests) == len(attempts), "one batch request per attempt"
+    assert len(batches) < len(attempts) / 3, "rounds gathered into few batches"
+    retried = [a for a in attempts if a.attempt_number == 2]
+    assert retried and {(a.model, a.effort) for a in retried} == {("claude-sonnet-5-5", "medium")}
+    half = sum(a.cost_usd for a in attempts) * 2
+    realtime_price = sum(u.cost(price_for(m)) for m, u in server.batch_usage_by_model.items())
+    assert half == pytest.approx(realtime_price), "exactly half the realtime price"
+
+
+def test_batch_mode_survives_a_worker_restart_while_a_batch_is_pending(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    """The first worker is killed with its first batch pending; the second one collects it."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("MGE_", "ANTHROPIC_"))},
+        "MGE_HOME": str(clean_environment),
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+    }
+    command = [sys.executable, "-m", "mge_pipeline.cli", "run", str(PLAN), "--batch"]
+    command += ["--batch-poll", "0.2", "--output", str(tmp_path / "out")]
+    with MessagesApiServer(reference_responder(load_masterplan(PLAN))) as server:
+        server.hold_batches()
+        env["ANTHROPIC_BASE_URL"] = server.url
+        worker = subprocess.Popen(
+            command,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            for _ in range(600):
+                if server.batches or worker.poll() is not None:
+                    break
+                time.sleep(0.1)
+            (pending,) = server.batches
+            time.sleep(0.5)  # the batch id is written right after the create answers
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        assert pending.status == "in_progress" and server.billed_usd() == 0.0
+        server.hold_batches(False)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stdout + result.stderr
+        batches, billed = server.batches, server.billed_usd()
+    first_ids = set(pending.custom_ids)
+    assert all(not first_ids & set(b.custom_ids) for b in batches[1:]), "never resubmitted"
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["precision_percent"] == 100.0
+    assert report["total_cost_usd"] == pytest.approx(billed, abs=1e-9), "paid once, counted once"
