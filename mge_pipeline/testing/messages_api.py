@@ -601,6 +601,12 @@ def _refusal(request: RecordedRequest) -> str | None:
         return "`temperature` is deprecated for this model."
     if request.effort is not None and not accepts_effort(request.model):
         return f"output_config.effort: this model ({request.model}) does not support effort"
+    output_format = (request.body.get("output_config") or {}).get("format")
+    if output_format is not None and (
+        output_format.get("type") != "json_schema"
+        or not isinstance(output_format.get("schema"), dict)
+    ):
+        return "output_config.format: expected {type: json_schema, schema: {...}}"
     return None
 
 
