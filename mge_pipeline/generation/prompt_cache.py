@@ -41,11 +41,12 @@ class PromptCache:
         self._expiry: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def bill(self, blocks: Sequence[tuple[str, str | None]]) -> PromptBill:
+    def bill(self, blocks: Sequence[tuple[str, str | None]], *, scope: str = "") -> PromptBill:
+        """``scope`` separates caches: the API caches per model, so the server passes it."""
         total = sum(estimate_tokens(text) for text, _ in blocks)
         now = self._clock()
         read = write = 0
-        prefix = ""
+        prefix = f"{scope}\x00" if scope else ""
         prefix_tokens = 0
         with self._lock:
             for text, ttl in blocks:

@@ -505,7 +505,7 @@ def _message(
 
 def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
     """Tokens as the API bills them, and added to the server's totals."""
-    bill = state.cache.bill(_prompt_blocks(request.body))
+    bill = state.cache.bill(_prompt_blocks(request.body), scope=request.model)
     output = estimate_tokens(text) if text else 0
     with state.lock:
         buckets = state.batch_usage_by_model if request.batch_id else state.usage_by_model

@@ -203,3 +203,13 @@ def test_the_server_bills_each_model_at_its_price(messages_api: MessagesApiServe
     ].cost(price_for("claude-sonnet-5-5"))
     assert messages_api.billed_usd() == pytest.approx(expected)
     assert expected > 0
+
+
+def test_the_prompt_cache_is_per_model(messages_api: MessagesApiServer) -> None:
+    """Like the API: a prefix Haiku wrote is written again, not read, by Sonnet."""
+    first = _generate(messages_api, model="claude-sonnet-4-6")
+    other = _generate(messages_api, model="claude-haiku-4-5")
+    again = _generate(messages_api, model="claude-sonnet-4-6")
+    assert first.cache_write_tokens == other.cache_write_tokens > 0
+    assert other.cache_read_tokens == 0
+    assert again.cache_read_tokens == first.cache_write_tokens
