@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -398,6 +399,7 @@ class _Progress:
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._drawn: dict[int, str] = {}
         self._tty = sys.stdout.isatty()
+        self._batches = ""
 
     def start(self) -> None:
         self._thread.start()
@@ -427,6 +429,16 @@ class _Progress:
                 self._drawn[index] = "done"
             elif self._tty and not final:
                 print("\r" + line, end="", flush=True)
+        self._draw_batches()
+
+    def _draw_batches(self) -> None:
+        """One line whenever the set of pending Message Batches changes (batch mode)."""
+        since = datetime.fromtimestamp(self.started - 1, tz=UTC)
+        pending = self.store.pending_batches(since)
+        line = ", ".join(f"{batch_id}: {count} requests" for batch_id, count in pending.items())
+        if line != self._batches:
+            self._batches = line
+            print(("\n" if self._tty else "") + f"batches pending: {line or 'none'}", flush=True)
 
 
 def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -> str:

@@ -599,6 +599,18 @@ class MgeStore:
             if rows:
                 conn.execute(insert(t.batch_requests), rows)
 
+    def pending_batches(self, since: datetime) -> dict[str, int]:
+        """Uncollected requests per batch submitted since ``since``: the CLI's batch progress."""
+        b = t.batch_requests.c
+        query = (
+            select(b.batch_id, func.count().label("requests"))
+            .where(b.collected.is_(False), b.submitted_at >= since)
+            .group_by(b.batch_id)
+            .order_by(b.batch_id)
+        )
+        with self._read() as conn:
+            return {row.batch_id: int(row.requests) for row in conn.execute(query)}
+
     def mark_batch_request_collected(self, fingerprint: str) -> None:
         b = t.batch_requests.c
         with self._begin() as conn:

@@ -55,6 +55,9 @@ def _run(
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"provider: anthropic (model {model})" in result.stdout
     report: dict[str, object] = json.loads((output / "report.json").read_text())
+    if "--batch" in extra:
+        assert "batches pending: msgbatch_000001: " in result.stdout, "batch progress shown"
+        assert result.stdout.rstrip().count("batches pending: none") >= 1
     return report
 
 
