@@ -255,7 +255,9 @@ async def _judge(
         prompt_tokens=response.input_tokens if response else 0,
         response_tokens=response.output_tokens if response else 0,
         cache_read_tokens=response.cache_read_tokens if response else 0,
-        cache_write_tokens=response.cache_write_tokens if response else 0,
+        cache_write_tokens=(
+            response.cache_write_tokens + response.cache_write_1h_tokens if response else 0
+        ),
         cost_usd=call.cost_usd,
         cost_without_cache_usd=call.cost_without_cache_usd,
         duration_seconds=time.perf_counter() - started,
@@ -381,9 +383,15 @@ def _costs(price: ModelPrice, response: GenerationResponse) -> tuple[float, floa
         input_tokens=response.input_tokens,
         output_tokens=response.output_tokens,
         cache_write_tokens=response.cache_write_tokens,
+        cache_write_1h_tokens=response.cache_write_1h_tokens,
         cache_read_tokens=response.cache_read_tokens,
     )
-    all_input = response.input_tokens + response.cache_write_tokens + response.cache_read_tokens
+    all_input = (
+        response.input_tokens
+        + response.cache_write_tokens
+        + response.cache_write_1h_tokens
+        + response.cache_read_tokens
+    )
     uncached = call_cost(price, input_tokens=all_input, output_tokens=response.output_tokens)
     return cost, uncached
 

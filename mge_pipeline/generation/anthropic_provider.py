@@ -68,18 +68,23 @@ class AnthropicProvider:
         await self._client.close()
 
 
-def _system_block(block: PromptBlock) -> TextBlockParam:
+def _system_block(block: PromptBlock, cache_ttl: str | None = None) -> TextBlockParam:
+    if block.cache and cache_ttl == "1h":
+        control: Any = {"type": "ephemeral", "ttl": "1h"}
+        return {"type": "text", "text": block.text, "cache_control": control}
     if block.cache:
         return {"type": "text", "text": block.text, "cache_control": {"type": "ephemeral"}}
     return {"type": "text", "text": block.text}
 
 
-def message_params(model: str, request: GenerationRequest) -> dict[str, Any]:
+def message_params(
+    model: str, request: GenerationRequest, cache_ttl: str | None = None
+) -> dict[str, Any]:
     """The request as one Message Batch entry's ``params``: the same fields a call sends."""
     params: dict[str, Any] = {
         "model": model,
         "max_tokens": request.max_tokens,
-        "system": [_system_block(block) for block in request.system_blocks],
+        "system": [_system_block(block, cache_ttl) for block in request.system_blocks],
         "messages": [{"role": "user", "content": request.prompt}],
     }
     options = request_options(model, request)
@@ -125,6 +130,8 @@ def _retry_after(exc: anthropic.APIStatusError) -> float | None:
 def to_response(message: Any, model: str) -> GenerationResponse:
     text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
     usage = message.usage
+    creation = getattr(usage, "cache_creation", None)
+    long_writes = getattr(creation, "ephemeral_1h_input_tokens", 0) or 0
     return GenerationResponse(
         text=text,
         input_tokens=usage.input_tokens,
@@ -132,5 +139,6 @@ def to_response(message: Any, model: str) -> GenerationResponse:
         model=getattr(message, "model", model) or model,
         stop_reason=message.stop_reason or "end_turn",
         cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
-        cache_write_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+        cache_write_tokens=(getattr(usage, "cache_creation_input_tokens", 0) or 0) - long_writes,
+        cache_write_1h_tokens=long_writes,
     )

@@ -8,6 +8,10 @@ the first) the queue goes out as one batch. Atoms of a wave become ready togethe
 their retries after validation, so each round becomes one batch. One poll per batch serves
 every request in it; results are matched by ``custom_id``.
 
+Prompt caching: a round's prefixes are written to the cache when its batch is processed; with
+the default 5-minute TTL they are gone by the next round if a batch takes longer than that, so
+once one did, later requests ask for the 1-hour TTL (``long_batch_seconds``).
+
 Restart survival: every submitted request is recorded (``BatchLedger``) under a fingerprint of
 its exact parameters, with its batch id. A run worker that restarts asks for the same requests
 again (same plan, same prompts); a request whose fingerprint has a batch that was never
@@ -69,20 +73,25 @@ class BatchingProvider:
     gather_seconds: float = 1.0
     max_gather_seconds: float = 10.0
     poll_seconds: float = 30.0
+    long_batch_seconds: float = 300.0
+    """Once a batch of the run took longer than this (the 5-minute cache TTL) to end, later
+    requests mark their prompt prefix with the 1-hour TTL: writes cost 2x instead of 1.25x the
+    input price, but the prefix is still cached when the next round arrives."""
     name: str = "anthropic"
     model: str = field(default="", init=False)
     _queue: list[_Queued] = field(default_factory=list, init=False)
     _last_queued: int = field(default=0, init=False)
     _flusher: asyncio.Task[None] | None = field(default=None, init=False)
     _polls: dict[str, asyncio.Task[dict[str, Any]]] = field(default_factory=dict, init=False)
+    _long_batches: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.model = self.inner.model
 
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
         model = request.model or self.model
-        params = message_params(model, request)
-        fingerprint = request_fingerprint(params)
+        fingerprint = request_fingerprint(message_params(model, request))
+        params = message_params(model, request, "1h" if self._long_batches else None)
         found = await self.ledger.pending(fingerprint) if self.ledger else None
         if found is not None:
             logger.info(
@@ -161,6 +170,8 @@ class BatchingProvider:
                     counts.errored,
                 )
                 if batch.processing_status == "ended":
+                    took = ((batch.ended_at or batch.created_at) - batch.created_at).total_seconds()
+                    self._long_batches |= took > self.long_batch_seconds
                     break
                 await asyncio.sleep(self.poll_seconds)
             decoder = await client.messages.batches.results(batch_id)

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -118,6 +119,7 @@ class ServerUsage:
     input_tokens: int = 0
     output_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
     cache_read_tokens: int = 0
 
     def cost(self, price: ModelPrice) -> float:
@@ -127,6 +129,7 @@ class ServerUsage:
             input_tokens=self.input_tokens,
             output_tokens=self.output_tokens,
             cache_write_tokens=self.cache_write_tokens,
+            cache_write_1h_tokens=self.cache_write_1h_tokens,
             cache_read_tokens=self.cache_read_tokens,
         )
 
@@ -503,7 +506,7 @@ def _message(
     }
 
 
-def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
+def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, Any]:
     """Tokens as the API bills them, and added to the server's totals."""
     bill = state.cache.bill(_prompt_blocks(request.body), scope=request.model)
     output = estimate_tokens(text) if text else 0
@@ -516,10 +519,15 @@ def _bill(request: RecordedRequest, text: str, state: _State) -> dict[str, int]:
             usage.output_tokens += output
             usage.cache_read_tokens += bill.cache_read_tokens
             usage.cache_write_tokens += bill.cache_write_tokens
+            usage.cache_write_1h_tokens += bill.cache_write_1h_tokens
     return {
         "input_tokens": bill.input_tokens,
         "output_tokens": output,
-        "cache_creation_input_tokens": bill.cache_write_tokens,
+        "cache_creation_input_tokens": bill.cache_write_tokens + bill.cache_write_1h_tokens,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": bill.cache_write_tokens,
+            "ephemeral_1h_input_tokens": bill.cache_write_1h_tokens,
+        },
         "cache_read_input_tokens": bill.cache_read_tokens,
     }
 
@@ -581,7 +589,7 @@ def _errored(custom_id: str, kind: str, message: str) -> dict[str, Any]:
 
 
 def _rfc3339(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _fault_headers(fault: Fault) -> dict[str, str]:

@@ -156,3 +156,48 @@ def test_the_sdk_can_cancel_a_batch(messages_api: MessagesApiServer) -> None:
     assert line.custom_id == "x" and line.result.type == "canceled"
     client.close()
     assert messages_api.billed_usd() == 0.0
+
+
+def test_once_a_batch_outlasts_the_short_cache_the_next_rounds_use_the_1h_ttl(
+    messages_api: MessagesApiServer,
+) -> None:
+    """The first round's batch takes longer than ``long_batch_seconds``: the second round asks
+    for the 1-hour TTL, is billed 2x for the write, and our cost equals the server's bill."""
+    messages_api.set_batch_delay(0.4)
+    inner = AnthropicProvider(
+        api_key="sk-test", model="claude-sonnet-5-5", base_url=messages_api.url
+    )
+    provider = BatchingProvider(
+        inner, None, gather_seconds=0.05, poll_seconds=0.05, long_batch_seconds=0.2
+    )
+
+    def request(name: str) -> GenerationRequest:
+        system = (PromptBlock(f"PROJECT {name} " * 1500, cache=True),)  # cold for each
+        return GenerationRequest(**{**_request(name).__dict__, "system_blocks": system})
+
+    async def go() -> tuple[GenerationResponse, GenerationResponse]:
+        try:
+            first = await provider.generate(request("a"))
+            second = await provider.generate(request("b"))
+            return first, second
+        finally:
+            await provider.aclose()
+
+    first, second = asyncio.run(go())
+    controls = [r.body["system"][0]["cache_control"] for r in messages_api.requests]
+    assert controls == [{"type": "ephemeral"}, {"type": "ephemeral", "ttl": "1h"}]
+    assert first.cache_write_tokens > 0 and first.cache_write_1h_tokens == 0
+    assert second.cache_write_1h_tokens > 0 and second.cache_write_tokens == 0
+    price = PriceBook(batch=True).price("claude-haiku-5-5")
+    ours = sum(
+        call_cost(
+            price,
+            input_tokens=r.input_tokens,
+            output_tokens=r.output_tokens,
+            cache_write_tokens=r.cache_write_tokens,
+            cache_write_1h_tokens=r.cache_write_1h_tokens,
+            cache_read_tokens=r.cache_read_tokens,
+        )
+        for r in (first, second)
+    )
+    assert ours == pytest.approx(messages_api.billed_usd())
