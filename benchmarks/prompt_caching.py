@@ -42,6 +42,8 @@ def run_once(plan: Path, caching: bool, workdir: Path) -> tuple[ServerUsage, dic
             str(plan),
             "--output",
             str(output),
+            "--model",
+            "claude-sonnet-4-6",
         ]
         if not caching:
             command.append("--no-prompt-caching")
@@ -57,7 +59,7 @@ def main() -> None:
         "--plan", type=Path, default=ROOT / "examples/masterplans/ledger_library.yaml"
     )
     args = parser.parse_args()
-    price = price_for("claude-sonnet-4-5")
+    price = price_for("claude-sonnet-4-6")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for caching in (True, False):
@@ -67,7 +69,7 @@ def main() -> None:
                              cache_read_tokens=usage.cache_read_tokens)  # fmt: skip
             atoms = int(str(report["atoms_total"]))
             rows.append((caching, usage, cost, atoms, report))
-    print(f"plan: {args.plan.name}, model priced as claude-sonnet-4-5 ($3 / $15 per Mtok)")
+    print(f"plan: {args.plan.name}, model claude-sonnet-4-6 ($3 / $15 per Mtok)")
     print(
         "caching | requests | input | cache write | cache read | output | cost USD | USD/atom | billed input-equivalent tokens/atom"
     )

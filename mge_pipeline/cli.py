@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ from mge_pipeline import settings
 from mge_pipeline.domain import ExecutionState, MasterPlan
 from mge_pipeline.exceptions import MasterPlanError, MgeError
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
+from mge_pipeline.generation.schedule import (
+    AttemptSchedule,
+    AttemptStep,
+    default_schedule,
+    parse_step,
+    schedule_problems,
+)
 from mge_pipeline.planning import load_masterplan, plan_statistics
 from mge_pipeline.store import MASTERPLAN_READY, MgeStore
 
@@ -146,6 +154,14 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="start an atom when its dependencies are settled, or when its previous wave closed",
     )
     run.add_argument("--max-attempts", type=int, default=c.DEFAULT_MAX_ATTEMPTS)
+    run.add_argument(
+        "--schedule",
+        action="append",
+        default=None,
+        metavar="MODEL:EFFORT:TEMP",
+        help="one attempt's model, effort, temperature (repeat per attempt; parts may be empty); "
+        "default: temperatures where the model takes them, else escalation",
+    )
     run.add_argument("--output", type=Path, default=None, help="default: $MGE_OUTPUT_DIR/<plan id>")
     run.add_argument(
         "--no-prompt-caching", action="store_true", help="send no cache_control (to compare)"
@@ -159,6 +175,14 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "--fresh",
         action="store_true",
         help="generate every atom: serve nothing validated earlier from the store",
+    )
+    run.add_argument(
+        "--batch",
+        action="store_true",
+        help="submit each round of calls as one Message Batch (half price, answers within 24 h)",
+    )
+    run.add_argument(
+        "--batch-poll", type=float, default=30.0, help="seconds between polls of a pending batch"
     )
     run.add_argument("--rpm", type=int, default=0, help="requests per minute limit (0: none)")
     run.add_argument("--tpm", type=int, default=0, help="input tokens per minute limit (0: none)")
@@ -369,6 +393,13 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     provider = make_llm_resource(options).get_provider()
+    schedule, problems = _schedule(args.schedule or [], provider.name, provider.model)
+    if args.batch and provider.name != "anthropic":
+        problems.append(f"--batch needs the anthropic provider, not {provider.name}")
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     output = (args.output or settings.output_root() / bundle.plan.id).resolve()
     writer = _busy_output(output, resuming=getattr(args, "resume", ""))
     if writer:
@@ -382,6 +413,9 @@ def _run(args: argparse.Namespace) -> int:
         f"provider: {provider.name} (model {provider.model}); budget ${args.budget:.2f}; "
         f"max concurrent {args.max_concurrent}; scheduling by {args.scheduling}"
     )
+    print(f"attempts: {schedule.describe(provider.model, args.max_attempts)}")
+    if args.batch:
+        print(f"submission: Message Batches (half price), polled every {args.batch_poll:g} s")
     started = time.time()
     progress = _Progress(bundle, _store(), started)
     progress.start()
@@ -425,6 +459,9 @@ def _execute(
         tokens_per_minute=args.tpm,
         resume_execution=getattr(args, "resume", ""),
         use_cache=not args.fresh,
+        schedule=[_step_config(text) for text in args.schedule or []],
+        submission="batch" if args.batch else "realtime",
+        batch_poll_seconds=args.batch_poll,
     )
     run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
     with (
@@ -434,6 +471,28 @@ def _execute(
         ) as result,
     ):
         return result.success, result.run_id
+
+
+def _schedule(texts: Sequence[str], provider: str, model: str) -> tuple[AttemptSchedule, list[str]]:
+    """The schedule the run will use, and one line per step that cannot work."""
+    steps: list[AttemptStep] = []
+    problems: list[str] = []
+    for number, text in enumerate(texts, start=1):
+        try:
+            steps.append(parse_step(text))
+        except ValueError as exc:
+            problems.append(f"--schedule step {number} '{text}': {exc}")
+    schedule = (
+        AttemptSchedule(tuple(steps)) if steps else default_schedule(model, c.DEFAULT_TEMPERATURES)
+    )
+    if not problems and provider != "simulated":
+        problems = schedule_problems(schedule, model)
+    return schedule, problems
+
+
+def _step_config(text: str) -> dict[str, Any]:
+    step = parse_step(text)
+    return {"model": step.model or "", "effort": step.effort or "", "temperature": step.temperature}
 
 
 def _instance() -> Any:
@@ -488,6 +547,13 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
             ),
             ("attempts", str(report["attempts_total"])),
             ("retry rate", f"{report['retry_rate_percent']:.1f}%"),
+            *(
+                (
+                    f"  {m['model']}" + (f" ({m['effort']})" if m["effort"] else ""),
+                    f"{m['passed']}/{m['attempts']} attempts validated, ${m['cost_usd']:.4f}",
+                )
+                for m in report.get("models", [])
+            ),
             (
                 "cost",
                 f"${report['total_cost_usd']:.4f} "
@@ -517,6 +583,7 @@ class _Progress:
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._drawn: dict[int, str] = {}
         self._tty = sys.stdout.isatty()
+        self._batches = ""
 
     def start(self) -> None:
         self._thread.start()
@@ -546,6 +613,16 @@ class _Progress:
                 self._drawn[index] = "done"
             elif self._tty and not final:
                 print("\r" + line, end="", flush=True)
+        self._draw_batches()
+
+    def _draw_batches(self) -> None:
+        """One line whenever the set of pending Message Batches changes (batch mode)."""
+        since = datetime.fromtimestamp(self.started - 1, tz=UTC)
+        pending = self.store.pending_batches(since)
+        line = ", ".join(f"{batch_id}: {count} requests" for batch_id, count in pending.items())
+        if line != self._batches:
+            self._batches = line
+            print(("\n" if self._tty else "") + f"batches pending: {line or 'none'}", flush=True)
 
 
 def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -> str:

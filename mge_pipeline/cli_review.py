@@ -289,8 +289,7 @@ def show_lines(store: MgeStore, reviews: ReviewRepository, entry: ReviewEntry) -
     for attempt in attempts:
         outcome = "passed" if attempt.passed else f"failed [{attempt.error_category}]"
         lines.append(
-            f"  #{attempt.attempt_number} temperature {attempt.temperature:.1f}: {outcome}"
-            f" ${attempt.cost_usd:.4f}"
+            f"  #{attempt.attempt_number} {_setting(attempt)}: {outcome} ${attempt.cost_usd:.4f}"
         )
         lines += [f"      {error}" for error in attempt.errors[:3]]
     others = alternatives(attempts, final)
@@ -376,3 +375,13 @@ def _print_table(rows: Sequence[Sequence[str]]) -> None:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+
+
+def _setting(attempt: AttemptRecord) -> str:
+    """Model, effort and temperature, as far as the attempt used them."""
+    parts = [attempt.model or ""]
+    if attempt.effort:
+        parts.append(f"effort {attempt.effort}")
+    if attempt.temperature is not None:
+        parts.append(f"temperature {attempt.temperature:.1f}")
+    return ", ".join(part for part in parts if part) or "default settings"

@@ -31,6 +31,14 @@ class MasterPlanError(MgeError):
         super().__init__("\n".join(self.problems))
 
 
+class RunConfigError(MgeError):
+    """The run config cannot work (e.g. a schedule step the API would refuse); one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
 class ProviderError(MgeError):
     """A transient LLM failure: retried with backoff, without consuming a generation attempt."""
 

@@ -6,7 +6,7 @@
 | MGE_DATABASE_URL    | sqlite:///$MGE_HOME/mge.db               |
 | MGE_OUTPUT_DIR      | $MGE_HOME/output                         |
 | MGE_PROVIDER        | anthropic if ANTHROPIC_API_KEY is set, else simulated |
-| MGE_MODEL           | claude-sonnet-4-5                        |
+| MGE_MODEL           | claude-sonnet-5-5                        |
 | ANTHROPIC_API_KEY   | unset                                    |
 | ANTHROPIC_BASE_URL  | the SDK's default                        |
 | MGE_EXAMPLES_DIR    | <repository>/examples/masterplans        |

@@ -81,7 +81,11 @@ class ValidationVerdict(_Record):
 class AttemptRecord(_Record):
     atom_id: str
     attempt_number: int = Field(ge=1)
-    temperature: float
+    temperature: float | None = Field(
+        default=None, description="None when the model takes no temperature (not sent)."
+    )
+    model: str = Field(default="", description="The model that answered (or was asked).")
+    effort: str | None = Field(default=None, description="output_config.effort, if sent.")
     prompt_tokens: int = 0
     response_tokens: int = 0
     cache_read_tokens: int = 0

@@ -76,10 +76,18 @@ OUTPUT_TOKENS_BASE = 200
 RESERVE_RETRY_SECONDS = 0.5
 
 
-def output_token_cap(atom: AtomSpec, *, max_tokens: int, cut_offs: int = 0) -> int:
+# A higher effort spends more output tokens on thinking before the answer: room for it, so
+# that escalating an attempt's effort does not end in a cut-off (an estimate, not measured).
+_EFFORT_ROOM = {"low": 1, "medium": 2, "high": 4, "xhigh": 8, "max": 8}
+
+
+def output_token_cap(
+    atom: AtomSpec, *, max_tokens: int, cut_offs: int = 0, effort: str | None = None
+) -> int:
     """The output tokens an attempt may produce, and so reserves: ``max_tokens`` at most."""
     estimate = OUTPUT_TOKENS_BASE + OUTPUT_TOKENS_PER_LINE * atom.estimated_loc
-    return max(1, min(max_tokens, estimate * (1 << cut_offs)))
+    room = _EFFORT_ROOM.get(effort or "low", 1)
+    return max(1, min(max_tokens, estimate * room * (1 << cut_offs)))
 
 
 class PatientCostGuard:

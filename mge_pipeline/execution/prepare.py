@@ -5,10 +5,11 @@ from __future__ import annotations
 from mge_pipeline import constants as c
 from mge_pipeline.domain import ExecutionStatus, MasterPlan
 from mge_pipeline.domain.records import MasterplanStatus
-from mge_pipeline.exceptions import MgeError
+from mge_pipeline.exceptions import MgeError, RunConfigError
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext, RunSettings
 from mge_pipeline.generation import LLMProvider
+from mge_pipeline.generation.schedule import schedule_problems
 from mge_pipeline.store import MgeStore
 
 
@@ -25,6 +26,7 @@ def prepare_run(
 
     Raises ``MgeError`` (nothing written) when an execution cannot be resumed.
     """
+    check_schedule(settings, provider)
     plan = bundle.plan
     if resume:
         _check_resumable(store, execution_id, plan)
@@ -62,6 +64,19 @@ def _check_resumable(store: MgeStore, execution_id: str, plan: MasterPlan) -> No
             f"execution '{execution_id}' is {info.status.value}: only a paused, cancelled or "
             "failed execution can be resumed"
         )
+
+
+def check_schedule(settings: RunSettings, provider: LLMProvider) -> None:
+    """Refuse, before anything is stored or called, a schedule the API would answer with 400s.
+
+    The simulated model takes any step (it plays whichever model is asked for).
+    """
+    schedule = settings.policy.schedule_for(provider.model)
+    problems = [] if provider.name == "simulated" else schedule_problems(schedule, provider.model)
+    if settings.batch and provider.name != "anthropic":
+        problems.append(f"submission: batch needs the anthropic provider, not {provider.name}")
+    if problems:
+        raise RunConfigError(problems)
 
 
 def run_tags(plan: MasterPlan, provider: LLMProvider, execution_id: str) -> dict[str, str]:

@@ -32,6 +32,19 @@ class AtomReport(BaseModel):
     warnings: int = 0
 
 
+class ModelUse(BaseModel):
+    """One model at one effort in the run: its attempts, how many validated, their cost."""
+
+    model: str
+    effort: str | None
+    attempts: int
+    passed: int
+    success_percent: float
+    cost_usd: float
+    input_tokens: int
+    output_tokens: int
+
+
 class RunReport(BaseModel):
     masterplan_id: str
     masterplan_name: str
@@ -66,6 +79,7 @@ class RunReport(BaseModel):
     test_command_output: str = ""
     waves: list[WaveSummary]
     atoms: list[AtomReport]
+    models: list[ModelUse] = []
 
 
 def build_report(
@@ -122,7 +136,43 @@ def build_report(
         files=files,
         waves=waves,
         atoms=atoms,
+        models=model_use(attempts),
     )
+
+
+def model_use(attempts: list[AttemptRecord]) -> list[ModelUse]:
+    """Cost and success per (model, effort), in the order the schedule first used them."""
+    groups: dict[tuple[str, str | None], list[AttemptRecord]] = defaultdict(list)
+    for attempt in sorted(attempts, key=lambda a: a.attempt_number):
+        groups[(attempt.model, attempt.effort)].append(attempt)
+    return [
+        ModelUse(
+            model=model or "unknown",
+            effort=effort,
+            attempts=len(group),
+            passed=sum(a.passed for a in group),
+            success_percent=100.0 * sum(a.passed for a in group) / len(group),
+            cost_usd=sum(a.cost_usd for a in group),
+            input_tokens=sum(
+                a.prompt_tokens + a.cache_read_tokens + a.cache_write_tokens for a in group
+            ),
+            output_tokens=sum(a.response_tokens for a in group),
+        )
+        for (model, effort), group in groups.items()
+    ]
+
+
+def model_table(models: list[ModelUse]) -> str:
+    rows = [
+        "| model | effort | attempts | validated | success | cost (USD) |",
+        "|---|---|---|---|---|---|",
+    ]
+    rows += [
+        f"| {m.model} | {m.effort or '-'} | {m.attempts} | {m.passed} | "
+        f"{m.success_percent:.1f}% | {m.cost_usd:.4f} |"
+        for m in models
+    ]
+    return "\n".join(rows)
 
 
 def _counter(atoms: list[AtomReport]) -> Any:
@@ -176,6 +226,10 @@ def render_markdown(report: RunReport) -> str:
         f"- Acceptance tests: {report.acceptance}",
         f"- Test command: {report.test_command}",
         f"- Sandbox isolation: {report.sandbox_isolation or 'unknown'}",
+        "",
+        "## Models",
+        "",
+        model_table(report.models),
         "",
         "## Hierarchical validation",
         "",

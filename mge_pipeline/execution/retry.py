@@ -1,15 +1,18 @@
 """The retry orchestrator: generate → validate → feed errors back, up to four attempts.
 
 Two kinds of retry live here and must not be confused. A *generation attempt* is a new answer
-at a lower temperature with the previous validation errors in the prompt; there are at most
+with the next step of the attempt schedule (a lower temperature, or another model or effort) and
+the previous validation errors in the prompt; there are at most
 ``max_attempts`` of them and they never wait. An *API retry* repeats the same request after
-a transport error, 429 or 5xx, with exponential backoff (1 s, 2 s, 4 s plus jitter, or the
-server's ``retry-after`` if longer); it does not consume a generation attempt.
+a transport error, 408, 409, 429 or 5xx (or when ``x-should-retry`` says so), with exponential
+backoff (1 s, 2 s, 4 s plus jitter) or exactly the server's ``retry-after``; it does not consume
+a generation attempt. Every such retry is logged with its reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -45,15 +48,23 @@ from mge_pipeline.generation import (
     extract_code,
     worst_case_cost,
 )
-from mge_pipeline.generation.pricing import estimate_tokens
+from mge_pipeline.generation.pricing import PriceBook, estimate_tokens
 from mge_pipeline.generation.prompts import (
     DEFAULT_DEPENDENCY_TOKEN_BUDGET,
     DependencyContext,
     PromptBlock,
 )
 from mge_pipeline.generation.rate_limit import CallGate
+from mge_pipeline.generation.schedule import (
+    AttemptSchedule,
+    AttemptStep,
+    accepts_temperature,
+    default_schedule,
+)
 from mge_pipeline.validation.autofix import auto_fix
 from mge_pipeline.validation.dispatch import AtomValidator
+
+logger = logging.getLogger(__name__)
 
 # How far an attempt got, for keeping the best failed attempt: higher is closer to passing.
 _PROGRESS: dict[ErrorCategory | None, int] = {
@@ -82,17 +93,28 @@ class RetryPolicy:
     attempt_timeout_seconds: float = 120.0
     max_tokens: int = 2048
 
+    schedule: AttemptSchedule | None = None
+    """``None``: the default for the provider's model (``default_schedule``)."""
+
     def temperature(self, attempt_number: int) -> float:
         return self.temperatures[min(attempt_number, len(self.temperatures)) - 1]
+
+    def schedule_for(self, model: str) -> AttemptSchedule:
+        return self.schedule or default_schedule(model, self.temperatures)
+
+    def step(self, attempt_number: int, model: str) -> AttemptStep:
+        return self.schedule_for(model).step(attempt_number)
 
     def backoff_seconds(
         self, retry_index: int, rng: random.Random, retry_after: float | None
     ) -> float:
-        """1 s, 2 s, 4 s … plus up to 25 % jitter; never shorter than the server asked."""
+        """The server's ``retry-after`` when it sent one (as the SDK does), else 1 s, 2 s, 4 s …
+        plus up to 25 % jitter."""
+        if retry_after is not None and retry_after > 0:
+            return retry_after
         growth = float(2**retry_index)
         base = min(self.backoff_base_seconds * growth, self.backoff_max_seconds)
-        delay = base * (1 + self.jitter_fraction * rng.random())
-        return max(delay, retry_after or 0.0)
+        return base * (1 + self.jitter_fraction * rng.random())
 
 
 AttemptCallback = Callable[[AttemptRecord], Awaitable[None]]
@@ -114,6 +136,8 @@ class AtomJob:
     dependency_token_budget: int = DEFAULT_DEPENDENCY_TOKEN_BUDGET
     gate: CallGate | None = None
     policy: RetryPolicy = RetryPolicy()
+    prices: PriceBook | None = None
+    """Per-model prices when the schedule changes model; ``None`` prices every call at ``price``."""
     on_attempt: AttemptCallback | None = None
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     rng: random.Random | None = None
@@ -183,7 +207,9 @@ async def _attempt(
     cut_offs: int,
 ) -> tuple[AttemptRecord, str | None, str | None]:
     started = time.perf_counter()
-    temperature = job.policy.temperature(number)
+    step = job.policy.step(number, job.provider.model)
+    model = step.model or job.provider.model
+    temperature = step.temperature if accepts_temperature(model) else None
     prompt = build_prompt(
         job.atom,
         dependencies=job.dependencies,
@@ -196,12 +222,16 @@ async def _attempt(
         system_blocks=job.system_blocks,
         prompt=prompt,
         temperature=temperature,
-        max_tokens=output_token_cap(job.atom, max_tokens=job.policy.max_tokens, cut_offs=cut_offs),
+        max_tokens=output_token_cap(
+            job.atom, max_tokens=job.policy.max_tokens, cut_offs=cut_offs, effort=step.effort
+        ),
         attempt_number=number,
+        model=model,
+        effort=step.effort,
     )
     call = await _call_with_api_retries(job, request, rng)
     try:
-        record, code, refusal = await _judge(job, call, number, temperature, started)
+        record, code, refusal = await _judge(job, call, request, started)
     except BaseException:
         if call.reservation is not None:  # never leave budget held by an attempt that died
             await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd)
@@ -214,7 +244,7 @@ async def _attempt(
 
 
 async def _judge(
-    job: AtomJob, call: _Call, number: int, temperature: float, started: float
+    job: AtomJob, call: _Call, request: GenerationRequest, started: float
 ) -> tuple[AttemptRecord, str | None, str | None]:
     code: str | None = None
     refusal: str | None = None
@@ -227,12 +257,16 @@ async def _judge(
     response = call.response
     record = AttemptRecord(
         atom_id=job.atom.id,
-        attempt_number=number,
-        temperature=temperature,
+        attempt_number=request.attempt_number,
+        temperature=request.temperature,
+        model=response.model if response else (request.model or job.provider.model),
+        effort=request.effort,
         prompt_tokens=response.input_tokens if response else 0,
         response_tokens=response.output_tokens if response else 0,
         cache_read_tokens=response.cache_read_tokens if response else 0,
-        cache_write_tokens=response.cache_write_tokens if response else 0,
+        cache_write_tokens=(
+            response.cache_write_tokens + response.cache_write_1h_tokens if response else 0
+        ),
         cost_usd=call.cost_usd,
         cost_without_cache_usd=call.cost_without_cache_usd,
         duration_seconds=time.perf_counter() - started,
@@ -282,7 +316,8 @@ async def _call_with_api_retries(
     unsettled: the caller settles it together with the attempt's record.
     """
     prompt_tokens = estimate_tokens(request.system) + estimate_tokens(request.prompt)
-    worst = worst_case_cost(job.price, prompt_tokens=prompt_tokens, max_tokens=request.max_tokens)
+    price = _price(job, request.model or job.provider.model)
+    worst = worst_case_cost(price, prompt_tokens=prompt_tokens, max_tokens=request.max_tokens)
     last_error = ""
     for retry in range(job.policy.max_api_retries + 1):
         if job.gate is not None:
@@ -306,17 +341,38 @@ async def _call_with_api_retries(
             if job.gate is not None and isinstance(exc, ProviderError) and exc.rate_limited:
                 job.gate.rate_limited(retry_after)
             if retry < job.policy.max_api_retries:
-                await job.sleep(job.policy.backoff_seconds(retry, rng, retry_after))
+                delay = job.policy.backoff_seconds(retry, rng, retry_after)
+                _log_retry(request, retry + 1, job.policy.max_api_retries, delay, last_error)
+                await job.sleep(delay)
             continue
         except BaseException:
             await _release(job, reservation)
             raise
-        cost, uncached = _costs(job.price, response)
+        cost, uncached = _costs(price, response)
         if job.gate is not None:
             job.gate.succeeded()
         return _Call(response, cost, uncached, retry, None, reservation)
     message = f"API failed after {job.policy.max_api_retries} retries: {last_error}"
     return _Call(None, 0.0, 0.0, job.policy.max_api_retries, message)
+
+
+def _price(job: AtomJob, model: str) -> ModelPrice:
+    return job.prices.price(model) if job.prices is not None else job.price
+
+
+def _log_retry(
+    request: GenerationRequest, number: int, allowed: int, delay: float, why: str
+) -> None:
+    """Every API retry says which atom, which call, how long it waits and why."""
+    logger.warning(
+        "atom %s attempt %d: API retry %d of %d in %.1f s: %s",
+        request.atom.id,
+        request.attempt_number,
+        number,
+        allowed,
+        delay,
+        why,
+    )
 
 
 def _slot(gate: CallGate | None, tokens: int) -> AbstractAsyncContextManager[None]:
@@ -336,9 +392,15 @@ def _costs(price: ModelPrice, response: GenerationResponse) -> tuple[float, floa
         input_tokens=response.input_tokens,
         output_tokens=response.output_tokens,
         cache_write_tokens=response.cache_write_tokens,
+        cache_write_1h_tokens=response.cache_write_1h_tokens,
         cache_read_tokens=response.cache_read_tokens,
     )
-    all_input = response.input_tokens + response.cache_write_tokens + response.cache_read_tokens
+    all_input = (
+        response.input_tokens
+        + response.cache_write_tokens
+        + response.cache_write_1h_tokens
+        + response.cache_read_tokens
+    )
     uncached = call_cost(price, input_tokens=all_input, output_tokens=response.output_tokens)
     return cost, uncached
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from mge_pipeline.execution.retry import RetryPolicy
-from mge_pipeline.generation.pricing import ModelPrice
+from mge_pipeline.generation.pricing import ModelPrice, PriceBook
 
 
 class Scheduling(StrEnum):
@@ -33,11 +33,28 @@ class RunSettings:
     requests_per_minute: int | None = None
     tokens_per_minute: int | None = None
     price_override: ModelPrice | None = None
+    """The run's own model's price, from the run config's input/output price fields."""
+    price_overrides: tuple[tuple[str, ModelPrice], ...] = ()
+    """Prices per model from the run config; they win over the table."""
     scheduling: Scheduling = Scheduling.DEPENDENCIES
     max_concurrent: int = 100
     """LLM calls in flight; held by the call gate, so atoms waiting on dependencies hold none."""
     use_cache: bool = True
     """Serve atoms whose exact spec validated before from the store; off: generate everything."""
+
+    submission: str = "realtime"
+    """``batch``: calls go out as Message Batches (``generation/batch.py``), at half price."""
+    batch_poll_seconds: float = 30.0
+    batch_gather_seconds: float = 1.0
+
+    @property
+    def batch(self) -> bool:
+        return self.submission == "batch"
+
+    def prices(self, model: str) -> PriceBook:
+        """The run's price book; ``price_override`` is the price of the run's own model."""
+        own = ((model, self.price_override),) if self.price_override else ()
+        return PriceBook(overrides=(*self.price_overrides, *own), batch=self.batch)
 
 
 @dataclass(frozen=True)

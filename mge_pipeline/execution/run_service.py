@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from mge_pipeline.domain import AtomResult, AtomStatus, AttemptRecord, WaveSummary
 from mge_pipeline.domain.records import AtomResultRecord, Reservation
 from mge_pipeline.execution.assembly import files_for_atom
+from mge_pipeline.execution.batching import batch_provider
 from mge_pipeline.execution.board import Settled, SettlementBoard
 from mge_pipeline.execution.budget import PatientCostGuard
 from mge_pipeline.execution.lifecycle import CancelProbe, RunWatch, watch_run
@@ -30,7 +31,8 @@ from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
 from mge_pipeline.execution.run_context import RunContext, Scheduling
 from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
-from mge_pipeline.generation import LLMProvider, ModelPrice, price_for
+from mge_pipeline.generation import LLMProvider, ModelPrice
+from mge_pipeline.generation.pricing import PriceBook
 from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
 from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import AsyncStore, MgeStore
@@ -72,6 +74,7 @@ class RunServices:
     sandbox: PythonSandbox
     board: SettlementBoard
     price: ModelPrice
+    prices: PriceBook
     system_blocks: dict[str, tuple[PromptBlock, ...]]
     cost_guard: PatientCostGuard
     prior_attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
@@ -129,6 +132,13 @@ def open_run_services(
     gate: CallGate,
 ) -> RunServices:
     settings = run.settings
+    if settings.batch:
+        provider = batch_provider(
+            provider,
+            store,
+            poll_seconds=settings.batch_poll_seconds,
+            gather_seconds=settings.batch_gather_seconds,
+        )
     async_store = AsyncStore(store)
     board = SettlementBoard(async_store, run.execution_id)
     board.on_stop = gate.stop
@@ -151,7 +161,8 @@ def open_run_services(
         gate=gate,
         sandbox=sandbox,
         board=board,
-        price=settings.price_override or price_for(provider.model),
+        price=settings.prices(provider.model).price(provider.model),
+        prices=settings.prices(provider.model),
         system_blocks=blocks,
         cost_guard=PatientCostGuard(
             StoreCostGuard(async_store, run.execution_id), check_open=gate.check_open
@@ -304,6 +315,7 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         validator=services.validator,
         cost_guard=services.cost_guard,
         price=services.price,
+        prices=services.prices,
         files_for=lambda code: files_for_atom(atom_id, code, bundle.atoms, codes, bundle.graph),
         dependencies=dependencies,
         system_blocks=services.system_blocks[atom.file_path],

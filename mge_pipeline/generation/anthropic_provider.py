@@ -2,8 +2,8 @@
 
 Temperature: SDK 1.x dropped ``temperature`` from ``messages.create`` and the newest model
 families (Opus 4.7+, the 5-series) reject it with a 400, so it travels in ``extra_body`` and
-only to models that still accept it; for the others the retry loop's feedback alone varies
-the attempts.
+only to models that still accept it; for the others the attempt schedule varies the model and
+the effort (``output_config.effort``, sent only to models that have it) instead.
 
 Retry layering: the SDK's own retries are turned off (``max_retries=0``) and every transient
 error is raised as ``ProviderError`` carrying ``retry-after``, so the retry orchestrator is the
@@ -20,18 +20,12 @@ from anthropic.types import TextBlockParam
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
 from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline.generation.provider import GenerationRequest, GenerationResponse
-from mge_pipeline.generation.retries import should_retry
+from mge_pipeline.generation.retries import parse_retry_after, should_retry
+from mge_pipeline.generation.schedule import accepts_effort, accepts_temperature
+
+__all__ = ["AnthropicProvider", "accepts_temperature", "translate_error"]
 
 _SPEND_LIMIT_MARKERS = ("spend limit", "credit balance", "billing")
-_NO_TEMPERATURE_PREFIXES = (
-    "claude-opus-4-7",
-    "claude-opus-4-8",
-    "claude-opus-5",
-    "claude-sonnet-5",
-    "claude-haiku-5",
-    "claude-fable",
-    "claude-mythos",
-)
 
 
 class AnthropicProvider:
@@ -51,35 +45,63 @@ class AnthropicProvider:
         )
 
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
-        extra_body = {"temperature": request.temperature} if accepts_temperature(self.model) else {}
+        model = request.model or self.model
         try:
             message = await self._client.messages.create(
-                model=self.model,
+                model=model,
                 max_tokens=request.max_tokens,
                 system=[_system_block(block) for block in request.system_blocks],
                 messages=[{"role": "user", "content": request.prompt}],
-                extra_body=extra_body or None,
+                **request_options(model, request),
             )
         except anthropic.APIError as exc:
             raise translate_error(exc) from exc
         except ValueError as exc:  # a 200 whose body is not JSON escapes the SDK as-is
             raise ProviderError(f"malformed response body, will retry: {exc}") from exc
-        return _to_response(message, self.model)
+        return to_response(message, model)
+
+    @property
+    def client(self) -> anthropic.AsyncAnthropic:
+        return self._client
 
     async def aclose(self) -> None:
         await self._client.close()
 
 
-def _system_block(block: PromptBlock) -> TextBlockParam:
+def _system_block(block: PromptBlock, cache_ttl: str | None = None) -> TextBlockParam:
+    if block.cache and cache_ttl == "1h":
+        control: Any = {"type": "ephemeral", "ttl": "1h"}
+        return {"type": "text", "text": block.text, "cache_control": control}
     if block.cache:
         return {"type": "text", "text": block.text, "cache_control": {"type": "ephemeral"}}
     return {"type": "text", "text": block.text}
 
 
-def accepts_temperature(model: str) -> bool:
-    """False for the families whose API answers "`temperature` is deprecated for this model"."""
-    name = model.removeprefix("anthropic.")
-    return not any(name.startswith(prefix) for prefix in _NO_TEMPERATURE_PREFIXES)
+def message_params(
+    model: str, request: GenerationRequest, cache_ttl: str | None = None
+) -> dict[str, Any]:
+    """The request as one Message Batch entry's ``params``: the same fields a call sends."""
+    params: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens,
+        "system": [_system_block(block, cache_ttl) for block in request.system_blocks],
+        "messages": [{"role": "user", "content": request.prompt}],
+    }
+    options = request_options(model, request)
+    params.update(options.get("extra_body", {}))
+    if "output_config" in options:
+        params["output_config"] = options["output_config"]
+    return params
+
+
+def request_options(model: str, request: GenerationRequest) -> dict[str, Any]:
+    """Temperature and effort, each only to a model that accepts it (else the API says 400)."""
+    options: dict[str, Any] = {}
+    if request.temperature is not None and accepts_temperature(model):
+        options["extra_body"] = {"temperature": request.temperature}
+    if request.effort is not None and accepts_effort(model):
+        options["output_config"] = {"effort": request.effort}
+    return options
 
 
 def translate_error(exc: anthropic.APIError) -> ProviderError:
@@ -101,16 +123,15 @@ def translate_error(exc: anthropic.APIError) -> ProviderError:
 
 
 def _retry_after(exc: anthropic.APIStatusError) -> float | None:
-    value = exc.response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    """Read like the SDK: ``retry-after-ms``, then ``retry-after`` in seconds or as a date."""
+    return parse_retry_after(exc.response.headers)
 
 
-def _to_response(message: Any, model: str) -> GenerationResponse:
+def to_response(message: Any, model: str) -> GenerationResponse:
     text = "".join(block.text for block in message.content if getattr(block, "type", "") == "text")
     usage = message.usage
+    creation = getattr(usage, "cache_creation", None)
+    long_writes = getattr(creation, "ephemeral_1h_input_tokens", 0) or 0
     return GenerationResponse(
         text=text,
         input_tokens=usage.input_tokens,
@@ -118,5 +139,6 @@ def _to_response(message: Any, model: str) -> GenerationResponse:
         model=getattr(message, "model", model) or model,
         stop_reason=message.stop_reason or "end_turn",
         cache_read_tokens=getattr(usage, "cache_read_input_tokens", 0) or 0,
-        cache_write_tokens=getattr(usage, "cache_creation_input_tokens", 0) or 0,
+        cache_write_tokens=(getattr(usage, "cache_creation_input_tokens", 0) or 0) - long_writes,
+        cache_write_1h_tokens=long_writes,
     )

@@ -24,7 +24,10 @@ CACHE_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 class PromptBill:
     input_tokens: int
     cache_write_tokens: int
+    """Written with the 5-minute TTL."""
     cache_read_tokens: int
+    cache_write_1h_tokens: int = 0
+    """Written with the 1-hour TTL (billed at 2x the input price instead of 1.25x)."""
 
 
 class PromptCache:
@@ -41,11 +44,13 @@ class PromptCache:
         self._expiry: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def bill(self, blocks: Sequence[tuple[str, str | None]]) -> PromptBill:
+    def bill(self, blocks: Sequence[tuple[str, str | None]], *, scope: str = "") -> PromptBill:
+        """``scope`` separates caches: the API caches per model, so the server passes it."""
         total = sum(estimate_tokens(text) for text, _ in blocks)
         now = self._clock()
         read = write = 0
-        prefix = ""
+        write_ttl = "5m"
+        prefix = f"{scope}\x00" if scope else ""
         prefix_tokens = 0
         with self._lock:
             for text, ttl in blocks:
@@ -56,6 +61,8 @@ class PromptCache:
                 if self._expiry.get(prefix, 0.0) > now:
                     read, write = prefix_tokens, 0
                 else:
-                    write = prefix_tokens - read
+                    write, write_ttl = prefix_tokens - read, ttl
                 self._expiry[prefix] = now + CACHE_TTL_SECONDS[ttl]
+        if write_ttl == "1h":  # one TTL per prompt in MGE: the last written block's
+            return PromptBill(total - read - write, 0, read, write)
         return PromptBill(total - read - write, write, read)

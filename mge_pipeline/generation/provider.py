@@ -18,9 +18,13 @@ class GenerationRequest:
     atom: AtomSpec
     system_blocks: tuple[PromptBlock, ...]
     prompt: str
-    temperature: float
+    temperature: float | None
     max_tokens: int
     attempt_number: int
+    model: str | None = None
+    """The model to ask; ``None`` is the provider's own (``LLMProvider.model``)."""
+    effort: str | None = None
+    """``output_config.effort``; ``None`` sends none (the model's default)."""
 
     @property
     def system(self) -> str:
@@ -36,6 +40,9 @@ class GenerationResponse:
     stop_reason: str = "end_turn"
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    """Cache writes with the 5-minute TTL."""
+    cache_write_1h_tokens: int = 0
+    """Cache writes with the 1-hour TTL (batch mode, when batches outlast five minutes)."""
     refusal: str | None = field(default=None)
     """Set when the provider knows no retry can produce code (e.g. simulated, no reference)."""
 

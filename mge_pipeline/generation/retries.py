@@ -7,6 +7,8 @@ carries its reason, which ends up in the attempt's error and the log.
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -39,3 +41,23 @@ def should_retry(status_code: int | None, headers: Mapping[str, str]) -> RetryDe
     if status_code >= 500:
         return RetryDecision(True, f"server error ({status_code})")
     return RetryDecision(False, f"request rejected ({status_code})")
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait, as the SDK reads them; ``None`` if it did not ask.
+
+    ``retry-after-ms`` (the API's precise form) first, then ``retry-after`` as seconds, then as
+    an HTTP date. Zero or negative waits count as no request.
+    """
+    seconds: float | None = None
+    try:
+        seconds = float(headers.get("retry-after-ms") or "") / 1000
+    except ValueError:
+        value = headers.get("retry-after")
+        try:
+            seconds = float(value) if value is not None else None
+        except ValueError:
+            parsed = email.utils.parsedate_tz(value or "")
+            if parsed is not None:
+                seconds = email.utils.mktime_tz(parsed) - (time.time() if now is None else now)
+    return seconds if seconds is not None and seconds > 0 else None

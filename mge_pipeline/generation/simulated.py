@@ -50,14 +50,25 @@ class SimulatedModel:
         reference = request.atom.reference_implementation
         if not reference:
             message = NO_REFERENCE_MESSAGE.format(atom_id=request.atom.id)
-            return self._response(message, bill, refusal=message)
+            return self._response(message, bill, refusal=message, model=self.played(request))
         rng = random.Random(f"{self.seed}:{request.atom.id}:{request.attempt_number}")
         code = reference
         if rng.random() < self.fault_rate:
             kind = rng.choice(list(FaultKind))
             code = inject_fault(reference, kind, rng, language=request.atom.language)
         fence = f"```{request.atom.language}\n{code.rstrip()}\n```\n"
-        return self._response(rng.choice(_PREAMBLES) + fence, bill, max_tokens=request.max_tokens)
+        return self._response(
+            rng.choice(_PREAMBLES) + fence,
+            bill,
+            max_tokens=request.max_tokens,
+            model=self.played(request),
+        )
+
+    def played(self, request: GenerationRequest) -> str:
+        """The name answers carry: never a real model's bare name, since none was called."""
+        if not request.model or request.model == self.model:
+            return self.model
+        return f"simulated-{request.model}"
 
     def latency_for(self, atom_id: str, attempt_number: int) -> float:
         """Seconds the given call takes; deterministic, so a benchmark can compute its bound."""
@@ -72,7 +83,13 @@ class SimulatedModel:
         return rng.choice(list(FaultKind)) if rng.random() < self.fault_rate else None
 
     def _response(
-        self, text: str, bill: PromptBill, *, refusal: str | None = None, max_tokens: int = 0
+        self,
+        text: str,
+        bill: PromptBill,
+        *,
+        refusal: str | None = None,
+        max_tokens: int = 0,
+        model: str = SIMULATED_MODEL_NAME,
     ) -> GenerationResponse:
         """Like the real API, never more than ``max_tokens`` of output: the budget reserves on
         that promise. A longer answer is cut there, with stop reason ``max_tokens``."""
@@ -84,7 +101,7 @@ class SimulatedModel:
             input_tokens=bill.input_tokens,
             output_tokens=min(estimate_tokens(text), max_tokens or estimate_tokens(text)),
             stop_reason=stop_reason,
-            model=self.model,
+            model=model,
             cache_read_tokens=bill.cache_read_tokens,
             cache_write_tokens=bill.cache_write_tokens,
             refusal=refusal,

@@ -15,6 +15,29 @@ from mge_pipeline import settings as env
 from mge_pipeline.execution import RetryPolicy
 from mge_pipeline.execution.run_context import RunContext, RunSettings, Scheduling
 from mge_pipeline.generation.pricing import ModelPrice
+from mge_pipeline.generation.schedule import AttemptSchedule, AttemptStep, Effort
+
+
+class AttemptStepConfig(dg.Config):
+    """One step of the attempt schedule: attempt n uses step n, the last one repeats."""
+
+    model: str = Field(default="", description="Model of this attempt; empty: the run's model.")
+    effort: Literal["", "low", "medium", "high", "xhigh", "max"] = Field(
+        default="", description="output_config.effort; empty: not sent (the model's default)."
+    )
+    temperature: float | None = Field(
+        default=None,
+        description="Sent only to models that accept one; a model that does not is refused.",
+    )
+
+
+class ModelPriceConfig(dg.Config):
+    """A price that wins over the built-in table (USD per million tokens)."""
+
+    model: str = Field(description="Model name; dated snapshots of it get the same price.")
+    input_per_mtok: float = Field(ge=0)
+    output_per_mtok: float = Field(ge=0)
+    cache_read_multiplier: float = Field(default=0.1, ge=0, description="Cache read / input.")
 
 
 class MasterplanRunConfig(dg.Config):
@@ -31,6 +54,35 @@ class MasterplanRunConfig(dg.Config):
     temperatures: list[float] = Field(
         default=list(c.DEFAULT_TEMPERATURES),
         description="Temperature per attempt; the last value repeats for further attempts.",
+    )
+    schedule: list[AttemptStepConfig] = Field(
+        default=[],
+        description=(
+            "Model, effort and temperature per attempt (the last step repeats). Empty: the "
+            "temperatures above for models that take one (and the simulated model); for the "
+            "others claude-haiku-5-5 at low effort, then the run's model at medium, high and "
+            "xhigh effort."
+        ),
+    )
+    submission: Literal["realtime", "batch"] = Field(
+        default="realtime",
+        description=(
+            "realtime: one Messages API call per attempt; batch: each round of calls (a wave's "
+            "first attempts, then each round of retries) as one Message Batch at half price, "
+            "answered within 24 h (usually within the hour). Batch mode lifts max_concurrent "
+            "and the per-call timeout, since a call waits for its batch."
+        ),
+    )
+    batch_poll_seconds: float = Field(
+        default=30.0, gt=0, description="How often a pending Message Batch is polled."
+    )
+    batch_gather_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="A batch goes out once no new call has arrived for this long.",
+    )
+    price_overrides: list[ModelPriceConfig] = Field(
+        default=[], description="Prices per model that win over the built-in table."
     )
     max_tokens: int = Field(default=c.DEFAULT_MAX_TOKENS, ge=64, description="Output cap per call.")
     attempt_timeout_seconds: float = Field(
@@ -140,8 +192,9 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
             max_attempts=config.max_attempts,
             temperatures=tuple(config.temperatures) or c.DEFAULT_TEMPERATURES,
             max_api_retries=config.max_api_retries,
-            attempt_timeout_seconds=config.attempt_timeout_seconds,
+            attempt_timeout_seconds=_call_timeout(config),
             max_tokens=config.max_tokens,
+            schedule=schedule_from_config(config),
         ),
         validation_timeout_seconds=config.validation_timeout_seconds,
         validation_memory_mb=config.validation_memory_mb,
@@ -152,10 +205,45 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
         requests_per_minute=config.requests_per_minute or None,
         tokens_per_minute=config.tokens_per_minute or None,
         price_override=_price_override(config),
+        price_overrides=tuple(
+            (p.model, ModelPrice(p.input_per_mtok, p.output_per_mtok, p.cache_read_multiplier))
+            for p in config.price_overrides
+        ),
         scheduling=Scheduling(config.scheduling),
-        max_concurrent=config.max_concurrent,
+        max_concurrent=BATCH_MAX_REQUESTS
+        if config.submission == "batch"
+        else config.max_concurrent,
+        submission=config.submission,
+        batch_poll_seconds=config.batch_poll_seconds,
+        batch_gather_seconds=config.batch_gather_seconds,
         use_cache=config.use_cache,
     )
+
+
+# A Message Batch holds up to 100,000 requests and ends within 24 hours (else it expires).
+BATCH_MAX_REQUESTS = 100_000
+BATCH_EXPIRY_SECONDS = 24 * 3600.0
+
+
+def _call_timeout(config: MasterplanRunConfig) -> float:
+    """In batch mode a call waits for its batch: up to its expiry, plus a poll."""
+    if config.submission == "batch":
+        return BATCH_EXPIRY_SECONDS + 2 * config.batch_poll_seconds
+    return config.attempt_timeout_seconds
+
+
+def schedule_from_config(config: MasterplanRunConfig) -> AttemptSchedule | None:
+    if not config.schedule:
+        return None
+    steps = tuple(
+        AttemptStep(step.model or None, _effort(step.effort), step.temperature)
+        for step in config.schedule
+    )
+    return AttemptSchedule(steps)
+
+
+def _effort(value: str) -> Effort | None:
+    return value or None  # type: ignore[return-value]
 
 
 def _price_override(config: MasterplanRunConfig) -> ModelPrice | None:

@@ -301,9 +301,14 @@ def attempt_metadata(
     status: AtomStatus, attempts: Sequence[AttemptRecord], reason: str | None
 ) -> dict[str, Any]:
     """One Markdown table per atom step: the whole retry history visible in Dagit."""
-    rows = ["| # | temp | tokens in/out | cost (USD) | s | verdict |", "|---|---|---|---|---|---|"]
+    rows = [
+        "| # | model | effort | temp | tokens in/out | cost (USD) | s | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     rows += [
-        f"| {a.attempt_number} | {a.temperature} | {a.prompt_tokens}/{a.response_tokens} | "
+        f"| {a.attempt_number} | {a.model or '-'} | {a.effort or '-'} | "
+        f"{'-' if a.temperature is None else a.temperature} | "
+        f"{a.prompt_tokens}/{a.response_tokens} | "
         f"{a.cost_usd:.4f} | {a.duration_seconds:.2f} | {_verdict(a)} |"
         for a in attempts
     ]

@@ -145,7 +145,7 @@ class Alternative:
     """Another attempt's code for the same atom, and how that attempt ended."""
 
     attempt_number: int
-    temperature: float
+    temperature: float | None
     passed: bool
     errors: list[str]
     code: str

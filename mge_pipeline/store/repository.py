@@ -617,6 +617,55 @@ class MgeStore(LifecycleStore):
             reason=row.reason,
         )
 
+    def pending_batch_request(self, fingerprint: str) -> tuple[str, str] | None:
+        """(batch id, custom id) of a submitted request whose result nobody collected yet."""
+        b = t.batch_requests.c
+        query = select(b.batch_id, b.custom_id).where(
+            b.fingerprint == fingerprint, b.collected.is_(False)
+        )
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        return (row.batch_id, row.custom_id) if row else None
+
+    def record_batch_requests(self, batch_id: str, entries: Sequence[tuple[str, str]]) -> None:
+        """One row per (fingerprint, custom id); a resubmitted request replaces its old row."""
+        fingerprints = [fingerprint for fingerprint, _ in entries]
+        rows = [
+            {
+                "fingerprint": fingerprint,
+                "custom_id": custom_id,
+                "batch_id": batch_id,
+                "submitted_at": _now(),
+                "collected": False,
+            }
+            for fingerprint, custom_id in entries
+        ]
+        with self._begin() as conn:
+            conn.execute(
+                t.batch_requests.delete().where(t.batch_requests.c.fingerprint.in_(fingerprints))
+            )
+            if rows:
+                conn.execute(insert(t.batch_requests), rows)
+
+    def pending_batches(self, since: datetime) -> dict[str, int]:
+        """Uncollected requests per batch submitted since ``since``: the CLI's batch progress."""
+        b = t.batch_requests.c
+        query = (
+            select(b.batch_id, func.count().label("requests"))
+            .where(b.collected.is_(False), b.submitted_at >= since)
+            .group_by(b.batch_id)
+            .order_by(b.batch_id)
+        )
+        with self._read() as conn:
+            return {row.batch_id: int(row.requests) for row in conn.execute(query)}
+
+    def mark_batch_request_collected(self, fingerprint: str) -> None:
+        b = t.batch_requests.c
+        with self._begin() as conn:
+            conn.execute(
+                update(t.batch_requests).where(b.fingerprint == fingerprint).values(collected=True)
+            )
+
     @staticmethod
     def _counts(conn: Any, execution_id: str) -> dict[str, int]:
         r = t.atom_results.c

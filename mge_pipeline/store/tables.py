@@ -104,7 +104,9 @@ attempts = Table(
     Column("execution_id", String(64), nullable=False, index=True),
     Column("atom_id", String(200), nullable=False),
     Column("attempt_number", Integer, nullable=False),
-    Column("temperature", Float, nullable=False),
+    Column("temperature", Float),
+    Column("model", String(100), nullable=False, server_default=""),
+    Column("effort", String(10)),
     Column("prompt_tokens", Integer, nullable=False),
     Column("response_tokens", Integer, nullable=False),
     Column("cache_read_tokens", Integer, nullable=False, server_default="0"),
@@ -212,4 +214,16 @@ review_decisions = Table(
     Column("to_status", String(20), nullable=False),
     Column("feedback", Text),
     Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+
+# Requests submitted in a Message Batch, by the fingerprint of their exact parameters: a run
+# worker that restarts while a batch is pending finds it here instead of paying twice.
+batch_requests = Table(
+    "batch_requests",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("custom_id", String(64), nullable=False),
+    Column("batch_id", String(100), nullable=False, index=True),
+    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    Column("collected", Boolean, nullable=False, default=False),
 )

@@ -7,6 +7,7 @@ from mge_pipeline.testing.messages_api import (
     MessagesApiServer,
     RecordedRequest,
     ServerUsage,
+    faulty_reference_responder,
     reference_responder,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "MessagesApiServer",
     "RecordedRequest",
     "ServerUsage",
+    "faulty_reference_responder",
     "reference_responder",
 ]

@@ -67,3 +67,12 @@ def test_a_stopped_run_does_not_wait_for_budget() -> None:
 def test_output_cap(loc: int, cut_offs: int, cap: int) -> None:
     atom = make_atom(id="a", estimated_loc=loc)
     assert output_token_cap(atom, max_tokens=2048, cut_offs=cut_offs) == cap
+
+
+def test_a_higher_effort_gets_room_to_think() -> None:
+    atom = make_atom(id="a", estimated_loc=10)
+    caps = [
+        output_token_cap(atom, max_tokens=4096, effort=e) for e in (None, "low", "medium", "high")
+    ]
+    assert caps == [500, 500, 1000, 2000]
+    assert output_token_cap(atom, max_tokens=4096, effort="xhigh") == 4000

@@ -17,7 +17,7 @@ from mge_pipeline.testing import MessagesApiServer
 from mge_pipeline_tests.factories import make_atom, make_plan
 
 BUDGET = 0.25
-PRICE = price_for("claude-sonnet-4-5")
+PRICE = price_for("claude-sonnet-4-6")
 
 
 class AcceptAll:
@@ -33,7 +33,7 @@ def _atoms(prefix: str, count: int) -> list[AtomSpec]:
 
 async def _run_many(url: str, database_url: str, atoms: list[AtomSpec]) -> list[AtomResult]:
     store = MgeStore(database_url)
-    provider = AnthropicProvider(api_key="sk-test", model="claude-sonnet-4-5", base_url=url)
+    provider = AnthropicProvider(api_key="sk-test", model="claude-sonnet-4-6", base_url=url)
     jobs = [
         AtomJob(
             atom=atom,
@@ -71,7 +71,7 @@ def _open_budget(store: MgeStore) -> None:
         total_waves=1,
         budget_usd=BUDGET,
         provider="anthropic",
-        model="claude-sonnet-4-5",
+        model="claude-sonnet-4-6",
         output_dir="/tmp/x",
     )
 

@@ -7,13 +7,18 @@ import asyncio
 import pytest
 
 from mge_pipeline.exceptions import ProviderError, ProviderFatalError
-from mge_pipeline.generation import AnthropicProvider, GenerationRequest, GenerationResponse
+from mge_pipeline.generation import (
+    AnthropicProvider,
+    GenerationRequest,
+    GenerationResponse,
+    price_for,
+)
 from mge_pipeline.generation.prompts import PromptBlock
 from mge_pipeline.testing import Answer, Fault, FaultKind, MessagesApiServer
 from mge_pipeline_tests.factories import make_atom
 
 
-def _generate(server: MessagesApiServer, model: str = "claude-sonnet-4-5") -> GenerationResponse:
+def _generate(server: MessagesApiServer, model: str = "claude-sonnet-4-6") -> GenerationResponse:
     async def go() -> GenerationResponse:
         provider = AnthropicProvider(api_key="sk-test", model=model, base_url=server.url)
         blocks = (PromptBlock("SYSTEM " * 600, cache=True), PromptBlock("FILE"))
@@ -85,3 +90,126 @@ def test_errors_are_retryable_or_fatal(
     assert isinstance(caught.value, ProviderFatalError) is fatal
     assert caught.value.retry_after == retry_after
     assert len(messages_api.requests) == 1, "the SDK's own retries are off: one layer retries"
+
+
+@pytest.mark.parametrize(
+    ("fault", "fatal", "retry_after", "why"),
+    [
+        pytest.param(Fault(FaultKind.REQUEST_TIMEOUT), False, None, "request timeout (408)"),
+        pytest.param(Fault(FaultKind.CONFLICT), False, None, "lock conflict (409)"),
+        pytest.param(
+            Fault(FaultKind.RATE_LIMIT, retry_after=9, retry_after_ms=2500),
+            False,
+            2.5,
+            "rate limited (429)",
+            id="retry-after-ms-wins",
+        ),
+        pytest.param(
+            Fault(FaultKind.BAD_REQUEST, should_retry=True),
+            False,
+            None,
+            "x-should-retry: true",
+            id="server-says-retry",
+        ),
+        pytest.param(
+            Fault(FaultKind.SERVER_ERROR, should_retry=False),
+            True,
+            None,
+            "x-should-retry: false",
+            id="server-says-no",
+        ),
+    ],
+)
+def test_the_sdks_retry_rules(
+    messages_api: MessagesApiServer,
+    fault: Fault,
+    fatal: bool,
+    retry_after: float | None,
+    why: str,
+) -> None:
+    messages_api.enqueue(fault)
+    with pytest.raises(ProviderError) as caught:
+        _generate(messages_api)
+    assert isinstance(caught.value, ProviderFatalError) is fatal
+    assert caught.value.retry_after == retry_after
+    assert why in str(caught.value)
+
+
+def _ask(
+    server: MessagesApiServer, model: str, *, temperature: float | None, effort: str | None
+) -> GenerationResponse:
+    async def go() -> GenerationResponse:
+        provider = AnthropicProvider(
+            api_key="sk-test", model="claude-sonnet-4-6", base_url=server.url
+        )
+        request = GenerationRequest(
+            atom=make_atom(id="add"),
+            system_blocks=(PromptBlock("SYSTEM"),),
+            prompt="PROMPT",
+            temperature=temperature,
+            max_tokens=256,
+            attempt_number=1,
+            model=model,
+            effort=effort,
+        )
+        try:
+            return await provider.generate(request)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go())
+
+
+def test_effort_and_model_per_request(messages_api: MessagesApiServer) -> None:
+    response = _ask(messages_api, "claude-haiku-5-5", temperature=0.7, effort="low")
+    body = messages_api.requests[0].body
+    assert body["model"] == response.model == "claude-haiku-5-5"
+    assert body["output_config"] == {"effort": "low"}
+    assert "temperature" not in body, "Haiku 5.5 takes no temperature: not sent"
+    _ask(messages_api, "claude-haiku-4-5", temperature=0.5, effort="high")
+    older = messages_api.requests[1].body
+    assert older["temperature"] == 0.5 and "output_config" not in older, "4.5 has no effort"
+
+
+def test_the_server_refuses_what_the_api_refuses(messages_api: MessagesApiServer) -> None:
+    import anthropic
+
+    client = anthropic.Anthropic(api_key="sk-test", base_url=messages_api.url, max_retries=0)
+    with pytest.raises(anthropic.BadRequestError, match=r"`temperature` is deprecated"):
+        client.messages.create(
+            model="claude-sonnet-5-5",
+            max_tokens=16,
+            messages=[{"role": "user", "content": "hi"}],
+            extra_body={"temperature": 0.5},
+        )
+    with pytest.raises(anthropic.BadRequestError, match="does not support effort"):
+        client.messages.create(
+            model="claude-haiku-4-5",
+            max_tokens=16,
+            messages=[{"role": "user", "content": "hi"}],
+            output_config={"effort": "low"},
+        )
+    client.close()
+    assert messages_api.usage.requests == 0, "a refused request is not billed"
+
+
+def test_the_server_bills_each_model_at_its_price(messages_api: MessagesApiServer) -> None:
+    _ask(messages_api, "claude-haiku-5-5", temperature=None, effort="low")
+    _ask(messages_api, "claude-sonnet-5-5", temperature=None, effort="high")
+    by_model = messages_api.usage_by_model
+    assert set(by_model) == {"claude-haiku-5-5", "claude-sonnet-5-5"}
+    expected = by_model["claude-haiku-5-5"].cost(price_for("claude-haiku-5-5")) + by_model[
+        "claude-sonnet-5-5"
+    ].cost(price_for("claude-sonnet-5-5"))
+    assert messages_api.billed_usd() == pytest.approx(expected)
+    assert expected > 0
+
+
+def test_the_prompt_cache_is_per_model(messages_api: MessagesApiServer) -> None:
+    """Like the API: a prefix Haiku wrote is written again, not read, by Sonnet."""
+    first = _generate(messages_api, model="claude-sonnet-4-6")
+    other = _generate(messages_api, model="claude-haiku-4-5")
+    again = _generate(messages_api, model="claude-sonnet-4-6")
+    assert first.cache_write_tokens == other.cache_write_tokens > 0
+    assert other.cache_read_tokens == 0
+    assert again.cache_read_tokens == first.cache_write_tokens

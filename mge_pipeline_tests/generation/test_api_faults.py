@@ -57,7 +57,7 @@ def _run(
     async def go() -> AtomResult:
         provider = AnthropicProvider(
             api_key="sk-test",
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-4-6",
             base_url=server.url,
             timeout_seconds=timeout,
         )
@@ -66,7 +66,7 @@ def _run(
             provider=provider,
             validator=PythonAtomValidator(PythonSandbox()),
             cost_guard=guard,
-            price=price_for("claude-sonnet-4-5"),
+            price=price_for("claude-sonnet-4-6"),
             files_for=lambda code: {ATOM.file_path: code},
             policy=RetryPolicy(jitter_fraction=0),
             gate=gate,
@@ -185,7 +185,21 @@ def test_costs_match_the_servers_usage_exactly(server: MessagesApiServer) -> Non
     server.enqueue(Fault(FaultKind.TRUNCATED), Fault(FaultKind.OVERLOADED))
     result, _, guard = _run(server)
     usage = server.usage
-    billed = usage.cost(price_for("claude-sonnet-4-5"))
+    billed = usage.cost(price_for("claude-sonnet-4-6"))
     assert result.cost_usd == pytest.approx(billed, abs=1e-12)
     assert guard.spent_usd == pytest.approx(billed, abs=1e-12)
     assert sum(a.prompt_tokens for a in result.attempts) == usage.input_tokens
+
+
+def test_every_api_retry_is_logged_with_its_reason(
+    server: MessagesApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.enqueue(Fault(FaultKind.RATE_LIMIT, retry_after_ms=1500), Fault(FaultKind.CONFLICT))
+    with caplog.at_level("WARNING", logger="mge_pipeline.execution.retry"):
+        result, clock, _ = _run(server)
+    assert result.status is AtomStatus.SUCCEEDED
+    assert clock.waits == [1.5, 2.0], "retry-after-ms exactly, then the backoff"
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("atom add attempt 1: API retry 1 of 3 in 1.5 s: rate limited")
+    assert messages[1].startswith("atom add attempt 1: API retry 2 of 3 in 2.0 s: lock conflict")

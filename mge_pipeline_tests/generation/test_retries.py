@@ -25,3 +25,16 @@ from mge_pipeline.generation.retries import should_retry
 def test_should_retry(status: int | None, headers: dict[str, str], retry: bool, why: str) -> None:
     decision = should_retry(status, headers)
     assert decision.retry is retry and why in decision.why
+
+
+def test_retry_after_is_read_like_the_sdk() -> None:
+    from email.utils import formatdate
+
+    from mge_pipeline.generation.retries import parse_retry_after
+
+    assert parse_retry_after({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    assert parse_retry_after({"retry-after": "2.5"}) == 2.5
+    assert parse_retry_after({"retry-after": formatdate(1030.0, usegmt=True)}, now=1000.0) == 30.0
+    assert parse_retry_after({"retry-after": "0"}) is None, "no wait asked"
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    assert parse_retry_after({}) is None
