@@ -594,7 +594,7 @@ class _Progress:
         self._draw(final=True)
 
     def _loop(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._stop.wait(0.2):
             self._draw(final=False)
 
     def _draw(self, *, final: bool) -> None:

@@ -170,7 +170,7 @@ def test_batch_mode_runs_every_round_as_a_message_batch_at_half_price(
     plan = load_masterplan(PLAN)
     responder = faulty_reference_responder(plan, {"claude-haiku-5-5": 0.35}, seed=3)
     with MessagesApiServer(responder) as server:
-        report = _run(server, clean_environment, tmp_path / "out", "--batch", "--batch-poll", "0.2")
+        report = _run(server, clean_environment, tmp_path / "out", "--batch", "--batch-poll", "1.0")
         billed = server.billed_usd()
         requests, batches = server.requests, server.batches
         realtime = server.usage_by_model
@@ -196,6 +196,8 @@ def test_batch_mode_survives_a_worker_restart_while_a_batch_is_pending(
         **{k: v for k, v in os.environ.items() if not k.startswith(("MGE_", "ANTHROPIC_"))},
         "MGE_HOME": str(clean_environment),
         "ANTHROPIC_API_KEY": "sk-ant-test",
+        # the killed worker's execution must be found lost before its output directory is free
+        "MGE_LOST_AFTER_SECONDS": "1",
     }
     command = [sys.executable, "-m", "mge_pipeline.cli", "run", str(PLAN), "--batch"]
     command += ["--batch-poll", "0.2", "--output", str(tmp_path / "out")]
@@ -221,6 +223,7 @@ def test_batch_mode_survives_a_worker_restart_while_a_batch_is_pending(
             worker.wait()
         assert pending.status == "in_progress" and server.billed_usd() == 0.0
         server.hold_batches(False)
+        time.sleep(1.5)
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stdout + result.stderr
         batches, billed = server.batches, server.billed_usd()
