@@ -16,6 +16,7 @@ from mge_pipeline.exceptions import ProviderError
 from mge_pipeline.generation import GenerationRequest, LLMProvider, ModelPrice, call_cost
 from mge_pipeline.generation.pricing import estimate_tokens, worst_case_cost
 from mge_pipeline.generation.prompts import PromptBlock
+from mge_pipeline.generation.schedule import accepts_temperature
 
 EXPLAIN_SYSTEM = (
     "You help a human reviewer. Explain in at most five sentences why the code below fails "
@@ -65,7 +66,7 @@ async def explain_failure(
         atom=atom,
         system_blocks=(PromptBlock(EXPLAIN_SYSTEM),),
         prompt=prompt,
-        temperature=0.2,
+        temperature=0.2 if accepts_temperature(provider.model) else None,
         max_tokens=max_tokens,
         attempt_number=1,
     )

@@ -110,7 +110,7 @@ def test_the_simulated_model_declines_to_explain() -> None:
 def test_an_explanation_through_the_real_sdk_is_costed_and_guarded() -> None:
     price = ModelPrice(3.0, 15.0)
     with MessagesApiServer(lambda request: "The code adds where the spec multiplies.") as server:
-        provider = AnthropicProvider(api_key="test", model="claude-sonnet-4-5", base_url=server.url)
+        provider = AnthropicProvider(api_key="test", model="claude-sonnet-5-5", base_url=server.url)
 
         async def ask(budget: float):  # type: ignore[no-untyped-def]
             try:
@@ -131,7 +131,7 @@ def test_an_explanation_through_the_real_sdk_is_costed_and_guarded() -> None:
         sent = server.requests[0]
         assert "add(1, 2) != 3" in sent.prompt and "return a - b" in sent.prompt
     with MessagesApiServer() as server:
-        provider = AnthropicProvider(api_key="test", model="claude-sonnet-4-5", base_url=server.url)
+        provider = AnthropicProvider(api_key="test", model="claude-sonnet-5-5", base_url=server.url)
         refused = asyncio.run(ask(0.000001))
         assert refused.text is None and refused.declined is not None
         assert refused.declined.startswith("no explanation requested: the call could cost")
