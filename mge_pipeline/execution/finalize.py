@@ -20,15 +20,15 @@ from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices
-from mge_pipeline.execution.test_command import (
-    exercised_files,
-    isolated_command,
-    runs_node,
-)
 from mge_pipeline.review.queue import queue_for_review
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.levels import blocking_failures, validate_levels
+from mge_pipeline.validation.test_command import (
+    exercised_files,
+    isolated_command,
+    runs_node,
+)
 
 
 async def finalize(services: RunServices) -> RunReport:

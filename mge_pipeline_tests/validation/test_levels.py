@@ -30,6 +30,7 @@ from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox, SandboxOutcome
 from mge_pipeline.validation.levels import validate_levels
+from mge_pipeline.validation.test_command import LAUNCHER
 
 
 class FakeRunner:
@@ -41,7 +42,12 @@ class FakeRunner:
         self.commands: list[list[str]] = []
 
     async def run_command(
-        self, files: dict[str, str], argv: list[str], *, timeout_seconds: float = 0
+        self,
+        files: dict[str, str],
+        argv: list[str],
+        *,
+        timeout_seconds: float = 0,
+        limit_address_space: bool = True,
     ) -> SandboxOutcome:
         self.commands.append(argv)
         output = self.output if argv[:2] == ["python", "-c"] else "1 failed"
@@ -369,9 +375,30 @@ def test_the_task_test_command_runs_and_its_failure_implicates_the_task() -> Non
     masterplan = plan([atom("f", F)], task_fields={"test_command": ["python", "-m", "pytest"]})
     runner = FakeRunner(returncode=1)
     results = levels(masterplan, runner)
-    assert ["python", "-m", "pytest"] in runner.commands
+    assert ["python", LAUNCHER, "-m", "pytest"] in runner.commands
     assert finding(results, ValidationLevel.TASK, "test_command")[0].atom_ids == ["f"]
     assert levels(masterplan, FakeRunner(returncode=0))[0].passed
+
+
+def test_the_task_test_command_tests_the_rebuilt_files_not_an_installed_copy() -> None:
+    """``yaml/reader.py`` rebuilt alone: the bare command would import the installed PyYAML's
+    reader (which has ``Reader``) and pass; through the launcher it sees the rebuilt file."""
+    code = "def add(a: int, b: int) -> int:\n    return a + b\n"
+    reader = atom("add", code, file_path="yaml/reader.py")
+    check = "import yaml.reader as r\nassert hasattr(r, 'Reader')\n"
+    masterplan = plan([reader], task_fields={"test_command": ["python", "-c", check]})
+    found = finding(
+        levels(masterplan, PythonSandbox(timeout_seconds=10)), ValidationLevel.TASK, "test_command"
+    )
+    assert found and "AssertionError" in found[0].message
+
+
+def test_a_task_command_that_loads_none_of_the_rebuilt_files_fails() -> None:
+    masterplan = plan([atom("f", F)], task_fields={"test_command": ["python", "-c", "pass"]})
+    found = finding(
+        levels(masterplan, PythonSandbox(timeout_seconds=10)), ValidationLevel.TASK, "test_command"
+    )
+    assert found and "loaded none of the rebuilt files" in found[0].message
 
 
 def test_milestone_integration_imports_every_module_in_the_sandbox() -> None:

@@ -40,6 +40,7 @@ from mge_pipeline.validation.levels.program import (
 )
 from mge_pipeline.validation.levels.task import task_issues
 from mge_pipeline.validation.sandbox import SandboxOutcome
+from mge_pipeline.validation.test_command import exercised_files, isolated_command, runs_node
 
 TASK_COMMAND_TIMEOUT_SECONDS = 300.0
 IMPORT_TIMEOUT_SECONDS = 30.0
@@ -112,17 +113,27 @@ async def _task(
 async def _task_command(
     context: LevelContext, task: Task, sandbox: CommandRunner
 ) -> list[LevelIssue]:
+    """The task's own command, run like the plan's: against the rebuilt files only, and failed
+    when it loaded none of them (it then tested something else, say an installed copy)."""
     argv = list(task.test_command or [])
+    staged, command = isolated_command(context.files, argv)
     outcome = await sandbox.run_command(
-        context.files, argv, timeout_seconds=TASK_COMMAND_TIMEOUT_SECONDS
+        staged,
+        command,
+        timeout_seconds=TASK_COMMAND_TIMEOUT_SECONDS,
+        limit_address_space=not runs_node(argv),
     )
     ids = [a.id for a in task.atoms]
+    shown = " ".join(argv)
     if outcome.timed_out:
-        message = f"the task's test command `{' '.join(argv)}` timed out"
+        message = f"the task's test command `{shown}` timed out"
         return [issue(Severity.ERROR, ErrorCategory.TIMEOUT, "test_command", message, ids)]
     if outcome.returncode != 0:
         tail = " ".join(outcome.stderr_tail.strip().splitlines()[-3:])[-400:]
-        message = f"the task's test command `{' '.join(argv)}` exited {outcome.returncode}: {tail}"
+        message = f"the task's test command `{shown}` exited {outcome.returncode}: {tail}"
+        return [issue(Severity.ERROR, ErrorCategory.LOGIC, "test_command", message, ids)]
+    if exercised_files(outcome.stderr_tail) == []:
+        message = f"the task's test command `{shown}` loaded none of the rebuilt files"
         return [issue(Severity.ERROR, ErrorCategory.LOGIC, "test_command", message, ids)]
     return []
 

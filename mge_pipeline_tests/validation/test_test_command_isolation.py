@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mge_pipeline.execution.test_command import isolated_command
 from mge_pipeline.validation import PythonSandbox
+from mge_pipeline.validation.test_command import isolated_command
 from mge_pipeline_tests.factories import make_atom, make_plan
 from mge_pipeline_tests.orchestration.helpers import run_plan
 
