@@ -18,7 +18,7 @@ from mge_pipeline.atomization.plan import build_masterplan
 from mge_pipeline.atomization.plan_graph import plan_dependency_graph
 from mge_pipeline.planning import load_masterplan
 
-EXIT_OK, EXIT_NOTHING_ATOMIZED = 0, 2
+EXIT_OK, EXIT_NOTHING_ATOMIZED, EXIT_BAD_INPUT = 0, 2, 2
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +37,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help="command run on the rebuilt files, e.g. 'python -m pytest -q /abs/path/tests'",
     )
+    atomize.add_argument(
+        "--project-file",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="PATH",
+        help="a file carried into the plan as it is (tsconfig.json, package.json, a .d.ts), at "
+        "its path relative to --root (default: its parent); repeatable",
+    )
     atomize.set_defaults(handler=run_atomize)
 
     graph = commands.add_parser("graph", help="dependency statistics of a masterplan")
@@ -47,6 +56,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run_atomize(args: argparse.Namespace) -> int:
+    project_files, problems = _project_files(args.project_file, args.root)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_BAD_INPUT
     atomized: list[AtomizedFile] = []
     for path, relative in discover(args.paths, root=args.root):
         outcome = atomize_file(path, relative)
@@ -63,6 +77,7 @@ def run_atomize(args: argparse.Namespace) -> int:
         plan_id=plan_id,
         name=f"Atomized {', '.join(str(p) for p in args.paths)}",
         test_command=shlex.split(args.test_command) if args.test_command else (),
+        project_files=project_files,
     )
     for shown, reason in result.skipped:
         print(f"skipped {shown}: {reason}", file=sys.stderr)
@@ -90,6 +105,24 @@ def run_graph(args: argparse.Namespace) -> int:
         args.mermaid.write_text(to_mermaid(typed))
         print(f"mermaid: {args.mermaid}")
     return EXIT_OK
+
+
+def _project_files(paths: list[Path], root: Path | None) -> tuple[dict[str, str], list[str]]:
+    """Each ``--project-file`` read before anything is written, so a bad one loses nothing."""
+    files: dict[str, str] = {}
+    problems: list[str] = []
+    for path in paths:
+        base = (root or path.parent).resolve()
+        if not path.resolve().is_relative_to(base):
+            problems.append(f"--project-file {path}: not under the root {base}")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"--project-file {path}: cannot be read ({exc})")
+            continue
+        files[path.resolve().relative_to(base).as_posix()] = text
+    return files, problems
 
 
 def _plan_id(path: Path) -> str:

@@ -17,7 +17,7 @@ import ast
 import re
 import warnings
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -87,6 +87,7 @@ def build_masterplan(
     plan_id: str,
     name: str,
     test_command: Sequence[str] = (),
+    project_files: Mapping[str, str] | None = None,
 ) -> AtomizedPlan:
     atoms: list[PlanAtom] = []
     skipped: list[tuple[str, str]] = []
@@ -123,6 +124,8 @@ def build_masterplan(
             atom.main, contexts[atom.id], siblings=siblings, dependencies=len(same_file)
         )
     document = _document(atoms, graph, contexts, reports, plan_id, name, list(test_command))
+    if project_files:
+        document["project_files"] = dict(project_files)
     return AtomizedPlan(MasterPlan.model_validate(document), graph, reports, contexts, skipped)
 
 

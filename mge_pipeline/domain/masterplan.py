@@ -143,6 +143,25 @@ class MasterPlan(_Strict):
             "project's own test suite; a leading 'python' means the sandbox's interpreter."
         ),
     )
+    project_files: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Files the plan supplies as they are (path → text), e.g. tsconfig.json, package.json "
+            "or .d.ts declarations: present beside every atom's check, at every level and in "
+            "the output, and part of every atom's cache key."
+        ),
+    )
+
+    @field_validator("project_files")
+    @classmethod
+    def _project_paths(cls, value: dict[str, str]) -> dict[str, str]:
+        for path in value:
+            parts = path.replace("\\", "/").split("/")
+            if not path or path.startswith("/") or ".." in parts or "" in parts:
+                raise ValueError(f"'{path}' must be a relative path inside the output directory")
+            if parts[-1].startswith("__mge"):
+                raise ValueError(f"'{path}': names starting with __mge are MGE's own")
+        return value
 
     def atoms(self) -> Iterator[AtomSpec]:
         for phase in self.phases:

@@ -71,16 +71,21 @@ def dependency_order(graph: nx.DiGraph, atom_ids: Iterable[str]) -> list[str]:
 
 
 def assemble_files(
-    atoms: Mapping[str, AtomSpec], codes: Mapping[str, str], graph: nx.DiGraph
+    atoms: Mapping[str, AtomSpec],
+    codes: Mapping[str, str],
+    graph: nx.DiGraph,
+    project_files: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Files for the atoms that have code; methods go inside their class's block."""
+    """Files for the atoms that have code (methods inside their class's block), beside the
+    plan's own project files (a ``tsconfig.json`` decides how every check compiles)."""
     ordered = dependency_order(graph, [atom_id for atom_id in codes if atom_id in atoms])
     by_file: dict[str, list[str]] = defaultdict(list)
     for atom_id in ordered:
         by_file[atoms[atom_id].file_path].append(atom_id)
-    return {
+    rendered = {
         path: _render_file([atoms[i] for i in ids], codes) for path, ids in sorted(by_file.items())
     }
+    return {**dict(project_files or {}), **rendered}
 
 
 def _render_file(atoms: list[AtomSpec], codes: Mapping[str, str]) -> str:
@@ -141,9 +146,11 @@ def files_for_atom(
     atoms: Mapping[str, AtomSpec],
     dependency_codes: Mapping[str, str],
     graph: nx.DiGraph,
+    project_files: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The files a sandbox needs to test one candidate: its transitive dependencies and itself."""
+    """The files a sandbox needs to test one candidate: its transitive dependencies, itself and
+    the plan's project files."""
     needed = nx.ancestors(graph, atom_id)
     codes = {dep: dependency_codes[dep] for dep in needed if dep in dependency_codes}
     codes[atom_id] = candidate
-    return assemble_files(atoms, codes, graph)
+    return assemble_files(atoms, codes, graph, project_files)

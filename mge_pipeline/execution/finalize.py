@@ -38,7 +38,7 @@ async def finalize(services: RunServices) -> RunReport:
     bundle, run, sandbox = services.bundle, services.run, services.sandbox
     store = services.store.sync
     codes = await services.store.validated_codes(run.execution_id, list(bundle.atoms))
-    files = assemble_files(bundle.atoms, codes, bundle.graph)
+    files = assemble_files(bundle.atoms, codes, bundle.graph, bundle.plan.project_files)
     levels = await validate_levels(bundle.plan, codes, files, sandbox)
     acceptance = await _acceptance(bundle, files, codes, sandbox)
     command = await _test_command(bundle, files, codes, sandbox)

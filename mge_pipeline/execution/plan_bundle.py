@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -80,9 +81,12 @@ def spec_hashes(plan: MasterPlan, graph: nx.DiGraph) -> dict[str, str]:
     """A Merkle hash: an atom's key changes when its spec or any dependency's spec changes."""
     atoms = plan.atom_map()
     hashes: dict[str, str] = {}
+    # A changed tsconfig changes what every check compiled; plans without one keep their keys.
+    project = json.dumps(plan.project_files, sort_keys=True) if plan.project_files else ""
+    project = hashlib.sha256(project.encode()).hexdigest() if project else ""
     for atom_id in nx.topological_sort(graph):
         parts = [
-            atoms[atom_id].content_hash(),
+            atoms[atom_id].content_hash() + project,
             *sorted(hashes[d] for d in graph.predecessors(atom_id)),
         ]
         hashes[atom_id] = hashlib.sha256("|".join(parts).encode()).hexdigest()

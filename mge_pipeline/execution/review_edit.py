@@ -68,7 +68,9 @@ async def validate_edit(
             {a: by_hash[bundle.spec_hashes[a]] for a in missing if bundle.spec_hashes[a] in by_hash}
         )
     validator = LanguageDispatchValidator(sandbox, names_by_file=bundle.names_by_file)
-    files = files_for_atom(entry.atom_id, code, bundle.atoms, codes, bundle.graph)
+    files = files_for_atom(
+        entry.atom_id, code, bundle.atoms, codes, bundle.graph, bundle.plan.project_files
+    )
     verdict = await validator.validate(atom, code, files)
     return EditCheck(verdict)
 

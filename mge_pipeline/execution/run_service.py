@@ -316,7 +316,9 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         cost_guard=services.cost_guard,
         price=services.price,
         prices=services.prices,
-        files_for=lambda code: files_for_atom(atom_id, code, bundle.atoms, codes, bundle.graph),
+        files_for=lambda code: files_for_atom(
+            atom_id, code, bundle.atoms, codes, bundle.graph, bundle.plan.project_files
+        ),
         dependencies=dependencies,
         system_blocks=services.system_blocks[atom.file_path],
         dependency_token_budget=settings.dependency_token_budget,

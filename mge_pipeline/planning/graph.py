@@ -32,6 +32,12 @@ def check_masterplan(plan: MasterPlan) -> nx.DiGraph:
         for atom in atoms.values()
         if atom.id in (atom.depends_on or [])
     ]
+    targets = {atom.file_path: atom.id for atom in reversed(list(atoms.values()))}
+    problems += [
+        f"project_files '{path}': it is also the target file of atom '{targets[path]}'"
+        for path in plan.project_files
+        if path in targets
+    ]
     if problems:
         raise MasterPlanError(problems)
     graph = build_dependency_graph(plan)

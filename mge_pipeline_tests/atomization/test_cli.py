@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mge_pipeline_tests.atomization.helpers import SAMPLE
 from mge_pipeline_tests.cli.test_cli import mge
@@ -90,3 +91,31 @@ def test_atomize_fails_when_nothing_could_be_atomized(
         f"skipped {notes}: not Python, TypeScript or JavaScript",
         "error: no file could be atomized",
     ]
+
+
+def test_atomize_carries_project_files_and_refuses_one_outside_the_root(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "src" / "half.ts"
+    source.parent.mkdir()
+    source.write_text("export function half(x: number): number {\n  return x / 2;\n}\n")
+    config = tmp_path / "tsconfig.json"
+    config.write_text('{"compilerOptions": {"strict": true}}\n')
+    out = tmp_path / "plan.yaml"
+    root = ["--root", str(tmp_path)]
+    result = mge("atomize", str(source), "-o", str(out), *root, "--project-file", str(config),
+                 home=clean_environment)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    plan = yaml.safe_load(out.read_text())
+    assert plan["project_files"] == {"tsconfig.json": config.read_text()}
+    assert plan["phases"][0]["milestones"][0]["tasks"][0]["atoms"][0]["file_path"] == "src/half.ts"
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.json"
+    outside.write_text("{}")
+    refused = tmp_path / "refused.yaml"
+    result = mge("atomize", str(source), "-o", str(refused), *root, "--project-file",
+                 str(outside), home=clean_environment)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: --project-file {outside}: not under the root {tmp_path.resolve()}"
+    ]
+    assert not refused.exists()

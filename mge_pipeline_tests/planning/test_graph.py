@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from mge_pipeline.planning import build_dependency_graph, compute_waves, plan_statistics
+import pytest
+from pydantic import ValidationError
+
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.exceptions import MasterPlanError
+from mge_pipeline.planning import (
+    build_dependency_graph,
+    check_masterplan,
+    compute_waves,
+    plan_statistics,
+)
 from mge_pipeline_tests.factories import chain_plan, make_atom, make_plan
 
 
@@ -94,3 +104,16 @@ def test_statistics_of_a_chain_and_a_fan() -> None:
         2,
     )
     assert stats.theoretical_parallelism == 3.5
+
+
+def test_project_files_are_relative_paths_that_no_atom_targets() -> None:
+    document = make_plan(make_atom(id="f", file_path="pkg/core.py")).model_dump(mode="json")
+    for bad in ("../tsconfig.json", "/etc/passwd", "a//b.json", "__mge_check__.js"):
+        with pytest.raises(ValidationError, match="project_files"):
+            MasterPlan.model_validate({**document, "project_files": {bad: "{}"}})
+    clash = MasterPlan.model_validate({**document, "project_files": {"pkg/core.py": ""}})
+    with pytest.raises(MasterPlanError) as raised:
+        check_masterplan(clash)
+    assert raised.value.problems == [
+        "project_files 'pkg/core.py': it is also the target file of atom 'f'"
+    ]

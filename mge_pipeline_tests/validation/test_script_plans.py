@@ -183,3 +183,39 @@ def test_a_duplicate_import_the_merge_cannot_hide_fails_the_run(
     assert run.report["status"] == "failed" and not run.success
     assert run.report["atoms_validated"] == len(atoms), "each atom is right on its own"
     assert "TS2300" in json.dumps(run.report), run.report.get("reason")
+
+
+TSCONFIG = json.dumps(
+    {"compilerOptions": {"strict": True, "baseUrl": ".", "paths": {"@lib/*": ["src/lib/*"]}}}
+)
+ALIASED = [
+    atom("half", "src/lib/half.ts", "typescript",
+         "export function half(x: number): number {\n  return x / 2;\n}\n",
+         "test('half', () => assert.equal(half(4), 2));\n"),
+    atom("quarter", "src/use.ts", "typescript",
+         "import { half } from '@lib/half';\n\n"
+         "export function quarter(x: number): number {\n  return half(half(x));\n}\n",
+         "test('alias', () => assert.equal(quarter(8), 2));\n", depends_on=["half"]),
+]  # fmt: skip
+
+
+def test_the_plans_own_tsconfig_decides_how_every_check_compiles(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A path alias exists only in the plan's ``tsconfig.json``: carried as a project file it
+    is beside every check and in the output; without it the same atom cannot resolve it."""
+    carried = plan("aliasplan", ALIASED, project_files={"tsconfig.json": TSCONFIG})
+    run = run_plan(carried, _folder(tmp_path / "with"), database_url)
+    _completed(run, len(ALIASED))
+    assert json.loads((run.output_dir / "tsconfig.json").read_text())["compilerOptions"]["strict"]
+    bare = run_plan(plan("bareplan", ALIASED), _folder(tmp_path / "without"), database_url)
+    assert bare.report is not None and bare.report["status"] == "failed"
+    quarter = next(a for a in bare.report["atoms"] if a["atom_id"] == "quarter")
+    assert quarter["status"] == "failed"
+    assert set(quarter["error_categories"]) == {"type"}, quarter  # TS2307: cannot find '@lib/half'
+    assert next(a for a in bare.report["atoms"] if a["atom_id"] == "half")["status"] == "succeeded"
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir()
+    return path
