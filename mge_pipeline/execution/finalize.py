@@ -25,6 +25,7 @@ from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.levels import blocking_failures, validate_levels
 from mge_pipeline.validation.test_command import (
+    describe_command,
     exercised_files,
     isolated_command,
     runs_node,
@@ -176,7 +177,7 @@ async def _test_command(
         return AcceptanceResult(None, f"not run: {missing} atoms did not validate")
     staged, command = isolated_command(files, argv)
     outcome = await sandbox.run_command(staged, command, limit_address_space=not runs_node(argv))
-    shown = " ".join(argv)
+    shown = describe_command(argv)
     exercised = exercised_files(outcome.stderr_tail)
     tail = outcome.stderr_tail[-1500:]
     if exercised is not None:

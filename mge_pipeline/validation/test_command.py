@@ -24,6 +24,7 @@ import atexit, importlib.abc, importlib.machinery, json, os, runpy, sys
 
 ROOT = os.getcwd()
 OWN = set(json.loads(__OWN__))
+REBUILT = set(json.loads(__REBUILT__))
 
 
 def _inside(path):
@@ -49,12 +50,12 @@ class _RebuiltOnly(importlib.abc.MetaPathFinder):
 
 
 def _report():
-    files = sorted(
-        os.path.relpath(m.__file__, ROOT)
+    loaded = {
+        os.path.relpath(m.__file__, ROOT).replace(os.sep, "/")
         for m in list(sys.modules.values())
         if _inside(getattr(m, "__file__", None) or "")
-        and not os.path.basename(m.__file__).startswith("__mge")
-    )
+    }
+    files = sorted(loaded & REBUILT)
     sys.stderr.write("\n__MARKER__" + json.dumps(files) + "\n")
     sys.stderr.flush()
 
@@ -76,10 +77,12 @@ else:
 _NODE_PRELOAD_SOURCE = r"""
 const path = require("path");
 const root = process.cwd();
+const rebuilt = new Set(__REBUILT__);
 process.on("exit", () => {
   const files = Object.keys(require.cache)
-    .filter((f) => f.startsWith(root + path.sep) && !path.basename(f).startsWith("__mge"))
-    .map((f) => path.relative(root, f)).sort();
+    .filter((f) => f.startsWith(root + path.sep))
+    .map((f) => path.relative(root, f).split(path.sep).join("/"))
+    .filter((f) => rebuilt.has(f)).sort();
   process.stderr.write("\n__MARKER__" + JSON.stringify(files) + "\n");
 });
 """
@@ -102,14 +105,25 @@ def isolated_command(
     """Files and argv that run ``argv`` against the rebuilt files only, reporting what loaded."""
     staged = dict(files)
     command = list(argv)
+    # Only the output's own files count as exercised, not test files a command writes itself.
+    rebuilt = json.dumps(sorted(files))
     if command[:1] == ["python"]:
         own = json.dumps(json.dumps(top_level_names(files)))
-        staged[LAUNCHER] = _LAUNCHER_SOURCE.replace("__OWN__", own).replace("__MARKER__", MARKER)
+        launcher = _LAUNCHER_SOURCE.replace("__OWN__", own).replace("__MARKER__", MARKER)
+        staged[LAUNCHER] = launcher.replace("__REBUILT__", json.dumps(rebuilt))
         return staged, ["python", LAUNCHER, *command[1:]]
     if runs_node(command):
-        staged[NODE_PRELOAD] = _NODE_PRELOAD_SOURCE.replace("__MARKER__", MARKER)
+        preload = _NODE_PRELOAD_SOURCE.replace("__MARKER__", MARKER)
+        staged[NODE_PRELOAD] = preload.replace("__REBUILT__", rebuilt)
         return staged, [command[0], "--require", f"./{NODE_PRELOAD}", *command[1:]]
     return staged, command
+
+
+def describe_command(argv: Sequence[str], limit: int = 120) -> str:
+    """A command as a person reads it in a reason or a log line: a test command that carries
+    its test files inline (``node -e <script>``) is shown by its start, not its whole text."""
+    shown = " ".join(" ".join(part.split()) for part in argv)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
 
 
 def runs_node(argv: Sequence[str]) -> bool:

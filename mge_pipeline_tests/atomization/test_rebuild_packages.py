@@ -139,6 +139,88 @@ def test_at_the_default_fault_rate_no_completed_run_has_a_wrong_module(
         assert not run.success
 
 
+@dataclass(frozen=True)
+class NodePackage:
+    name: str
+    folder: Path
+    tests: int  # at least this many of its own test cases must run
+
+
+NODE_PACKAGES = [
+    NodePackage("bytes", PACKAGES / "bytes", 30),
+    NodePackage("escape_html", PACKAGES / "escape-html", 30),
+]
+_NODE_TEST_RUNNER = """
+const fs = require("fs"), path = require("path"), t = require("node:test");
+const files = JSON.parse(__FILES__);
+for (const [name, text] of Object.entries(files)) {
+  fs.mkdirSync(path.dirname(name), { recursive: true });
+  fs.writeFileSync(name, text);
+}
+Object.assign(globalThis, { describe: t.describe, it: t.it, before: t.before, after: t.after,
+  beforeEach: t.beforeEach, afterEach: t.afterEach });
+for (const name of Object.keys(files)) require(path.resolve(name));
+"""
+
+
+def node_tests_command(folder: Path) -> list[str]:
+    """The package's own mocha-style tests (``describe``/``it`` with Node's ``assert``), written
+    unchanged beside the output and run by Node's built-in test runner, which provides the same
+    ``describe``/``it`` and exits non-zero when a test fails — no mocha in the sandbox."""
+    files = {
+        p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.glob("test/*.js"))
+    }
+    script = _NODE_TEST_RUNNER.replace("__FILES__", json.dumps(json.dumps(files)))
+    return [which_node() or "node", "-e", script]
+
+
+def rebuild_node(package: NodePackage, tmp_path: Path, database_url: str, fault_rate: float):  # type: ignore[no-untyped-def]
+    result = atomize_file(package.folder / "index.js", "index.js")
+    assert isinstance(result, AtomizedFile), result
+    command = node_tests_command(package.folder)
+    plan = build_masterplan(
+        [result], plan_id=package.name, name=package.name, test_command=command
+    ).plan
+    return run_plan(plan, tmp_path, database_url, fault_rate=fault_rate, seed=7)
+
+
+def node_tests_pass(package: NodePackage, output: Path) -> int:
+    """The package's tests against the output, outside the sandbox: the number that passed."""
+    done = subprocess.run(
+        node_tests_command(package.folder), cwd=output, capture_output=True, text=True,
+        check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return int(re.findall(r"^# pass (\d+)$", done.stdout, re.MULTILINE)[-1])
+
+
+@pytest.mark.skipif(which_node() is None, reason="needs Node")
+@pytest.mark.parametrize("package", NODE_PACKAGES, ids=lambda p: p.name)
+def test_a_real_npm_package_rebuilds_and_passes_its_own_tests(
+    package: NodePackage, tmp_path: Path, database_url: str
+) -> None:
+    run = rebuild_node(package, tmp_path, database_url, fault_rate=0.0)
+    assert run.report is not None
+    assert run.report["status"] == "completed", run.report.get("reason")
+    assert run.report["test_command"] == "passed"
+    assert "rebuilt files exercised (1): index.js" in run.report["test_command_output"]
+    assert node_tests_pass(package, run.output_dir) >= package.tests
+
+
+@pytest.mark.skipif(which_node() is None, reason="needs Node")
+@pytest.mark.parametrize("package", NODE_PACKAGES, ids=lambda p: p.name)
+def test_an_npm_package_at_the_default_fault_rate_never_completes_wrong(
+    package: NodePackage, tmp_path: Path, database_url: str
+) -> None:
+    run = rebuild_node(package, tmp_path, database_url, fault_rate=constants.DEFAULT_FAULT_RATE)
+    assert run.report is not None
+    if run.report["status"] == "completed":
+        assert run.report["test_command"] == "passed"
+        assert node_tests_pass(package, run.output_dir) >= package.tests
+    else:
+        assert run.report["reason"] and not run.success
+
+
 MS = PACKAGES / "ms"
 _README_EXAMPLE = re.compile(r"^(ms\(.*\))\s*//\s*(.+)$", re.MULTILINE)
 

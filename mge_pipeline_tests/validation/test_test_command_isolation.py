@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from mge_pipeline.validation import PythonSandbox
-from mge_pipeline.validation.test_command import isolated_command
+from mge_pipeline.validation.test_command import describe_command, isolated_command
 from mge_pipeline_tests.factories import make_atom, make_plan
 from mge_pipeline_tests.orchestration.helpers import run_plan
 
@@ -65,3 +65,11 @@ def test_a_command_that_loads_no_rebuilt_file_fails(tmp_path: Path, database_url
     run = run_plan(make_plan(test_command=command), tmp_path, database_url)
     assert run.report is not None and run.report["status"] == "failed"
     assert run.report["test_command"].startswith("test command loaded none of the rebuilt files")
+
+
+def test_a_command_carrying_its_tests_inline_is_shown_by_its_start() -> None:
+    script = "const files = " + "x" * 5000 + ";\nrun(files);\n"
+    shown = describe_command(["/usr/bin/node", "-e", script])
+    assert shown.startswith("/usr/bin/node -e const files = xxx") and shown.endswith("…")
+    assert len(shown) == 120 and "\n" not in shown
+    assert describe_command(["python", "-m", "pytest", "-q"]) == "python -m pytest -q"

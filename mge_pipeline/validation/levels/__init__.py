@@ -40,7 +40,12 @@ from mge_pipeline.validation.levels.program import (
 )
 from mge_pipeline.validation.levels.task import task_issues
 from mge_pipeline.validation.sandbox import SandboxOutcome
-from mge_pipeline.validation.test_command import exercised_files, isolated_command, runs_node
+from mge_pipeline.validation.test_command import (
+    describe_command,
+    exercised_files,
+    isolated_command,
+    runs_node,
+)
 
 TASK_COMMAND_TIMEOUT_SECONDS = 300.0
 IMPORT_TIMEOUT_SECONDS = 30.0
@@ -124,7 +129,7 @@ async def _task_command(
         limit_address_space=not runs_node(argv),
     )
     ids = [a.id for a in task.atoms]
-    shown = " ".join(argv)
+    shown = describe_command(argv)
     if outcome.timed_out:
         message = f"the task's test command `{shown}` timed out"
         return [issue(Severity.ERROR, ErrorCategory.TIMEOUT, "test_command", message, ids)]
