@@ -4,7 +4,8 @@ Only repairs whose outcome is certain: stray Markdown fence lines in code that d
 without them; tabs in the indentation of code that mixes tabs and spaces (expanded at 8
 columns, as Python's tokenizer reads them); imports of standard-library modules (or a few
 unambiguous standard names) that the code uses but nothing in its module binds. Each repair
-is described in one line for the attempt history.
+is described in one line for the attempt history. JavaScript and TypeScript get their own
+certain repairs (``script_autofix``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 
 from mge_pipeline.domain import AtomSpec, Language
 from mge_pipeline.validation.checks.names import parse_or_none, undefined_names
+from mge_pipeline.validation.script_autofix import script_fixes
 
 _FENCE_LINE = re.compile(r"^\s*(```|~~~)[\w+.-]*\s*$")
 # Names that mean one thing in the standard library, imported from where they live.
@@ -52,7 +54,7 @@ class AutoFixResult:
 def auto_fix(atom: AtomSpec, code: str, module_source: str | None = None) -> AutoFixResult:
     """Apply every certain repair in turn; ``module_source`` is the assembled file around it."""
     if atom.language is not Language.PYTHON:
-        return AutoFixResult(code)
+        return AutoFixResult(*script_fixes(code, atom.language, module_source))
     fixes: list[str] = []
     for repair in (_strip_fences, _expand_tabs):
         repaired, fix = repair(code)

@@ -103,3 +103,58 @@ def test_the_retry_loop_records_the_fix_and_spends_no_second_call() -> None:
     assert result.attempts[0].auto_fixes == [
         "added missing standard-library import(s): import json"
     ]
+
+
+TS = make_atom(id="where", language="typescript", file_path="src/where.ts")
+JS = make_atom(id="where", language="javascript", file_path="lib/where.js")
+WHERE = "export function where(a: string): string {\n  return path.join(a, 'x');\n}\n"
+DOUBLE = "export function double(a: number): number {\n  return 2 * a;\n}\n"
+WHERE_JS = "function where(a) {\n  return path.join(a, 'x');\n}\n"
+
+
+@pytest.mark.parametrize(
+    ("atom", "code", "module", "expected", "fix"),
+    [
+        pytest.param(
+            TS, "```ts\n" + DOUBLE + "```\n", None, DOUBLE, "stray Markdown fence",
+            id="ts-fences",
+        ),
+        pytest.param(
+            TS, WHERE, WHERE, 'import * as path from "node:path";\n' + WHERE,
+            'import * as path from "node:path";', id="ts-node-builtin",
+        ),
+        pytest.param(
+            JS, WHERE_JS, WHERE_JS + "module.exports = { where };\n",
+            'const path = require("node:path");\n' + WHERE_JS,
+            'const path = require("node:path");', id="cjs-node-builtin",
+        ),
+        pytest.param(
+            JS, WHERE_JS, "import { x } from './x.js';\n" + WHERE_JS,
+            'import * as path from "node:path";\n' + WHERE_JS,
+            'import * as path from "node:path";', id="esm-node-builtin",
+        ),
+    ],
+)  # fmt: skip
+def test_each_script_repair(atom, code: str, module: str | None, expected: str, fix: str) -> None:  # type: ignore[no-untyped-def]
+    result = auto_fix(atom, code, module)
+    assert result.code == expected
+    assert len(result.fixes) == 1 and fix in result.fixes[0]
+
+
+@pytest.mark.parametrize(
+    ("code", "module"),
+    [
+        pytest.param(WHERE, "import * as path from 'node:path';\n" + WHERE, id="file-imports-it"),
+        pytest.param(
+            "export function where(path: { join(a: string): string }): string {\n"
+            "  return path.join('x');\n}\n", None, id="a-parameter-named-path",
+        ),
+        pytest.param(
+            "export function where(a: string): string {\n  return lodash.join(a);\n}\n",
+            None, id="not-a-node-builtin",
+        ),
+        pytest.param("export const fence = '```';\n", None, id="fence-in-a-string"),
+    ],
+)  # fmt: skip
+def test_no_script_repair_when_not_certain(code: str, module: str | None) -> None:
+    assert auto_fix(TS, code, module).fixes == []
