@@ -107,10 +107,33 @@ def _prepare(request: dict[str, Any], workdir: str) -> None:
         root,
         *[p for p in sys.path if p.endswith(("site-packages", ".zip")) or "/lib/python" in p],
     ]
+    _rebuilt_only(root, request["files"])
     sys.dont_write_bytecode = True
     # The warm parent may have asked tempfile for its directory already (it caches the answer):
     # point it at the check's own directory, as TMPDIR now says (pytest writes its tmp there).
     tempfile.tempdir = workdir
+
+
+def _rebuilt_only(root: str, files: dict[str, str]) -> None:
+    """A top-level name the staged files provide is looked up among them only: a package
+    rebuilt without its ``__init__.py`` must not be answered by an installed copy of the same
+    name (a regular package in site-packages beats a namespace portion found first)."""
+    import importlib.abc
+    import importlib.machinery
+
+    own = {path.split("/", 1)[0].removesuffix(".py") for path in files if path.endswith(".py")}
+    own -= set(sys.stdlib_module_names)  # the harness and pytest run on the standard library
+    for name in list(sys.modules):
+        if name.partition(".")[0] in own:
+            del sys.modules[name]  # a warm parent's import of the same name
+
+    class RebuiltOnly(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+            if path is not None or name not in own:
+                return None
+            return importlib.machinery.PathFinder.find_spec(name, [root])
+
+    sys.meta_path.insert(0, RebuiltOnly())
 
 
 def _limit(request: dict[str, Any], isolation: str) -> None:

@@ -234,3 +234,15 @@ def test_free_check_root_and_shadowed_paths() -> None:
     with pytest.raises(SandboxPathError, match="/dev/shm/x is under /dev"):
         _refuse_shadowed(["/usr", "/dev/shm/x"])
     _refuse_shadowed(["/usr", "/devices/x"])
+
+
+def test_an_atom_of_a_package_rebuilt_without_its_init_is_not_answered_by_an_installed_copy() -> (
+    None
+):
+    """``yaml/reader.py`` alone: PyYAML is installed, and a regular package in site-packages
+    beats the rebuilt namespace portion found first on the path — unless the check looks the
+    staged files' own top-level names up among them only."""
+    atom = make_atom(id="add", file_path="yaml/reader.py", tests="assert add(1, 2) == 3")
+    validator = PythonAtomValidator(PythonSandbox(timeout_seconds=10.0))
+    verdict = asyncio.run(validator.validate(atom, GOOD, {atom.file_path: GOOD}))
+    assert verdict.passed, verdict.issues
