@@ -178,7 +178,8 @@ def _execute(
         "tokens_per_minute": args.tpm,
     }
     run_config = build_run_config(build, generation if generating else None)
-    run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+    # A failed step is reported below in one line; Dagit keeps the whole log and stack.
+    run_config["loggers"] = {"console": {"config": {"log_level": "CRITICAL"}}}
     with (
         _instance() as instance,
         dg.execute_job(

@@ -173,7 +173,8 @@ def _stage_metadata(result: StageResult[Any]) -> dict[str, Any]:
 
 
 def _failure(stage: str, exc: MgeError) -> dg.Failure:
-    return dg.Failure(description=f"{stage}: {exc}")
+    text = str(exc)
+    return dg.Failure(description=text if text.startswith(stage) else f"{stage}: {text}")
 
 
 @dg.op(description="Asks the model for the discovery document of the request.")
