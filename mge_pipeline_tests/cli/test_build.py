@@ -136,3 +136,14 @@ def test_the_simulated_model_declines_to_plan(clean_environment: Path, tmp_path:
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: The simulated model replays reference implementations")
     assert "needs a real model" in line and "scripted Messages API server" in line
+
+
+def test_the_budget_covers_planning_and_refuses_before_a_call(
+    scripted: MessagesApiServer, clean_environment: Path, tmp_path: Path
+) -> None:
+    result = mge("plan", BUILD_REQUEST, "-o", str(tmp_path / "p.yaml"), "--budget", "0.001",
+                 home=clean_environment, env=_env(scripted))  # fmt: skip
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: discover: discovery: cost budget of $0.001")
+    assert scripted.requests == [] and not (tmp_path / "p.yaml").exists()

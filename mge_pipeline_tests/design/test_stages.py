@@ -192,3 +192,14 @@ def test_the_simulated_model_declines_planning() -> None:
         planning_client(SimulatedModel())
     assert "has no plan to replay" in str(caught.value)
     assert "needs a real model" in str(caught.value)
+
+
+def test_an_answer_cut_off_at_max_tokens_is_asked_again_shorter(
+    scripted: MessagesApiServer,
+) -> None:
+    scripted.enqueue(Fault(FaultKind.TRUNCATED))
+    result, _ = _run(scripted, lambda s: discover(s, BUILD_REQUEST))
+    assert result.rejected[0] == (
+        "- the answer was cut off at max_tokens; answer with a shorter JSON object",
+    )
+    assert result.value.project_id == "textkit"
