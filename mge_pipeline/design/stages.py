@@ -241,6 +241,8 @@ async def _with_api_retries(
                 )
         except anthropic.APIError as exc:
             error = translate_error(exc)
+            if isinstance(error, ProviderFatalError) and services.gate is not None:
+                services.gate.failed_for_good(error)  # the other stages' calls stop too
             if isinstance(error, ProviderFatalError) or retry == policy.max_api_retries:
                 raise error from exc
             if services.gate is not None and error.rate_limited:

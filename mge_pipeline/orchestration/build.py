@@ -45,6 +45,7 @@ from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import open_run_services
 from mge_pipeline.execution.whole_run import execute_plan
 from mge_pipeline.generation.pricing import price_for
+from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.orchestration.config import MasterplanRunConfig, settings_from_config
 from mge_pipeline.orchestration.resources import (
     LLMProviderResource,
@@ -120,7 +121,11 @@ class BuiltPlan:
 
 
 class PlanningResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The build's planning services, built once per run: one client, one budget, one gate."""
+    """The build's planning services, built once per run: one client, one budget, one gate.
+
+    The gate is the planning's own (``max_concurrent`` of the build config): the LLM
+    resource's gate is the generation's, built from its run config when ``generate`` starts.
+    """
 
     _services: PlanningServices | None = PrivateAttr(default=None)
 
@@ -134,7 +139,7 @@ class PlanningResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                 guard=InMemoryCostGuard(settings.budget_usd),
                 price=price_for(provider.model),
                 settings=stage,
-                gate=llm.call_gate(None, None, settings.max_concurrent),
+                gate=CallGate(max_in_flight=settings.max_concurrent),
             )
         return self._services
 

@@ -23,7 +23,7 @@ from mge_pipeline.design import (
 )
 from mge_pipeline.domain import Language
 from mge_pipeline.domain.design import Discovery, PlanOutline
-from mge_pipeline.exceptions import BudgetExceededError
+from mge_pipeline.exceptions import BudgetExceededError, ProviderFatalError
 from mge_pipeline.execution.budget import InMemoryCostGuard
 from mge_pipeline.generation import SimulatedModel
 from mge_pipeline.generation.pricing import price_for
@@ -203,3 +203,11 @@ def test_an_answer_cut_off_at_max_tokens_is_asked_again_shorter(
         "- the answer was cut off at max_tokens; answer with a shorter JSON object",
     )
     assert result.value.project_id == "textkit"
+
+
+def test_an_error_no_retry_can_fix_stops_the_stage_at_once(scripted: MessagesApiServer) -> None:
+    scripted.enqueue(Fault(FaultKind.AUTHENTICATION))
+    with pytest.raises(ProviderFatalError) as caught:
+        _run(scripted, lambda s: discover(s, BUILD_REQUEST))
+    assert "request rejected (401)" in str(caught.value)
+    assert len(scripted.requests) == 1, "not retried"
