@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from mge_pipeline import settings
-from mge_pipeline.design.client import PlanningUnavailableError, planning_client
+from mge_pipeline.design.client import PlanningUnavailableError, check_can_plan
 from mge_pipeline.exceptions import MgeError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
@@ -88,7 +88,7 @@ def _build(args: argparse.Namespace) -> int:
     )
     provider = make_llm_resource(options).get_provider()
     try:
-        planning_client(provider)
+        check_can_plan(provider)
     except PlanningUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

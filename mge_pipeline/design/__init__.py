@@ -13,7 +13,11 @@ from mge_pipeline.design.checks import (
     decomposition_problems,
     outline_problems,
 )
-from mge_pipeline.design.client import PlanningUnavailableError, planning_client
+from mge_pipeline.design.client import (
+    PlanningUnavailableError,
+    check_can_plan,
+    planning_client,
+)
 from mge_pipeline.design.stages import (
     PlanningError,
     PlanningServices,
@@ -34,6 +38,7 @@ __all__ = [
     "StageSettings",
     "ask_checked",
     "assemble_masterplan",
+    "check_can_plan",
     "cycle_problems",
     "decompose",
     "decomposition_problems",

@@ -10,8 +10,10 @@ and reports what it cost and what was sent back. Every decomposition op is async
 async executor all tasks are decomposed at once, bounded by the call gate.
 """
 
+import contextlib
 import dataclasses
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -121,31 +123,36 @@ class BuiltPlan:
 
 
 class PlanningResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The build's planning services, built once per run: one client, one budget, one gate.
+    """What the build's planning calls share, built once per run: one budget, one gate.
 
     The gate is the planning's own (``max_concurrent`` of the build config): the LLM
     resource's gate is the generation's, built from its run config when ``generate`` starts.
+    Each op opens its own client and closes it on the run's event loop (``stage``).
     """
 
-    _services: PlanningServices | None = PrivateAttr(default=None)
+    _guard: InMemoryCostGuard | None = PrivateAttr(default=None)
+    _gate: CallGate | None = PrivateAttr(default=None)
 
-    def services(self, settings: BuildSettings, llm: LLMProviderResource) -> PlanningServices:
-        if self._services is None:
-            provider = llm.get_provider()
-            client = planning_client(provider)  # the simulated model declines here
-            stage = dataclasses.replace(settings.stage, model=provider.model)
-            self._services = PlanningServices(
+    @contextlib.asynccontextmanager
+    async def stage(
+        self, settings: BuildSettings, llm: LLMProviderResource
+    ) -> AsyncIterator[PlanningServices]:
+        provider = llm.get_provider()
+        client = planning_client(provider)  # the simulated model declines here
+        if self._guard is None or self._gate is None:
+            self._guard = InMemoryCostGuard(settings.budget_usd)
+            self._gate = CallGate(max_in_flight=settings.max_concurrent)
+        async with client:
+            yield PlanningServices(
                 client=client,
-                guard=InMemoryCostGuard(settings.budget_usd),
+                guard=self._guard,
                 price=price_for(provider.model),
-                settings=stage,
-                gate=CallGate(max_in_flight=settings.max_concurrent),
+                settings=dataclasses.replace(settings.stage, model=provider.model),
+                gate=self._gate,
             )
-        return self._services
 
     def spent_usd(self) -> float:
-        guard = self._services.guard if self._services else None
-        return guard.spent_usd if isinstance(guard, InMemoryCostGuard) else 0.0
+        return self._guard.spent_usd if self._guard else 0.0
 
 
 def _settings(config: BuildConfig) -> BuildSettings:
@@ -188,8 +195,8 @@ async def discover_op(
 ) -> dg.Output[Discovered]:
     settings = _settings(config)
     try:
-        services = planning.services(settings, llm)
-        result = await discover(services, settings.request, settings.language)
+        async with planning.stage(settings, llm) as services:
+            result = await discover(services, settings.request, settings.language)
     except MgeError as exc:
         raise _failure("discovery", exc) from exc
     return dg.Output(Discovered(settings, result.value), metadata=_stage_metadata(result))
@@ -200,8 +207,8 @@ async def plan_op(
     discovered: Discovered, planning: PlanningResource, llm: LLMProviderResource
 ) -> dg.Output[Outlined]:
     try:
-        services = planning.services(discovered.settings, llm)
-        result = await plan_outline(services, discovered.discovery)
+        async with planning.stage(discovered.settings, llm) as services:
+            result = await plan_outline(services, discovered.discovery)
     except MgeError as exc:
         raise _failure("planning", exc) from exc
     outlined = Outlined(discovered.settings, discovered.discovery, result.value)
@@ -224,8 +231,8 @@ async def decompose_task_op(
 ) -> dg.Output[Decomposed]:
     task = next(t for t in outlined.outline.tasks() if t.id == task_id)
     try:
-        services = planning.services(outlined.settings, llm)
-        result = await decompose(services, outlined.discovery, outlined.outline, task)
+        async with planning.stage(outlined.settings, llm) as services:
+            result = await decompose(services, outlined.discovery, outlined.outline, task)
     except MgeError as exc:
         raise _failure(f"decomposition of task '{task_id}'", exc) from exc
     metadata = _stage_metadata(result) | {"atoms": len(result.value.atoms)}

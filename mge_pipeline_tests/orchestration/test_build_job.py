@@ -70,3 +70,37 @@ def test_the_simulated_model_fails_discovery_with_its_reason(
     description = failure.step_failure_data.user_failure_data.description
     assert description.startswith("discovery: The simulated model replays reference")
     assert not (tmp_path / "p.yaml").exists()
+
+
+def test_tasks_are_decomposed_concurrently_on_the_async_executor(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    """Each answer takes 2 s: the second task's first request arrives while the first task's
+    is still being answered (sequential steps would put 2 s between them)."""
+    latency = 2.0
+    with MessagesApiServer(build_responder(), latency_seconds=latency) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+        job = dg.build_reconstructable_job(  # on the job's own (async) executor
+            "mge_pipeline.orchestration.build",
+            "make_build_job_from_options",
+            reconstructable_kwargs={
+                "generate": False,
+                "options": {"provider": "anthropic", "database_url": database_url},
+            },
+        )
+        config = build_run_config({"request": BUILD_REQUEST, "plan_path": str(tmp_path / "p.yaml")})
+        with (
+            dg.instance_for_test() as instance,
+            dg.execute_job(job, instance=instance, run_config=config) as result,
+        ):
+            assert result.success
+        requests = server.requests
+    first_turns = [
+        r.received_at
+        for r in requests
+        if r.body["output_config"]["format"]["schema"]["title"] == "TaskDecomposition"
+        and len(r.body["messages"]) == 1
+    ]
+    assert len(first_turns) == 2
+    assert abs(first_turns[0] - first_turns[1]) < latency
