@@ -148,7 +148,7 @@ def _execute(
     import dagster as dg
 
     from mge_pipeline.cli import _instance, _step_config
-    from mge_pipeline.orchestration.build import build_run_config
+    from mge_pipeline.orchestration.build_config import build_run_config
 
     job = dg.build_reconstructable_job(
         "mge_pipeline.orchestration.build",

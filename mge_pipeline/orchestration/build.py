@@ -14,40 +14,47 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import dagster as dg
 import yaml
 from dagster_async_executor import async_executor
-from pydantic import Field, PrivateAttr
+from pydantic import PrivateAttr
 
-from mge_pipeline import constants as c
 from mge_pipeline import settings as env
 from mge_pipeline.design import (
     PlanningServices,
     StageResult,
-    StageSettings,
     assemble_masterplan,
     decompose,
     discover,
     plan_outline,
     planning_client,
 )
-from mge_pipeline.domain import Language, MasterPlan
-from mge_pipeline.domain.design import Discovery, PlanOutline, TaskDecomposition
+from mge_pipeline.domain import MasterPlan
+from mge_pipeline.domain.design import Discovery
 from mge_pipeline.exceptions import MgeError
 from mge_pipeline.execution.budget import InMemoryCostGuard
 from mge_pipeline.execution.plan_bundle import bundle_masterplan
 from mge_pipeline.execution.prepare import prepare_run
-from mge_pipeline.execution.retry import RetryPolicy
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import open_run_services
 from mge_pipeline.execution.whole_run import execute_plan
 from mge_pipeline.generation.pricing import price_for
 from mge_pipeline.generation.rate_limit import CallGate
+from mge_pipeline.orchestration.build_config import (
+    BUILD_JOB,
+    PLAN_JOB,
+    BuildConfig,
+    BuildSettings,
+    BuiltPlan,
+    Decomposed,
+    Discovered,
+    Outlined,
+    build_settings,
+)
 from mge_pipeline.orchestration.config import MasterplanRunConfig, settings_from_config
 from mge_pipeline.orchestration.resources import (
     LLMProviderResource,
@@ -55,71 +62,6 @@ from mge_pipeline.orchestration.resources import (
     StoreResource,
     dagster_cancel_probe,
 )
-
-PLAN_JOB = "plan_from_request_job"
-BUILD_JOB = "build_from_request_job"
-
-
-class BuildConfig(dg.Config):
-    """Config of ``discover``; it travels to every later op with the discovery document."""
-
-    request: str = Field(description="What to build, in a person's words.")
-    plan_path: str = Field(description="Where the masterplan (YAML) is written.")
-    language: Literal["", "python", "typescript", "javascript"] = Field(
-        default="", description="The implementation language; empty: the model chooses."
-    )
-    budget_usd: float = Field(
-        default=c.DEFAULT_BUDGET_USD,
-        gt=0,
-        description="Budget of the whole build: planning first, generation gets what is left.",
-    )
-    max_answers: int = Field(
-        default=c.DEFAULT_MAX_ATTEMPTS, ge=1, le=10, description="Answers per planning stage."
-    )
-    max_tokens: int = Field(default=8192, ge=256, description="Output cap of a planning call.")
-    effort: Literal["", "low", "medium", "high", "xhigh", "max"] = Field(
-        default="", description="output_config.effort of planning calls; empty: not sent."
-    )
-    max_concurrent: int = Field(
-        default=c.DEFAULT_MAX_CONCURRENT, ge=1, description="Planning calls in flight."
-    )
-
-
-@dataclass(frozen=True)
-class BuildSettings:
-    request: str
-    plan_path: str
-    language: Language | None
-    budget_usd: float
-    stage: StageSettings
-    max_concurrent: int
-
-
-@dataclass(frozen=True)
-class Discovered:
-    settings: BuildSettings
-    discovery: Discovery
-
-
-@dataclass(frozen=True)
-class Outlined:
-    settings: BuildSettings
-    discovery: Discovery
-    outline: PlanOutline
-
-
-@dataclass(frozen=True)
-class Decomposed:
-    task_id: str
-    decomposition: TaskDecomposition
-
-
-@dataclass(frozen=True)
-class BuiltPlan:
-    plan: MasterPlan
-    plan_path: str
-    planning_cost_usd: float
-    budget_usd: float
 
 
 class PlanningResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -155,23 +97,6 @@ class PlanningResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return self._guard.spent_usd if self._guard else 0.0
 
 
-def _settings(config: BuildConfig) -> BuildSettings:
-    return BuildSettings(
-        request=config.request,
-        plan_path=config.plan_path,
-        language=Language(config.language) if config.language else None,
-        budget_usd=config.budget_usd,
-        stage=StageSettings(
-            model="",
-            max_tokens=config.max_tokens,
-            effort=config.effort or None,
-            max_answers=config.max_answers,
-            policy=RetryPolicy(),
-        ),
-        max_concurrent=config.max_concurrent,
-    )
-
-
 def _stage_metadata(result: StageResult[Any]) -> dict[str, Any]:
     sent_back = "\n".join(
         f"answer {n}: " + "; ".join(p.removeprefix("- ") for p in problems)
@@ -193,7 +118,7 @@ def _failure(stage: str, exc: MgeError) -> dg.Failure:
 async def discover_op(
     config: BuildConfig, planning: PlanningResource, llm: LLMProviderResource
 ) -> dg.Output[Discovered]:
-    settings = _settings(config)
+    settings = build_settings(config)
     try:
         async with planning.stage(settings, llm) as services:
             result = await discover(services, settings.request, settings.language)
@@ -364,13 +289,3 @@ def make_build_job_from_options(generate: bool, options: dict[str, Any]) -> dg.J
 
     resources = make_resources(ResourceOptions(**options))
     return make_build_job(generate=generate, resources=resources)
-
-
-def build_run_config(
-    build: dict[str, Any], generation: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Run config of a build job: ``discover``'s, and ``generate``'s when it generates."""
-    ops: dict[str, Any] = {"discover": {"config": BuildConfig(**build).model_dump()}}
-    if generation is not None:
-        ops["generate"] = {"config": MasterplanRunConfig(**generation).model_dump()}
-    return {"ops": ops}

@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from mge_pipeline.orchestration.build import BuiltPlan, build_run_config, make_build_job
+from mge_pipeline.orchestration.build import make_build_job
+from mge_pipeline.orchestration.build_config import BuiltPlan, build_run_config
 from mge_pipeline.orchestration.environment import ResourceOptions, make_resources
 from mge_pipeline.planning import load_masterplan
 from mge_pipeline.testing import BUILD_REQUEST, MessagesApiServer, build_responder
