@@ -124,6 +124,10 @@ def _parser() -> argparse.ArgumentParser:
     from mge_pipeline.cli_review import add_commands as add_review_commands
 
     add_review_commands(commands)
+
+    from mge_pipeline.cli_build import add_commands as add_build_commands
+
+    add_build_commands(commands)
     return parser
 
 

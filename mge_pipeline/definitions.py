@@ -17,6 +17,7 @@ from mge_pipeline import settings
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.exceptions import MgeError
 from mge_pipeline.orchestration import compile_masterplan_job
+from mge_pipeline.orchestration.build import make_build_job
 from mge_pipeline.orchestration.environment import make_resources
 from mge_pipeline.orchestration.sensors import (
     make_ready_masterplan_sensor,
@@ -66,7 +67,8 @@ def build_definitions() -> dg.Definitions:
         except MgeError as exc:
             logger.warning("skipping masterplan %s: %s", plan.id, exc)
     sensors = [make_ready_masterplan_sensor(jobs), make_review_decision_sensor(jobs)]
-    return dg.Definitions(jobs=jobs, sensors=sensors, resources=make_resources())
+    builds = [make_build_job(generate=False), make_build_job(generate=True)]  # mge plan / build
+    return dg.Definitions(jobs=[*jobs, *builds], sensors=sensors, resources=make_resources())
 
 
 @dg.definitions

@@ -22,6 +22,12 @@ NO_REFERENCE_MESSAGE = (
     "The simulated model has no reference implementation for atom '{atom_id}' and does not "
     "write code it was not given; run this atom with a real model (provider=anthropic)."
 )
+NO_PLAN_MESSAGE = (
+    "The simulated model replays reference implementations and has no plan to replay: "
+    "planning from a request (discovery, masterplan, decomposition) needs a real model "
+    "(ANTHROPIC_API_KEY, --provider anthropic) or the scripted Messages API server "
+    "(python -m mge_pipeline.testing --script build, with ANTHROPIC_BASE_URL pointing at it)."
+)
 _PREAMBLES = ("", "Here is the implementation:\n\n", "Sure.\n\n")
 
 

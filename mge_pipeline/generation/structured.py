@@ -69,11 +69,7 @@ async def ask_structured(
 ) -> StructuredAnswer[T]:
     """Ask for one JSON object of ``schema``; repair an invalid answer with its problems."""
     messages: list[MessageParam] = [{"role": "user", "content": prompt}]
-    output_config: OutputConfigParam = {
-        "format": {"type": "json_schema", "schema": anthropic.transform_schema(schema)}
-    }
-    if effort is not None and accepts_effort(model):
-        output_config["effort"] = effort  # type: ignore[typeddict-item]
+    output_config = output_config_for(schema, model, effort)
     usage = StructuredUsage()
     price = price or price_for(model)
     problems: list[str] = []
@@ -88,12 +84,12 @@ async def ask_structured(
             )
         except anthropic.APIError as exc:
             raise translate_error(exc) from exc
-        usage = _add(usage, message.usage, price)
-        text = "".join(b.text for b in message.content if isinstance(b, anthropic.types.TextBlock))
+        usage = add_usage(usage, message.usage, price)
+        text = answer_text(message)
         try:
             return StructuredAnswer(schema.model_validate_json(text), usage)
         except ValidationError as exc:
-            problems = _problems(exc)
+            problems = validation_problems(exc)
         messages += [
             {"role": "assistant", "content": text or "(empty)"},
             {"role": "user", "content": REPAIR_PROMPT.format(problems="\n".join(problems))},
@@ -101,7 +97,24 @@ async def ask_structured(
     raise StructuredOutputError(problems, usage)
 
 
-def _problems(exc: ValidationError) -> list[str]:
+def output_config_for(
+    schema: type[BaseModel], model: str, effort: str | None = None
+) -> OutputConfigParam:
+    """The schema as the API takes it, and the effort when the model has one."""
+    output_config: OutputConfigParam = {
+        "format": {"type": "json_schema", "schema": anthropic.transform_schema(schema)}
+    }
+    if effort is not None and accepts_effort(model):
+        output_config["effort"] = effort  # type: ignore[typeddict-item]
+    return output_config
+
+
+def answer_text(message: Any) -> str:
+    """The text blocks of an answer, joined (thinking and other blocks left out)."""
+    return "".join(b.text for b in message.content if isinstance(b, anthropic.types.TextBlock))
+
+
+def validation_problems(exc: ValidationError) -> list[str]:
     """One line per problem, naming the field: ``items.2.count: Input should be >= 0``."""
     lines = []
     for error in exc.errors(include_url=False):
@@ -110,7 +123,8 @@ def _problems(exc: ValidationError) -> list[str]:
     return lines
 
 
-def _add(usage: StructuredUsage, billed: Any, price: ModelPrice) -> StructuredUsage:
+def add_usage(usage: StructuredUsage, billed: Any, price: ModelPrice) -> StructuredUsage:
+    """``usage`` plus one call as the API billed it, at ``price``."""
     cache_read = getattr(billed, "cache_read_input_tokens", 0) or 0
     cache_write = getattr(billed, "cache_creation_input_tokens", 0) or 0
     cost = call_cost(

@@ -9,6 +9,7 @@ import dagster as dg
 
 from mge_pipeline import constants as c
 from mge_pipeline import settings
+from mge_pipeline.orchestration.build import PlanningResource
 from mge_pipeline.orchestration.resources import (
     AnthropicResource,
     LLMProviderResource,
@@ -69,6 +70,7 @@ def make_resources(options: ResourceOptions | None = None) -> dict[str, Any]:
             allow_weak_sandbox=options.allow_weak_sandbox,
         ),
         "run_services": RunServicesResource(),
+        "planning": PlanningResource(),
     }
     if options.io_manager == "memory":
         resources["io_manager"] = dg.mem_io_manager

@@ -10,14 +10,17 @@ from mge_pipeline.testing.messages_api import (
     faulty_reference_responder,
     reference_responder,
 )
+from mge_pipeline.testing.scripted import BUILD_REQUEST, build_responder
 
 __all__ = [
+    "BUILD_REQUEST",
     "Answer",
     "Fault",
     "FaultKind",
     "MessagesApiServer",
     "RecordedRequest",
     "ServerUsage",
+    "build_responder",
     "faulty_reference_responder",
     "reference_responder",
 ]

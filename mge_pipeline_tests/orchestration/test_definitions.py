@@ -22,6 +22,7 @@ def test_every_example_gets_a_job_and_the_sensor_is_there(
     defs = build_definitions()
     names = {job.name for job in defs.resolve_all_job_defs()}
     assert {"mge_small_textutils", "mge_ledger_library"} <= names
+    assert {"plan_from_request_job", "build_from_request_job"} <= names, "mge plan / build"
     assert defs.resolve_sensor_def("ready_masterplan_sensor") is not None
     ledger = defs.resolve_job_def("mge_ledger_library")
     assert sum(1 for name in ledger.graph.node_dict if name.endswith("_close")) >= 5
@@ -37,7 +38,7 @@ def test_stored_plans_get_jobs_and_broken_files_are_skipped(
     monkeypatch.setenv("MGE_DATABASE_URL", database_url)
     monkeypatch.setenv("MGE_EXAMPLES_DIR", str(examples))
     names = {job.name for job in build_definitions().resolve_all_job_defs()}
-    assert names == {"mge_stored_plan"}
+    assert names == {"mge_stored_plan", "plan_from_request_job", "build_from_request_job"}
 
 
 @pytest.fixture
