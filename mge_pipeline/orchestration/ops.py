@@ -9,14 +9,13 @@ turns its answer into Dagster outputs and metadata.
 
 import re
 import time
-from collections.abc import Sequence
 from typing import Any
 
 import anyio
 import dagster as dg
 
 from mge_pipeline import settings as env
-from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
+from mge_pipeline.domain import ExecutionStatus
 from mge_pipeline.exceptions import MgeError, SandboxUnavailableError
 from mge_pipeline.execution.finalize import finalize as finalize_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
@@ -39,6 +38,11 @@ from mge_pipeline.orchestration.resources import (
     StoreResource,
     dagster_cancel_probe,
     fail_lost_runs,
+)
+from mge_pipeline.orchestration.step_metadata import (
+    atom_step_metadata,
+    failed_outcome,
+    failure_description,
 )
 from mge_pipeline.planning.diagrams import mermaid
 
@@ -181,13 +185,14 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
         ins={"ticket": dg.In(dg.Nothing)},
         out=dg.Out(dg.Nothing),
     )
-    async def generate_atom(
+    # Unannotated return: Dagster rejects an AsyncIterator annotation here too.
+    async def generate_atom(  # type: ignore[no-untyped-def]
         context: dg.OpExecutionContext,
         run_services: RunServicesResource,
         store: StoreResource,
         llm: LLMProviderResource,
         sandbox: SandboxResource,
-    ) -> dg.Output[None]:
+    ):
         services = run_services.cached() or _services(
             context,
             bundle,
@@ -206,9 +211,11 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
             provider=services.provider.name,
             model=services.provider.model,
         )
-        return dg.Output(
-            None, metadata=attempt_metadata(result.status, result.attempts, result.reason)
-        )
+        metadata = atom_step_metadata(result, bundle.atoms[atom_id].language.value)
+        # The output first: the wave's close runs on it even though this step then fails.
+        yield dg.Output(None, metadata=metadata)
+        if failed_outcome(result.status):
+            raise dg.Failure(description=failure_description(atom_id, result))
 
     return generate_atom
 
@@ -295,36 +302,3 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
         return dg.Output(report.output_dir, metadata=metadata)
 
     return finalize
-
-
-def attempt_metadata(
-    status: AtomStatus, attempts: Sequence[AttemptRecord], reason: str | None
-) -> dict[str, Any]:
-    """One Markdown table per atom step: the whole retry history visible in Dagit."""
-    rows = [
-        "| # | model | effort | temp | tokens in/out | cost (USD) | s | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    rows += [
-        f"| {a.attempt_number} | {a.model or '-'} | {a.effort or '-'} | "
-        f"{'-' if a.temperature is None else a.temperature} | "
-        f"{a.prompt_tokens}/{a.response_tokens} | "
-        f"{a.cost_usd:.4f} | {a.duration_seconds:.2f} | {_verdict(a)} |"
-        for a in attempts
-    ]
-    metadata: dict[str, Any] = {
-        "status": status.value,
-        "attempts": len(attempts),
-        "cost_usd": dg.MetadataValue.float(float(sum(a.cost_usd for a in attempts))),
-        "attempt_history": dg.MetadataValue.md("\n".join(rows)),
-    }
-    if reason:
-        metadata["reason"] = reason
-    return metadata
-
-
-def _verdict(attempt: AttemptRecord) -> str:
-    if attempt.passed:
-        return "passed"
-    first = (attempt.errors or [""])[0][:100].replace("|", "\\|").replace("\n", " ")
-    return f"{attempt.error_category}: {first}"
