@@ -1,7 +1,8 @@
 """The ``mge`` command line: a thin layer over planning, the compiler and the store.
 
 Exit codes: 0 success, 1 the run failed (its reason is printed), 2 bad input (one line per
-problem on stderr, nothing written).
+problem on stderr, nothing written), 3 a database, API or tool it needs cannot be used (one
+line on stderr; ``--verbose`` adds the traceback), 141 its reader went away (``| head``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 from mge_pipeline import constants as c
 from mge_pipeline import settings
+from mge_pipeline.cli_errors import run_guarded
+from mge_pipeline.cli_progress import progress_line, wave_counts
 from mge_pipeline.domain import ExecutionState, MasterPlan
 from mge_pipeline.exceptions import MasterPlanError, MgeError
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
@@ -40,6 +43,10 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    return run_guarded(lambda: _handle(args), verbose=bool(getattr(args, "verbose", False)))
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except MasterPlanError as exc:
@@ -50,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mge", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--verbose", action="store_true", help="tracebacks of errors, Dagster's logs of a run"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="compile and execute a masterplan on the local instance")
@@ -124,6 +134,10 @@ def _parser() -> argparse.ArgumentParser:
     from mge_pipeline.cli_review import add_commands as add_review_commands
 
     add_review_commands(commands)
+    for command in commands.choices.values():  # `mge run plan.yaml --verbose` reads naturally
+        command.add_argument(
+            "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return parser
 
 
@@ -235,11 +249,22 @@ def _status(args: argparse.Namespace) -> int:
         store = _store()
         fail_lost_runs(_instance(), store)  # a dead run is shown failed, not running for ever
         states = store.executions(args.masterplan_id)
+    if not states and args.masterplan_id and not _known_masterplan(args):
+        where = f"Dagster at {args.graphql}" if args.graphql else "the store"
+        print(f"error: no masterplan '{args.masterplan_id}' in {where}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not states:
         print("no executions" + (f" for '{args.masterplan_id}'" if args.masterplan_id else ""))
         return EXIT_OK
     print_states(states)
     return EXIT_OK
+
+
+def _known_masterplan(args: argparse.Namespace) -> bool:
+    """Submitted or run before; over GraphQL only runs are seen (the store may be elsewhere)."""
+    if args.graphql:
+        return False
+    return any(p.masterplan_id == args.masterplan_id for p in _store().masterplans())
 
 
 def _cancel(args: argparse.Namespace) -> int:
@@ -423,7 +448,22 @@ def _run(args: argparse.Namespace) -> int:
         success, run_id = _execute(plan_path, options, args, str(output))
     finally:
         progress.stop()
-    return _summarise(bundle, output, success, getattr(args, "resume", "") or run_id, started)
+    code = _summarise(bundle, output, success, getattr(args, "resume", "") or run_id, started)
+    if not success:
+        _print_failures(run_id, verbose=bool(getattr(args, "verbose", False)))
+    return code
+
+
+def _print_failures(run_id: str, *, verbose: bool) -> None:
+    from mge_pipeline.orchestration.run_failures import failed_step_lines
+
+    with _instance() as instance:
+        lines = failed_step_lines(instance, run_id, verbose=verbose)
+    if lines:
+        print("failed steps:" if not verbose else "failed steps (Dagster's traces):")
+        print("\n".join(lines))
+        if not verbose:
+            print("rerun with --verbose for Dagster's traces")
 
 
 def _busy_output(output: Path, *, resuming: str) -> str | None:
@@ -463,7 +503,9 @@ def _execute(
         submission="batch" if args.batch else "realtime",
         batch_poll_seconds=args.batch_poll,
     )
-    run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+    # Dagster's traces would bury the summary: only with --verbose, and after it (_failures).
+    level = "WARNING" if getattr(args, "verbose", False) else "CRITICAL"
+    run_config["loggers"] = {"console": {"config": {"log_level": level}}}
     with (
         _instance() as instance,
         dg.execute_job(
@@ -604,11 +646,11 @@ class _Progress:
             return
         statuses = self.store.atom_statuses(state.execution_id)
         for index, wave in enumerate(self.bundle.waves):
-            done = sum(1 for atom_id in wave if atom_id in statuses)
-            if done == 0 or self._drawn.get(index) == "done":
+            counts = wave_counts(wave, statuses)
+            if counts.seen == 0 or self._drawn.get(index) == "done":
                 continue
-            line = _bar(index, len(self.bundle.waves), done, len(wave), state)
-            if done == len(wave):
+            line = progress_line(index, counts, state.total_cost_usd)
+            if counts.seen == len(wave):
                 print(("\r" if self._tty else "") + line, flush=True)
                 self._drawn[index] = "done"
             elif self._tty and not final:
@@ -623,15 +665,6 @@ class _Progress:
         if line != self._batches:
             self._batches = line
             print(("\n" if self._tty else "") + f"batches pending: {line or 'none'}", flush=True)
-
-
-def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -> str:
-    width = 30
-    filled = int(width * done / total)
-    return (
-        f"wave {index + 1:>2}/{waves} [{'#' * filled}{'.' * (width - filled)}] "
-        f"{done:>3}/{total:<3} atoms  ${state.total_cost_usd:.4f}"
-    )
 
 
 def _store() -> MgeStore:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mge_pipeline.domain import AttemptRecord
-from mge_pipeline.domain import ErrorCategory
+from mge_pipeline.domain import AttemptRecord, ErrorCategory
 
 # How far validation got before the attempt failed; higher is further.
 _PROGRESS: dict[ErrorCategory | None, int] = {

@@ -23,8 +23,8 @@ from mge_pipeline import constants as c
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.orchestration.config import default_run_config
-from mge_pipeline.orchestration.executor import mge_async_executor
 from mge_pipeline.orchestration.environment import ResourceOptions, make_resources
+from mge_pipeline.orchestration.executor import mge_async_executor
 from mge_pipeline.orchestration.ops import (
     make_finalize_op,
     make_generate_atom_op,

@@ -34,10 +34,10 @@ _CONFIG = Field(
                 "a slot). LLM calls in flight are ops.prepare.config.max_concurrent."
             ),
         ),
-        "tag_concurrency_limits": get_tag_concurrency_limits_config(),
-        "retries": get_retries_config(),
+        "tag_concurrency_limits": get_tag_concurrency_limits_config(),  # type: ignore[no-untyped-call]
+        "retries": get_retries_config(),  # type: ignore[no-untyped-call]
         "step_dependency_config": Field(
-            Shape(
+            Shape(  # type: ignore[no-untyped-call]
                 {
                     "require_upstream_step_success": Field(
                         bool,

@@ -52,8 +52,9 @@ def test_failed_and_blocked_atoms_are_failed_steps_and_the_run_is_not_success(
     assert "STEP_START" in run.step_events["finalize"], "finalize ran (it fails: atoms failed)"
     assert run.report["status"] == "failed"
     assert "atom broken failed:" in run.failures["wave_0_generate_atom[broken]"]
-    assert "blocked by dependencies that did not validate: broken" in (
-        run.failures["wave_1_generate_atom[needs_broken]"]
+    assert (
+        "blocked by dependencies that did not validate: broken"
+        in (run.failures["wave_1_generate_atom[needs_broken]"])
     )
 
 
