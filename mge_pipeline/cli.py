@@ -25,7 +25,7 @@ from mge_pipeline import settings
 from mge_pipeline.cli_errors import run_guarded
 from mge_pipeline.cli_progress import progress_line, wave_counts
 from mge_pipeline.domain import ExecutionState, MasterPlan
-from mge_pipeline.exceptions import MasterPlanError, MgeError
+from mge_pipeline.exceptions import MasterPlanError, MgeError, RunConfigError
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.generation.schedule import (
     AttemptSchedule,
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _handle(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
-    except MasterPlanError as exc:
+    except (MasterPlanError, RunConfigError) as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
