@@ -44,7 +44,7 @@ from mge_pipeline.orchestration.step_metadata import (
     failed_outcome,
     failure_description,
 )
-from mge_pipeline.planning.diagrams import mermaid
+from mge_pipeline.planning.diagrams import dependency_table
 
 
 def op_name(bundle: PlanBundle, role: str) -> str:
@@ -294,7 +294,7 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
             "output_dir": dg.MetadataValue.path(report.output_dir),
             "report": dg.MetadataValue.md(render_markdown(report)),
             "dependency_graph": dg.MetadataValue.md(
-                "```mermaid\n" + mermaid(bundle.graph, bundle.waves, status=statuses) + "\n```"
+                dependency_table(bundle.graph, bundle.waves, status=statuses)
             ),
         }
         if report.status != ExecutionStatus.COMPLETED.value:
