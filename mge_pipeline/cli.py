@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
     submit = commands.add_parser("submit", help="store a masterplan as ready for the sensor")
     submit.add_argument("plan", type=Path)
+    submit.add_argument(
+        "--again", action="store_true", help="run it even if this revision already completed"
+    )
     submit.set_defaults(handler=_submit)
 
     status = commands.add_parser("status", help="execution state of recent runs")
@@ -215,14 +218,26 @@ def _validate_plan(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from mge_pipeline.cli_submit import already_done
+    from mge_pipeline.orchestration import job_name_for
+
     plan = load_masterplan(args.plan)
     bundle_masterplan(plan)
     store = _store()
+    done = None if args.again else already_done(store, plan)
+    if done is not None:
+        print(
+            f"'{plan.id}' revision {plan.revision()} is already done: execution "
+            f"{done.execution_id} completed at {done.completed_at}, output in {done.output_dir} "
+            "(mge submit --again runs it again; validated atoms come from the cache)"
+        )
+        return EXIT_OK
     revision = store.save_masterplan(plan, status=MASTERPLAN_READY, source=str(args.plan.resolve()))
-    from mge_pipeline.orchestration import job_name_for
-
     print(f"submitted '{plan.id}' revision {revision} as ready; job {job_name_for(plan.id)}")
-    print("the ready_masterplan_sensor launches it; reload the code location if the job is new")
+    print(
+        "the daemon's ready_masterplan_sensor launches it within its interval (30 s) plus the "
+        "daemon's refresh of the code location (up to 60 s); no reload needed"
+    )
     return EXIT_OK
 
 

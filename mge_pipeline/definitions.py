@@ -2,8 +2,10 @@
 
 A plan that fails to load or compile is left out with a warning rather than taking the whole
 code location down: one bad file must not hide every other masterplan from Dagit. The
-definitions are lazy (``@dg.definitions``): importing this module reads no store and creates
-no directory; Dagster builds them when it loads the code location.
+definitions are lazy: importing this module reads no store and creates no directory; Dagster
+builds them when it loads the code location, and again (at most every few seconds) when the
+location's snapshot is fetched, so a newly submitted plan gets its job without a reload
+(orchestration/live_repository.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mge_pipeline.domain import MasterPlan
 from mge_pipeline.exceptions import MgeError
 from mge_pipeline.orchestration import compile_masterplan_job
 from mge_pipeline.orchestration.environment import make_resources
+from mge_pipeline.orchestration.live_repository import live_repository
 from mge_pipeline.orchestration.sensors import (
     make_ready_masterplan_sensor,
     make_review_decision_sensor,
@@ -69,6 +72,6 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(jobs=jobs, sensors=sensors, resources=make_resources())
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return build_definitions()
+# Not @dg.definitions: those are built once per process, and a plan submitted later would wait
+# for a reload of the code location. The live repository rebuilds them as the store changes.
+defs = live_repository(build_definitions)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from mge_pipeline import constants as c
 from mge_pipeline.domain import ExecutionStatus
+from mge_pipeline.domain.records import MasterplanStatus
 from mge_pipeline.domain.review import ReviewEntry
 from mge_pipeline.orchestration.compiler import job_name_for
 from mge_pipeline.orchestration.config import default_run_config
@@ -37,9 +38,12 @@ def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorD
             if job_name not in job_names:
                 unknown.append(plan.masterplan_id)
                 continue
+            # Keyed by submission too: a plan submitted again (mge submit --again, or after
+            # a failed run) is launched again, once per submission.
+            submitted = plan.updated_at.isoformat() if plan.updated_at else ""
             requests.append(
                 dg.RunRequest(
-                    run_key=f"{plan.masterplan_id}:{plan.revision}",
+                    run_key=f"{plan.masterplan_id}:{plan.revision}:{submitted}",
                     job_name=job_name,
                     run_config=default_run_config(),
                     tags={
@@ -50,10 +54,14 @@ def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorD
             )
         if unknown and not requests:
             return dg.SkipReason(
-                "ready masterplans not in this code location yet (reload it): " + ", ".join(unknown)
+                "ready masterplans whose jobs the daemon has not loaded yet (its next refresh "
+                "of the code location, within 60 s, brings them): " + ", ".join(unknown)
             )
         if not requests:
             return dg.SkipReason("no masterplan is ready")
+        for request in requests:  # launched: no longer waiting (finalize sets the outcome)
+            plan_id = (request.tags or {})[c.TAG_MASTERPLAN_ID]
+            store.get_store().set_masterplan_status(plan_id, MasterplanStatus.RUNNING)
         return dg.SensorResult(run_requests=requests)
 
     return ready_masterplan_sensor
