@@ -100,13 +100,13 @@ class LiveRepositoryData(RepositoryData):
         return self.current().get_asset_job_nodes()
 
     def load_all_definitions(self) -> None:
-        self.current().load_all_definitions()
+        self.current().load_all_definitions()  # type: ignore[no-untyped-call]
 
 
 def live_repository(build: Callable[[], dg.Definitions]) -> dg.RepositoryDefinition:
     """The code location's one repository, named as ``Definitions`` would name it."""
 
-    @dg.repository(name="__repository__")
+    @dg.repository(name="__repository__")  # type: ignore[arg-type]  # RepositoryData is documented
     def repository() -> RepositoryData:
         return LiveRepositoryData(build)
 

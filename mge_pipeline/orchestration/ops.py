@@ -9,7 +9,9 @@ turns its answer into Dagster outputs and metadata.
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import dagster as dg
@@ -246,7 +248,9 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         return dg.Output(
             None,
             metadata={
-                "atoms": dg.MetadataValue.md(wave_atoms_table(rows)),
+                "atoms": dg.MetadataValue.md(
+                    wave_atoms_table(rows, _step_links(context.run_id, bundle, wave_index, rows))
+                ),
                 "succeeded": summary.succeeded,
                 "cached": summary.cached,
                 "failed": summary.failed,
@@ -259,6 +263,21 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         )
 
     return wave_close
+
+
+def _step_links(
+    run_id: str, bundle: PlanBundle, wave_index: int, rows: list[Any]
+) -> Callable[[str], str | None]:
+    """Dagit's path to an atom step's logs; cached atoms had no step."""
+    stepped = {r.atom_id for r in rows if r.status.value != "cached"}
+
+    def link(atom_id: str) -> str | None:
+        if atom_id not in stepped:
+            return None
+        key = f"wave_{wave_index}_generate_atom[{bundle.mapping_keys[atom_id]}]"
+        return f"/runs/{run_id}?logs=" + quote(f"step:{key}", safe="")
+
+    return link
 
 
 def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
