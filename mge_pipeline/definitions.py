@@ -20,7 +20,7 @@ from mge_pipeline.domain import MasterPlan
 from mge_pipeline.exceptions import MgeError
 from mge_pipeline.orchestration import compile_masterplan_job
 from mge_pipeline.orchestration.environment import make_resources
-from mge_pipeline.orchestration.live_repository import live_repository
+from mge_pipeline.orchestration.live_repository import known_to_the_daemon, live_repository
 from mge_pipeline.orchestration.sensors import (
     make_ready_masterplan_sensor,
     make_review_decision_sensor,
@@ -68,7 +68,10 @@ def build_definitions() -> dg.Definitions:
             jobs.append(compile_masterplan_job(plan))
         except MgeError as exc:
             logger.warning("skipping masterplan %s: %s", plan.id, exc)
-    sensors = [make_ready_masterplan_sensor(jobs), make_review_decision_sensor(jobs)]
+    sensors = [
+        make_ready_masterplan_sensor(jobs, known_to_the_daemon),
+        make_review_decision_sensor(jobs),
+    ]
     return dg.Definitions(jobs=jobs, sensors=sensors, resources=make_resources())
 
 

@@ -24,6 +24,26 @@ import dagster as dg
 from dagster._core.definitions.repository_definition.repository_data import RepositoryData
 
 MAX_AGE_SECONDS = 5.0
+DAEMON_REFRESH_SECONDS = 60.0
+"""How often the daemon fetches the code location's snapshot (dagster/_daemon/controller.py)."""
+
+_first_seen: dict[str, float] = {}
+"""Job name → when this process first built it (0: at its first build, known to everyone)."""
+
+
+def known_to_the_daemon(job_name: str) -> bool:
+    """Whether the daemon's snapshot surely has the job, so a RunRequest for it can launch.
+
+    A job built at the process's first build was in the snapshot every process loaded. A later
+    one reaches the daemon at its next refresh of the location; a request before that would
+    fail the sensor's tick (the daemon resolves the job in its own snapshot).
+    """
+    if not _first_seen:  # no live repository in this process: jobs are all there from the start
+        return True
+    seen = _first_seen.get(job_name)
+    if seen is None:
+        return False
+    return seen == 0.0 or time.monotonic() - seen > DAEMON_REFRESH_SECONDS + MAX_AGE_SECONDS
 
 
 class LiveRepositoryData(RepositoryData):
@@ -41,8 +61,11 @@ class LiveRepositoryData(RepositoryData):
         with self._lock:
             if self._data is None or time.monotonic() - self._built_at > self._max_age:
                 repository = self._build().get_repository_def()
-                self._data = repository._repository_data
+                first = self._data is None
+                self._data = repository._repository_data  # the one way in
                 self._built_at = time.monotonic()
+                for name in self._data.get_job_names():
+                    _first_seen.setdefault(name, 0.0 if first else self._built_at)
             return self._data
 
     def get_top_level_resources(self) -> Mapping[str, Any]:

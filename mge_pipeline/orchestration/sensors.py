@@ -1,6 +1,6 @@
 """The sensors: masterplans submitted as ``ready`` (``mge submit``), and review decisions."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
@@ -15,8 +15,14 @@ from mge_pipeline.store import MASTERPLAN_READY
 from mge_pipeline.store.review_repository import ReviewRepository
 
 
-def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorDefinition:
-    """One run per masterplan revision: the run_key makes a second request for it a no-op."""
+def make_ready_masterplan_sensor(
+    jobs: Sequence[dg.JobDefinition], launchable: Callable[[str], bool] = lambda _name: True
+) -> dg.SensorDefinition:
+    """One run per submission: the run_key makes a second request for it a no-op.
+
+    ``launchable`` says whether the daemon can launch a job yet; with the live repository a
+    plan submitted after the location loaded waits for the daemon's next refresh.
+    """
     job_names = {job.name for job in jobs}
 
     @dg.sensor(
@@ -35,7 +41,7 @@ def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorD
         unknown = []
         for plan in ready:
             job_name = job_name_for(plan.masterplan_id)
-            if job_name not in job_names:
+            if job_name not in job_names or not launchable(job_name):
                 unknown.append(plan.masterplan_id)
                 continue
             # Keyed by submission too: a plan submitted again (mge submit --again, or after
