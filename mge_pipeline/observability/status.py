@@ -30,6 +30,7 @@ _INT_FIELDS = (
     "atoms_failed",
 )
 _FLOAT_FIELDS = ("total_cost_usd", "total_time_seconds")
+_SHOWN_FIRST = ("status", "atoms_completed", "atoms_total", "atoms_failed", "total_cost_usd")
 _TIME_FIELDS = ("started_at", "completed_at")
 
 RUN_STATUS_QUERY = """
@@ -50,7 +51,9 @@ query MgeRuns($filter: RunsFilter, $limit: Int) {
 def state_tags(state: ExecutionState) -> dict[str, str]:
     """The state as one JSON tag; empty values are left out."""
     values = state.model_dump(mode="json", exclude_none=True)
-    return {STATE_TAG: json.dumps(values, separators=(",", ":"), sort_keys=True)}
+    # What a person scanning the Runs list wants first; the rest in the model's order.
+    first = {key: values.pop(key) for key in _SHOWN_FIRST if key in values}
+    return {STATE_TAG: json.dumps({**first, **values}, separators=(",", ":"))}
 
 
 def state_from_tags(tags: dict[str, str]) -> ExecutionState | None:
