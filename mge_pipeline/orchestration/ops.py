@@ -25,7 +25,7 @@ from mge_pipeline.execution.prepare import prepare_run, run_tags
 from mge_pipeline.execution.report import render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, close_wave, run_atom, start_wave
-from mge_pipeline.observability import metrics
+from mge_pipeline.observability import live, metrics
 from mge_pipeline.observability.server import push_metrics
 from mge_pipeline.orchestration.config import (
     MasterplanRunConfig,
@@ -101,6 +101,7 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         tags = run_tags(bundle.plan, provider, run.execution_id)
         context.instance.add_run_tags(context.run_id, tags)
         publish_state(context, repository.execution_state(run.execution_id))
+        live.run_started(bundle.plan.id, run.execution_id, len(bundle.atoms))
         context.log.info(
             f"{bundle.plan.id}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves, "
             f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}, "
@@ -166,6 +167,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         to_generate, cached = await start_wave(services, wave_index)
         languages = [bundle.atoms[r.atom_id].language.value for r in cached]
         metrics.record_settled_atoms(bundle.plan.id, languages, cached)
+        live.atoms_settled(bundle.plan.id, run.execution_id, len(cached), 0.0)
         for atom_id in to_generate:
             yield dg.DynamicOutput(
                 None, output_name="atoms", mapping_key=bundle.mapping_keys[atom_id]
@@ -213,6 +215,7 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
             provider=services.provider.name,
             model=services.provider.model,
         )
+        live.atoms_settled(bundle.plan.id, services.execution_id, 1, result.cost_usd)
         metadata = atom_step_metadata(result, bundle.atoms[atom_id].language.value)
         # The output first: the wave's close runs on it even though this step then fails.
         yield dg.Output(None, metadata=metadata)
