@@ -191,7 +191,7 @@ def test_dagit_shows_the_failed_atom_failed_and_an_atom_step_its_code(
         "--disable-gpu",
         "--disable-dev-shm-usage",
         "--no-first-run",
-        "--window-size=1600,1000",
+        "--window-size=1600,1200",
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
@@ -202,6 +202,9 @@ def test_dagit_shows_the_failed_atom_failed_and_an_atom_step_its_code(
         assert "wave_0_generate_atom[broken_b]" in errored
         assert "wave_1_generate_atom[needs_b]" in errored
         assert "wave_0_generate_atom[ok_a]" not in errored
+        failures = f"{dev.url}/runs/{run_id}?logs=type%3ASTEP_FAILURE"
+        text = _page(driver, failures, "atom broken_b failed")
+        assert "atom needs_b blocked: blocked by dependencies that did not validate" in text
         driver.save_screenshot(str(shots / "dagit-failed-atoms.png"))
 
         step = "step%3Awave_0_generate_atom%5Bok_a%5D"
@@ -209,7 +212,8 @@ def test_dagit_shows_the_failed_atom_failed_and_an_atom_step_its_code(
         assert "code" in text
         rows = driver.find_elements("xpath", "//tr[td[normalize-space()='code']]")
         assert rows, "the atom step has a code entry"
-        rows[0].find_element("xpath", ".//*[normalize-space()='[Show Markdown]']").click()
+        links = rows[0].find_elements("xpath", ".//*[normalize-space()='[Show Markdown]']")
+        links[-1].click()  # the innermost element: the link itself, not its cell
         deadline = time.monotonic() + 20
         body = ""
         while time.monotonic() < deadline and "return a + b" not in body:
