@@ -21,7 +21,11 @@ from dagster_graphql import DagsterGraphQLClient
 from mge_pipeline.orchestration import default_run_config
 from mge_pipeline_tests.conftest import REPOSITORY_ROOT, free_port, stop_process
 from mge_pipeline_tests.observability.test_dagit import _page, _wait_until_up
-from mge_pipeline_tests.observability.test_dagit_outcomes import _graphql, _runs_of
+from mge_pipeline_tests.observability.test_dagit_outcomes import (
+    _dismiss_welcome,
+    _graphql,
+    _runs_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -127,11 +131,13 @@ def test_every_atom_of_an_800_atom_run_is_linked_from_its_wave(tmp_path: Path) -
         for run, name in ((run49, "dagit-run-49.png"), (run800, "dagit-run-800.png")):
             text = _page(driver, f"{url}/runs/{run['runId']}", "Succeeded")
             assert "Errored (0)" in text.replace("\n", " ") or "No steps have errored" in text
+            _dismiss_welcome(driver)
             driver.save_screenshot(str(shots / name))
         step = "step%3Awave_7_generate_atom%5Ba_7_42%5D"
         text = _page(driver, f"{url}/runs/{run800['runId']}?logs={step}", "[Show Markdown]")
         assert "wave_7_generate_atom[a_7_42]" in text and "code" in text
         _page(driver, f"{url}/runs", "mge/state")
+        _dismiss_welcome(driver)
         driver.save_screenshot(str(shots / "dagit-runs.png"))
     finally:
         if driver is not None:

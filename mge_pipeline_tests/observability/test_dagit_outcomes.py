@@ -205,6 +205,7 @@ def test_dagit_shows_the_failed_atom_failed_and_an_atom_step_its_code(
         failures = f"{dev.url}/runs/{run_id}?logs=type%3ASTEP_FAILURE"
         text = _page(driver, failures, "atom broken_b failed")
         assert "atom needs_b blocked: blocked by dependencies that did not validate" in text
+        _dismiss_welcome(driver)
         driver.save_screenshot(str(shots / "dagit-failed-atoms.png"))
 
         step = "step%3Awave_0_generate_atom%5Bok_a%5D"
@@ -220,6 +221,14 @@ def test_dagit_shows_the_failed_atom_failed_and_an_atom_step_its_code(
             time.sleep(0.5)
             body = driver.find_element("tag name", "body").text
         assert "def ok_a(a: int, b: int) -> int:" in body and "return a + b" in body
+        _dismiss_welcome(driver)
         driver.save_screenshot(str(shots / "dagit-atom-code.png"))
     finally:
         driver.quit()
+
+
+def _dismiss_welcome(driver: Any) -> None:
+    """Dagit's first-visit dialog can open after the page has loaded: close it for the shot."""
+    for button in driver.find_elements("xpath", "//button[normalize-space()='Skip']"):
+        button.click()
+        time.sleep(0.5)
