@@ -61,8 +61,12 @@ def _graphql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
 
 
 def _runs_of(url: str, masterplan_id: str) -> list[dict[str, Any]]:
+    """Newest first; none while the webserver cannot answer yet (it may still be loading)."""
     tags = [{"key": "mge/masterplan_id", "value": masterplan_id}]
-    data = _graphql(url, RUNS, {"filter": {"tags": tags}})
+    try:
+        data = _graphql(url, RUNS, {"filter": {"tags": tags}})
+    except OSError:
+        return []
     return list(data["runsOrError"]["results"])
 
 
