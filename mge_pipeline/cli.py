@@ -1,7 +1,8 @@
 """The ``mge`` command line: a thin layer over planning, the compiler and the store.
 
 Exit codes: 0 success, 1 the run failed (its reason is printed), 2 bad input (one line per
-problem on stderr, nothing written).
+problem on stderr, nothing written), 3 a database, API or tool it needs cannot be used (one
+line on stderr; ``--verbose`` adds the traceback), 141 its reader went away (``| head``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from typing import Any
 
 from mge_pipeline import constants as c
 from mge_pipeline import settings
+from mge_pipeline.cli_errors import run_guarded
+from mge_pipeline.cli_progress import progress_line, wave_counts
 from mge_pipeline.domain import ExecutionState, MasterPlan
-from mge_pipeline.exceptions import MasterPlanError, MgeError
+from mge_pipeline.exceptions import MasterPlanError, MgeError, RunConfigError
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.generation.schedule import (
     AttemptSchedule,
@@ -40,9 +43,13 @@ EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    return run_guarded(lambda: _handle(args), verbose=bool(getattr(args, "verbose", False)))
+
+
+def _handle(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
-    except MasterPlanError as exc:
+    except (MasterPlanError, RunConfigError) as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -50,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mge", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--verbose", action="store_true", help="tracebacks of errors, Dagster's logs of a run"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="compile and execute a masterplan on the local instance")
@@ -59,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 
     submit = commands.add_parser("submit", help="store a masterplan as ready for the sensor")
     submit.add_argument("plan", type=Path)
+    submit.add_argument(
+        "--again", action="store_true", help="run it even if this revision already completed"
+    )
     submit.set_defaults(handler=_submit)
 
     status = commands.add_parser("status", help="execution state of recent runs")
@@ -128,6 +141,10 @@ def _parser() -> argparse.ArgumentParser:
     from mge_pipeline.cli_build import add_commands as add_build_commands
 
     add_build_commands(commands)
+    for command in commands.choices.values():  # `mge run plan.yaml --verbose` reads naturally
+        command.add_argument(
+            "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
     return parser
 
 
@@ -205,14 +222,26 @@ def _validate_plan(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from mge_pipeline.cli_submit import already_done
+    from mge_pipeline.orchestration import job_name_for
+
     plan = load_masterplan(args.plan)
     bundle_masterplan(plan)
     store = _store()
+    done = None if args.again else already_done(store, plan)
+    if done is not None:
+        print(
+            f"'{plan.id}' revision {plan.revision()} is already done: execution "
+            f"{done.execution_id} completed at {done.completed_at}, output in {done.output_dir} "
+            "(mge submit --again runs it again; validated atoms come from the cache)"
+        )
+        return EXIT_OK
     revision = store.save_masterplan(plan, status=MASTERPLAN_READY, source=str(args.plan.resolve()))
-    from mge_pipeline.orchestration import job_name_for
-
     print(f"submitted '{plan.id}' revision {revision} as ready; job {job_name_for(plan.id)}")
-    print("the ready_masterplan_sensor launches it; reload the code location if the job is new")
+    print(
+        "the daemon's ready_masterplan_sensor launches it within its interval (30 s) plus the "
+        "daemon's refresh of the code location (up to 60 s); no reload needed"
+    )
     return EXIT_OK
 
 
@@ -239,11 +268,22 @@ def _status(args: argparse.Namespace) -> int:
         store = _store()
         fail_lost_runs(_instance(), store)  # a dead run is shown failed, not running for ever
         states = store.executions(args.masterplan_id)
+    if not states and args.masterplan_id and not _known_masterplan(args):
+        where = f"Dagster at {args.graphql}" if args.graphql else "the store"
+        print(f"error: no masterplan '{args.masterplan_id}' in {where}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if not states:
         print("no executions" + (f" for '{args.masterplan_id}'" if args.masterplan_id else ""))
         return EXIT_OK
     print_states(states)
     return EXIT_OK
+
+
+def _known_masterplan(args: argparse.Namespace) -> bool:
+    """Submitted or run before; over GraphQL only runs are seen (the store may be elsewhere)."""
+    if args.graphql:
+        return False
+    return any(p.masterplan_id == args.masterplan_id for p in _store().masterplans())
 
 
 def _cancel(args: argparse.Namespace) -> int:
@@ -427,7 +467,22 @@ def _run(args: argparse.Namespace) -> int:
         success, run_id = _execute(plan_path, options, args, str(output))
     finally:
         progress.stop()
-    return _summarise(bundle, output, success, getattr(args, "resume", "") or run_id, started)
+    code = _summarise(bundle, output, success, getattr(args, "resume", "") or run_id, started)
+    if not success:
+        _print_failures(run_id, verbose=bool(getattr(args, "verbose", False)))
+    return code
+
+
+def _print_failures(run_id: str, *, verbose: bool) -> None:
+    from mge_pipeline.orchestration.run_failures import failed_step_lines
+
+    with _instance() as instance:
+        lines = failed_step_lines(instance, run_id, verbose=verbose)
+    if lines:
+        print("failed steps:" if not verbose else "failed steps (Dagster's traces):")
+        print("\n".join(lines))
+        if not verbose:
+            print("rerun with --verbose for Dagster's traces")
 
 
 def _busy_output(output: Path, *, resuming: str) -> str | None:
@@ -467,7 +522,9 @@ def _execute(
         submission="batch" if args.batch else "realtime",
         batch_poll_seconds=args.batch_poll,
     )
-    run_config["loggers"] = {"console": {"config": {"log_level": "WARNING"}}}
+    # Dagster's traces would bury the summary: only with --verbose, and after it (_failures).
+    level = "WARNING" if getattr(args, "verbose", False) else "CRITICAL"
+    run_config["loggers"] = {"console": {"config": {"log_level": level}}}
     with (
         _instance() as instance,
         dg.execute_job(
@@ -608,11 +665,11 @@ class _Progress:
             return
         statuses = self.store.atom_statuses(state.execution_id)
         for index, wave in enumerate(self.bundle.waves):
-            done = sum(1 for atom_id in wave if atom_id in statuses)
-            if done == 0 or self._drawn.get(index) == "done":
+            counts = wave_counts(wave, statuses)
+            if counts.seen == 0 or self._drawn.get(index) == "done":
                 continue
-            line = _bar(index, len(self.bundle.waves), done, len(wave), state)
-            if done == len(wave):
+            line = progress_line(index, counts, state.total_cost_usd)
+            if counts.seen == len(wave):
                 print(("\r" if self._tty else "") + line, flush=True)
                 self._drawn[index] = "done"
             elif self._tty and not final:
@@ -627,15 +684,6 @@ class _Progress:
         if line != self._batches:
             self._batches = line
             print(("\n" if self._tty else "") + f"batches pending: {line or 'none'}", flush=True)
-
-
-def _bar(index: int, waves: int, done: int, total: int, state: ExecutionState) -> str:
-    width = 30
-    filled = int(width * done / total)
-    return (
-        f"wave {index + 1:>2}/{waves} [{'#' * filled}{'.' * (width - filled)}] "
-        f"{done:>3}/{total:<3} atoms  ${state.total_cost_usd:.4f}"
-    )
 
 
 def _store() -> MgeStore:

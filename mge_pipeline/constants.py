@@ -29,7 +29,6 @@ DEFAULT_SANDBOX_PROCESSES = 4
 
 TAG_MASTERPLAN_ID = "mge/masterplan_id"
 TAG_MASTERPLAN_REVISION = "mge/revision"
-TAG_PROVIDER = "mge/provider"
 TAG_MODEL = "mge/model"
 # A running execution whose heartbeat is older than this is lost (its worker died); the run
 # writes a heartbeat six times as often.

@@ -2,8 +2,10 @@
 
 A plan that fails to load or compile is left out with a warning rather than taking the whole
 code location down: one bad file must not hide every other masterplan from Dagit. The
-definitions are lazy (``@dg.definitions``): importing this module reads no store and creates
-no directory; Dagster builds them when it loads the code location.
+definitions are lazy: importing this module reads no store and creates no directory; Dagster
+builds them when it loads the code location, and again (at most every few seconds) when the
+location's snapshot is fetched, so a newly submitted plan gets its job without a reload
+(orchestration/live_repository.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from mge_pipeline.exceptions import MgeError
 from mge_pipeline.orchestration import compile_masterplan_job
 from mge_pipeline.orchestration.build import make_build_job
 from mge_pipeline.orchestration.environment import make_resources
+from mge_pipeline.orchestration.live_repository import known_to_the_daemon, live_repository
 from mge_pipeline.orchestration.sensors import (
     make_ready_masterplan_sensor,
     make_review_decision_sensor,
@@ -66,11 +69,14 @@ def build_definitions() -> dg.Definitions:
             jobs.append(compile_masterplan_job(plan))
         except MgeError as exc:
             logger.warning("skipping masterplan %s: %s", plan.id, exc)
-    sensors = [make_ready_masterplan_sensor(jobs), make_review_decision_sensor(jobs)]
+    sensors = [
+        make_ready_masterplan_sensor(jobs, known_to_the_daemon),
+        make_review_decision_sensor(jobs),
+    ]
     builds = [make_build_job(generate=False), make_build_job(generate=True)]  # mge plan / build
     return dg.Definitions(jobs=[*jobs, *builds], sensors=sensors, resources=make_resources())
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
-    return build_definitions()
+# Not @dg.definitions: those are built once per process, and a plan submitted later would wait
+# for a reload of the code location. The live repository rebuilds them as the store changes.
+defs = live_repository(build_definitions)

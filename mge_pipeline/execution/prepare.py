@@ -83,7 +83,6 @@ def run_tags(plan: MasterPlan, provider: LLMProvider, execution_id: str) -> dict
     return {
         c.TAG_MASTERPLAN_ID: plan.id,
         c.TAG_MASTERPLAN_REVISION: plan.revision(),
-        c.TAG_PROVIDER: provider.name,
-        c.TAG_MODEL: provider.model,
+        c.TAG_MODEL: f"{provider.name}/{provider.model}",  # one tag: the Runs list stays short
         c.TAG_EXECUTION_ID: execution_id,
     }

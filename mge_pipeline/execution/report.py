@@ -14,6 +14,7 @@ from mge_pipeline.domain import (
     MasterPlan,
     WaveSummary,
 )
+from mge_pipeline.domain.levels import LevelIssue
 from mge_pipeline.domain.records import AtomResultRecord, ExecutionInfo
 
 
@@ -290,16 +291,42 @@ def wave_table(waves: list[WaveSummary]) -> str:
 
 
 def level_table(levels: list[LevelValidation]) -> str:
-    """One row per level and scope; errors and warnings listed with the atoms they implicate."""
+    """One row per level and scope; errors and warnings listed with the atoms they implicate.
+
+    A list of atoms is shown once: up to ``MAX_ATOMS_SHOWN`` ids and a count, and a list that
+    already appeared in the table is referred to, so 38 blocked atoms do not fill three rows.
+    """
     lines = ["| level | scope | score | passed | issues |", "|---|---|---|---|---|"]
+    seen: dict[tuple[str, ...], str] = {}
     for level in levels:
-        found = "<br>".join(
-            f"{i.severity}: {i.check}: {i.message}".replace("|", "\\|")
-            + (f" [{', '.join(i.atom_ids)}]" if i.atom_ids else "")
-            for i in level.issues
-        )
+        found = "<br>".join(_issue_cell(i, level.scope_id, seen) for i in level.issues)
         passed = "yes" if level.passed else "**no**"
         lines.append(
             f"| {level.level} | {level.scope_id} | {level.score:.2f} | {passed} | {found or '-'} |"
         )
     return "\n".join(lines)
+
+
+MAX_ATOMS_SHOWN = 5
+MAX_MESSAGE_CHARS = 200
+
+
+def _issue_cell(issue: LevelIssue, scope_id: str, seen: dict[tuple[str, ...], str]) -> str:
+    message = (
+        issue.message
+        if len(issue.message) <= MAX_MESSAGE_CHARS
+        else (issue.message[:MAX_MESSAGE_CHARS] + "…")
+    )
+    text = f"{issue.severity}: {issue.check}: {message}".replace("|", "\\|").replace("\n", " ")
+    return text + _atoms_cell(tuple(issue.atom_ids), f"{scope_id} {issue.check}", seen)
+
+
+def _atoms_cell(ids: tuple[str, ...], where: str, seen: dict[tuple[str, ...], str]) -> str:
+    if not ids:
+        return ""
+    if len(ids) > MAX_ATOMS_SHOWN and ids in seen:
+        return f" [the same {len(ids)} atoms as {seen[ids]}]"
+    seen.setdefault(ids, where)
+    shown = ", ".join(ids[:MAX_ATOMS_SHOWN])
+    more = f" and {len(ids) - MAX_ATOMS_SHOWN} more" if len(ids) > MAX_ATOMS_SHOWN else ""
+    return f" [{shown}{more}]"

@@ -29,6 +29,7 @@ from mge_pipeline.execution.lifecycle import CancelProbe, RunWatch, watch_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
+from mge_pipeline.execution.root_cause import root_cause_atoms
 from mge_pipeline.execution.run_context import RunContext, Scheduling
 from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
 from mge_pipeline.generation import LLMProvider, ModelPrice
@@ -332,6 +333,16 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
     return await run_retry_loop(job)
 
 
+async def _root_causes(services: RunServices, rows: list[AtomResultRecord]) -> list[str]:
+    """The failed atoms behind the wave's failed and blocked ones (for the stop reason)."""
+    bundle = services.bundle
+    blocked = [r.atom_id for r in rows if r.status is AtomStatus.BLOCKED]
+    ancestors = sorted({a for atom_id in blocked for a in bundle.ancestors(atom_id)})
+    known = await services.store.atom_results(services.execution_id, ancestors) if ancestors else []
+    status_of = {record.atom_id: record.status for record in known}
+    return root_cause_atoms(rows, bundle.ancestors, status_of)
+
+
 async def _advance_wave(services: RunServices, wave_index: int) -> None:
     """The execution's current wave is the furthest one with a call under way."""
     if wave_index > services.furthest_wave:
@@ -371,6 +382,7 @@ async def _close_wave(
             summary.success_rate,
             services.run.settings.wave_stop_threshold,
             skip_reasons[0] if skip_reasons else None,
+            root_causes=await _root_causes(services, rows),
         )
         if reason:
             await services.stop(reason)

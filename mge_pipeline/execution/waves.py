@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from mge_pipeline.domain import AtomStatus, WaveSummary
 from mge_pipeline.domain.records import AtomResultRecord
+from mge_pipeline.execution.root_cause import describe_root_causes
 
 
 def summarize_wave(
@@ -31,13 +32,16 @@ def wave_stop_reason(
     success_rate: float,
     threshold: float,
     skip_reason: str | None,
+    *,
+    root_causes: Sequence[str] = (),
 ) -> str | None:
     """The stop rule: an atom stopped by the budget or the provider, or a weak wave."""
     if skip_reason:
         return skip_reason
     if success_rate < threshold:
         return (
-            f"wave {wave_index} validated only {100 * success_rate:.0f}% of its atoms, under the "
-            f"{100 * threshold:.0f}% threshold; no new LLM calls were started after it closed"
+            f"wave {wave_index} validated only {100 * success_rate:.0f}% of its atoms"
+            f"{describe_root_causes(root_causes)}, under the {100 * threshold:.0f}% threshold; "
+            "no new LLM calls were started after it closed"
         )
     return None

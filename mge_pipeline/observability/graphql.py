@@ -20,8 +20,9 @@ TIMEOUT_SECONDS = 30.0
 
 
 def graphql_endpoint(url: str) -> str:
-    base = url if "://" in url else f"http://{url}"
-    return base.rstrip("/") + "/graphql"
+    """The webserver's address, with or without its ``/graphql`` path, as a user may give it."""
+    base = (url if "://" in url else f"http://{url}").rstrip("/")
+    return base if base.endswith("/graphql") else base + "/graphql"
 
 
 def states_over_graphql(

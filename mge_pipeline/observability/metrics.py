@@ -112,7 +112,7 @@ def record_atom(
     masterplan_id: str, language: str, result: AtomResult, *, provider: str, model: str
 ) -> None:
     """One atom's step is done: its attempts, tokens and outcome."""
-    _sample_dir()
+    sample_dir()
     attempts = result.attempts
     EXECUTION_COST.labels(masterplan_id).inc(result.cost_usd)
     ATOM_TIME.labels(masterplan_id, language).observe(sum(a.duration_seconds for a in attempts))
@@ -134,14 +134,14 @@ def record_settled_atoms(
     masterplan_id: str, languages: Sequence[str], results: Sequence[AtomResult]
 ) -> None:
     """Atoms settled without an LLM call (cached) still count as succeeded."""
-    _sample_dir()
+    sample_dir()
     for language, result in zip(languages, results, strict=True):
         if result.ok:
             ATOMS_SUCCEEDED.labels(masterplan_id, language).inc()
 
 
 def record_wave(masterplan_id: str, summary: WaveSummary) -> None:
-    _sample_dir()
+    sample_dir()
     wave = str(summary.wave_index)
     finished = summary.succeeded + summary.cached + summary.failed
     WAVE_COMPLETION.labels(masterplan_id, wave).set(100.0 * summary.success_rate)
@@ -151,7 +151,7 @@ def record_wave(masterplan_id: str, summary: WaveSummary) -> None:
 
 
 def record_run(report: RunReport, *, budget_usd: float) -> None:
-    _sample_dir()
+    sample_dir()
     plan = report.masterplan_id
     EXECUTION_PRECISION.labels(plan).set(report.precision_percent)
     EXECUTION_TIME.labels(plan).set(report.total_time_seconds)
@@ -168,7 +168,7 @@ def record_run(report: RunReport, *, budget_usd: float) -> None:
 
 
 @functools.cache
-def _sample_dir() -> None:
+def sample_dir() -> None:
     """Made before the first sample, not at import (prometheus-client writes a file per value)."""
     settings.metrics_dir()
 

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_async_executor import async_executor
 
 from mge_pipeline import constants as c
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.orchestration.config import default_run_config
 from mge_pipeline.orchestration.environment import ResourceOptions, make_resources
+from mge_pipeline.orchestration.executor import mge_async_executor
 from mge_pipeline.orchestration.ops import (
     make_finalize_op,
     make_generate_atom_op,
@@ -70,7 +70,7 @@ def compile_bundle(
     @dg.job(
         name=job_name_for(plan.id),
         description=_describe(bundle),
-        executor_def=async_executor,
+        executor_def=mge_async_executor,
         config=default_run_config(),
         tags={c.TAG_MASTERPLAN_ID: plan.id, c.TAG_MASTERPLAN_REVISION: plan.revision()},
         resource_defs=dict(resources) if resources else None,

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from mge_pipeline import constants as c
 from mge_pipeline import settings as env
+from mge_pipeline.exceptions import RunConfigError
 from mge_pipeline.execution import RetryPolicy
 from mge_pipeline.execution.run_context import RunContext, RunSettings, Scheduling
 from mge_pipeline.generation.pricing import ModelPrice
@@ -258,4 +259,27 @@ def default_run_config(**prepare: Any) -> dict[str, Any]:
     The executor gets no ``max_concurrent``: every atom step may start, and the limit of LLM
     calls in flight is ``prepare``'s ``max_concurrent``, held by the run's call gate.
     """
+    problems = run_config_problems({"ops": {"prepare": {"config": prepare}}})
+    if problems:
+        raise RunConfigError(problems)
     return {"ops": {"prepare": {"config": MasterplanRunConfig(**prepare).model_dump()}}}
+
+
+def run_config_problems(run_config: Mapping[str, Any]) -> list[str]:
+    """One line per invalid field of ``prepare``'s config, named by its run-config path.
+
+    Dagster's config schema knows the fields' types and defaults but not their ranges
+    (``budget_usd > 0``); this checks the rest, so a run is refused when it is launched
+    instead of failing in ``prepare`` (orchestration/run_coordinator.py, ``mge run``).
+    """
+    prepare = ((run_config.get("ops") or {}).get("prepare") or {}).get("config") or {}
+    try:
+        MasterplanRunConfig(**prepare)
+    except ValidationError as exc:
+        return [
+            "ops.prepare.config."
+            + ".".join(str(part) for part in error["loc"])
+            + f": {error['msg']} (got {error.get('input')!r})"
+            for error in exc.errors()
+        ]
+    return []

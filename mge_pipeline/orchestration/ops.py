@@ -9,14 +9,15 @@ turns its answer into Dagster outputs and metadata.
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import dagster as dg
 
 from mge_pipeline import settings as env
-from mge_pipeline.domain import AtomStatus, AttemptRecord, ExecutionStatus
+from mge_pipeline.domain import ExecutionStatus
 from mge_pipeline.exceptions import MgeError, SandboxUnavailableError
 from mge_pipeline.execution.finalize import finalize as finalize_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
@@ -24,7 +25,7 @@ from mge_pipeline.execution.prepare import prepare_run, run_tags
 from mge_pipeline.execution.report import render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, close_wave, run_atom, start_wave
-from mge_pipeline.observability import metrics
+from mge_pipeline.observability import live, metrics
 from mge_pipeline.observability.server import push_metrics
 from mge_pipeline.orchestration.config import (
     MasterplanRunConfig,
@@ -40,7 +41,12 @@ from mge_pipeline.orchestration.resources import (
     dagster_cancel_probe,
     fail_lost_runs,
 )
-from mge_pipeline.planning.diagrams import mermaid
+from mge_pipeline.orchestration.step_metadata import (
+    atom_step_metadata,
+    failed_outcome,
+    failure_description,
+)
+from mge_pipeline.planning.diagrams import dependency_table
 
 
 def op_name(bundle: PlanBundle, role: str) -> str:
@@ -95,6 +101,7 @@ def make_prepare_op(bundle: PlanBundle) -> dg.OpDefinition:
         tags = run_tags(bundle.plan, provider, run.execution_id)
         context.instance.add_run_tags(context.run_id, tags)
         publish_state(context, repository.execution_state(run.execution_id))
+        live.run_started(bundle.plan.id, run.execution_id, len(bundle.atoms))
         context.log.info(
             f"{bundle.plan.id}: {len(bundle.atoms)} atoms in {len(bundle.waves)} waves, "
             f"provider {provider.name} ({provider.model}), budget ${config.budget_usd:.2f}, "
@@ -160,6 +167,7 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         to_generate, cached = await start_wave(services, wave_index)
         languages = [bundle.atoms[r.atom_id].language.value for r in cached]
         metrics.record_settled_atoms(bundle.plan.id, languages, cached)
+        live.atoms_settled(bundle.plan.id, run.execution_id, len(cached), 0.0)
         for atom_id in to_generate:
             yield dg.DynamicOutput(
                 None, output_name="atoms", mapping_key=bundle.mapping_keys[atom_id]
@@ -181,13 +189,14 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
         ins={"ticket": dg.In(dg.Nothing)},
         out=dg.Out(dg.Nothing),
     )
-    async def generate_atom(
+    # Unannotated return: Dagster rejects an AsyncIterator annotation here too.
+    async def generate_atom(  # type: ignore[no-untyped-def]
         context: dg.OpExecutionContext,
         run_services: RunServicesResource,
         store: StoreResource,
         llm: LLMProviderResource,
         sandbox: SandboxResource,
-    ) -> dg.Output[None]:
+    ):
         services = run_services.cached() or _services(
             context,
             bundle,
@@ -206,9 +215,12 @@ def make_generate_atom_op(bundle: PlanBundle) -> dg.OpDefinition:
             provider=services.provider.name,
             model=services.provider.model,
         )
-        return dg.Output(
-            None, metadata=attempt_metadata(result.status, result.attempts, result.reason)
-        )
+        live.atoms_settled(bundle.plan.id, services.execution_id, 1, result.cost_usd)
+        metadata = atom_step_metadata(result, bundle.atoms[atom_id].language.value)
+        # The output first: the wave's close runs on it even though this step then fails.
+        yield dg.Output(None, metadata=metadata)
+        if failed_outcome(result.status):
+            raise dg.Failure(description=failure_description(atom_id, result))
 
     return generate_atom
 
@@ -239,7 +251,9 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         return dg.Output(
             None,
             metadata={
-                "atoms": dg.MetadataValue.md(wave_atoms_table(rows)),
+                "atoms": dg.MetadataValue.md(
+                    wave_atoms_table(rows, _step_links(context.run_id, bundle, wave_index, rows))
+                ),
                 "succeeded": summary.succeeded,
                 "cached": summary.cached,
                 "failed": summary.failed,
@@ -252,6 +266,21 @@ def make_wave_close_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition:
         )
 
     return wave_close
+
+
+def _step_links(
+    run_id: str, bundle: PlanBundle, wave_index: int, rows: list[Any]
+) -> Callable[[str], str | None]:
+    """Dagit's path to an atom step's logs; cached atoms had no step."""
+    stepped = {r.atom_id for r in rows if r.status.value != "cached"}
+
+    def link(atom_id: str) -> str | None:
+        if atom_id not in stepped:
+            return None
+        key = f"wave_{wave_index}_generate_atom[{bundle.mapping_keys[atom_id]}]"
+        return f"/runs/{run_id}?logs=" + quote(f"step:{key}", safe="")
+
+    return link
 
 
 def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
@@ -287,7 +316,7 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
             "output_dir": dg.MetadataValue.path(report.output_dir),
             "report": dg.MetadataValue.md(render_markdown(report)),
             "dependency_graph": dg.MetadataValue.md(
-                "```mermaid\n" + mermaid(bundle.graph, bundle.waves, status=statuses) + "\n```"
+                dependency_table(bundle.graph, bundle.waves, status=statuses)
             ),
         }
         if report.status != ExecutionStatus.COMPLETED.value:
@@ -295,36 +324,3 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
         return dg.Output(report.output_dir, metadata=metadata)
 
     return finalize
-
-
-def attempt_metadata(
-    status: AtomStatus, attempts: Sequence[AttemptRecord], reason: str | None
-) -> dict[str, Any]:
-    """One Markdown table per atom step: the whole retry history visible in Dagit."""
-    rows = [
-        "| # | model | effort | temp | tokens in/out | cost (USD) | s | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    rows += [
-        f"| {a.attempt_number} | {a.model or '-'} | {a.effort or '-'} | "
-        f"{'-' if a.temperature is None else a.temperature} | "
-        f"{a.prompt_tokens}/{a.response_tokens} | "
-        f"{a.cost_usd:.4f} | {a.duration_seconds:.2f} | {_verdict(a)} |"
-        for a in attempts
-    ]
-    metadata: dict[str, Any] = {
-        "status": status.value,
-        "attempts": len(attempts),
-        "cost_usd": dg.MetadataValue.float(float(sum(a.cost_usd for a in attempts))),
-        "attempt_history": dg.MetadataValue.md("\n".join(rows)),
-    }
-    if reason:
-        metadata["reason"] = reason
-    return metadata
-
-
-def _verdict(attempt: AttemptRecord) -> str:
-    if attempt.passed:
-        return "passed"
-    first = (attempt.errors or [""])[0][:100].replace("|", "\\|").replace("\n", " ")
-    return f"{attempt.error_category}: {first}"

@@ -1,5 +1,7 @@
 """Publishing execution state through Dagster: run tags for GraphQL, observations for history."""
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from mge_pipeline.domain import ExecutionState
@@ -30,13 +32,24 @@ def publish_state(context: dg.OpExecutionContext, state: ExecutionState | None) 
     )
 
 
-def wave_atoms_table(rows: list[AtomResultRecord]) -> str:
-    """The wave's atoms as a Markdown table for Dagit."""
-    lines = ["| atom | status | attempts | cost (USD) | reason |", "|---|---|---|---|---|"]
-    for row in sorted(rows, key=lambda r: r.atom_id):
+def wave_atoms_table(rows: list[AtomResultRecord], step_link: Callable[[str], str | None]) -> str:
+    """The wave's atoms as a Markdown table for Dagit: failures first, each linked to its step.
+
+    ``step_link`` gives the Dagit path of an atom's step (its logs, filtered to that step), so
+    any atom of an 800-atom run is two clicks away: the wave's close, then the atom.
+    """
+    lines = [
+        "| atom | status | attempts | cost (USD) | reason | step |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = {"failed": 0, "blocked": 1, "skipped": 2}
+    for row in sorted(rows, key=lambda r: (order.get(r.status.value, 3), r.atom_id)):
         reason = (row.reason or "").replace("|", "\\|").replace("\n", " ")[:120]
+        status = row.status.value
+        shown = f"**{status}**" if status in order else status
+        link = step_link(row.atom_id)
         lines.append(
-            f"| {row.atom_id} | {row.status.value} | {row.attempt_count} | "
-            f"{row.cost_usd:.4f} | {reason} |"
+            f"| {row.atom_id} | {shown} | {row.attempt_count} | "
+            f"{row.cost_usd:.4f} | {reason} | {f'[logs]({link})' if link else '-'} |"
         )
     return "\n".join(lines)

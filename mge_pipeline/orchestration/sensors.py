@@ -1,11 +1,12 @@
 """The sensors: masterplans submitted as ``ready`` (``mge submit``), and review decisions."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
 from mge_pipeline import constants as c
 from mge_pipeline.domain import ExecutionStatus
+from mge_pipeline.domain.records import MasterplanStatus
 from mge_pipeline.domain.review import ReviewEntry
 from mge_pipeline.orchestration.compiler import job_name_for
 from mge_pipeline.orchestration.config import default_run_config
@@ -14,8 +15,14 @@ from mge_pipeline.store import MASTERPLAN_READY
 from mge_pipeline.store.review_repository import ReviewRepository
 
 
-def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorDefinition:
-    """One run per masterplan revision: the run_key makes a second request for it a no-op."""
+def make_ready_masterplan_sensor(
+    jobs: Sequence[dg.JobDefinition], launchable: Callable[[str], bool] = lambda _name: True
+) -> dg.SensorDefinition:
+    """One run per submission: the run_key makes a second request for it a no-op.
+
+    ``launchable`` says whether the daemon can launch a job yet; with the live repository a
+    plan submitted after the location loaded waits for the daemon's next refresh.
+    """
     job_names = {job.name for job in jobs}
 
     @dg.sensor(
@@ -34,12 +41,15 @@ def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorD
         unknown = []
         for plan in ready:
             job_name = job_name_for(plan.masterplan_id)
-            if job_name not in job_names:
+            if job_name not in job_names or not launchable(job_name):
                 unknown.append(plan.masterplan_id)
                 continue
+            # Keyed by submission too: a plan submitted again (mge submit --again, or after
+            # a failed run) is launched again, once per submission.
+            submitted = plan.updated_at.isoformat() if plan.updated_at else ""
             requests.append(
                 dg.RunRequest(
-                    run_key=f"{plan.masterplan_id}:{plan.revision}",
+                    run_key=f"{plan.masterplan_id}:{plan.revision}:{submitted}",
                     job_name=job_name,
                     run_config=default_run_config(),
                     tags={
@@ -50,10 +60,14 @@ def make_ready_masterplan_sensor(jobs: Sequence[dg.JobDefinition]) -> dg.SensorD
             )
         if unknown and not requests:
             return dg.SkipReason(
-                "ready masterplans not in this code location yet (reload it): " + ", ".join(unknown)
+                "ready masterplans whose jobs the daemon has not loaded yet (its next refresh "
+                "of the code location, within 60 s, brings them): " + ", ".join(unknown)
             )
         if not requests:
             return dg.SkipReason("no masterplan is ready")
+        for request in requests:  # launched: no longer waiting (finalize sets the outcome)
+            plan_id = (request.tags or {})[c.TAG_MASTERPLAN_ID]
+            store.get_store().set_masterplan_status(plan_id, MasterplanStatus.RUNNING)
         return dg.SensorResult(run_requests=requests)
 
     return ready_masterplan_sensor

@@ -32,3 +32,41 @@ def mermaid(
 
 def _label(atom_id: str) -> str:
     return re.sub(r'["\[\]]', "_", atom_id)
+
+
+MAX_LISTED = 6
+
+
+def dependency_table(
+    graph: nx.DiGraph, waves: list[list[str]], *, status: dict[str, str] | None = None
+) -> str:
+    """The graph as a Markdown table Dagit renders: one row per atom, wave by wave.
+
+    Dagit shows Mermaid source as raw text; a table reads at any size. Long dependency lists
+    are cut to ``MAX_LISTED`` ids and a count, so an 800-atom run stays scannable.
+    """
+    lines = [
+        "| wave | atom | status | depends on | needed by |",
+        "|---|---|---|---|---|",
+    ]
+    for index, wave in enumerate(waves):
+        for atom in wave:
+            state = (status or {}).get(atom, "-")
+            shown = f"**{state}**" if state in ("failed", "blocked", "skipped") else state
+            lines.append(
+                f"| {index} | {_cell(atom)} | {shown} | "
+                f"{_listed(sorted(graph.predecessors(atom)))} | "
+                f"{_listed(sorted(graph.successors(atom)))} |"
+            )
+    return "\n".join(lines)
+
+
+def _listed(atoms: list[str]) -> str:
+    if not atoms:
+        return "-"
+    more = f" +{len(atoms) - MAX_LISTED} more" if len(atoms) > MAX_LISTED else ""
+    return ", ".join(_cell(a) for a in atoms[:MAX_LISTED]) + more
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")

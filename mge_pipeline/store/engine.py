@@ -17,7 +17,14 @@ def make_engine(url: str) -> Engine:
     """SQLite gets WAL and a busy timeout: the run worker, webserver and daemon share the file."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        try:
+            return create_engine(url, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            shown = parsed.render_as_string(hide_password=True)
+            raise StoreError(
+                f"store {shown}: its driver '{exc.name}' is not installed "
+                f"(pip install {exc.name}, or use postgresql+psycopg2://)"
+            ) from exc
     if parsed.database and parsed.database != ":memory:":
         folder = Path(parsed.database).parent
         try:

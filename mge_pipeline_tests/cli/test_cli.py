@@ -96,7 +96,7 @@ def test_run_the_large_example_under_default_faults(
     assert report["precision_percent"] >= 95.0
     assert report["attempts_total"] > report["atoms_total"], "the default fault rate causes retries"
     assert report["acceptance"] == "passed"
-    assert "wave  9/9" in result.stdout and "precision" in result.stdout
+    assert "wave  8 [" in result.stdout and "precision" in result.stdout, "the last wave settled"
     check = subprocess.run(
         [sys.executable, "-c", "import ledgerlib; print(sorted(ledgerlib.__all__)[:3])"],
         cwd=output,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -42,9 +43,21 @@ def _state(**overrides: object) -> ExecutionState:
 def test_state_survives_the_round_trip_through_tags() -> None:
     state = _state()
     tags = state_tags(state)
-    assert tags["mge/state.status"] == "running" and tags["mge/state.current_wave"] == "3"
-    assert "mge/state.completed_at" not in tags
+    assert list(tags) == ["mge/state"], "one structured tag, not one per field"
+    fields = json.loads(tags["mge/state"])
+    assert fields["status"] == "running" and fields["current_wave"] == 3
+    assert "completed_at" not in fields
     assert state_from_tags({**tags, "dagster/other": "x"}) == state
+
+
+def test_runs_tagged_one_tag_per_field_are_still_read() -> None:
+    state = _state()
+    legacy = {
+        f"mge/state.{key}": str(value)
+        for key, value in state.model_dump(mode="json").items()
+        if value is not None
+    }
+    assert state_from_tags(legacy) == state
 
 
 def test_runs_without_state_are_left_out() -> None:

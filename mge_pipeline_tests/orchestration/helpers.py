@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,10 @@ class PlanRun:
     report: dict[str, Any] | None
     output_dir: Path
     step_events: dict[str, list[str]]
+    dagster_status: dg.DagsterRunStatus | None = None
+    step_states: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    """Step key → the description of its ``Failure`` (or its error message)."""
 
 
 def run_plan(
@@ -72,9 +76,31 @@ def run_plan(
         ) as result,
     ):
         events: dict[str, list[str]] = {}
+        failures: dict[str, str] = {}
         for event in result.all_events:
             if event.step_key:
                 events.setdefault(event.step_key, []).append(event.event_type_value)
+            if event.is_step_failure and event.step_key:
+                data = event.step_failure_data
+                user = data.user_failure_data
+                failures[event.step_key] = (
+                    user.description if user and user.description else data.error.message
+                ) or ""
+        run_record = instance.get_run_by_id(result.run_id)
+        states = {
+            stat.step_key: stat.status.value
+            for stat in instance.get_run_step_stats(result.run_id)
+            if stat.status is not None
+        }
         report_file = output_dir / "report.json"
         report = json.loads(report_file.read_text()) if report_file.exists() else None
-        return PlanRun(result.success, result.run_id, report, output_dir, events)
+        return PlanRun(
+            result.success,
+            result.run_id,
+            report,
+            output_dir,
+            events,
+            run_record.status if run_record else None,
+            states,
+            failures,
+        )

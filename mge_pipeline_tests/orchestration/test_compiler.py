@@ -31,7 +31,7 @@ def test_one_fan_out_per_wave_with_mapped_atoms_and_a_close() -> None:
     assert job.graph.node_named("wave_0").definition.output_dict["atoms"].is_dynamic
     deps = job.graph.dependency_structure
     assert deps.is_dynamic_mapped(job.graph.node_named("wave_0_generate_atom").name)
-    assert job.executor_def.name == "async_executor"
+    assert job.executor_def.name == "mge_async_executor"
     # No barrier in the graph: every fan-out follows prepare, finalize follows every close.
     assert _upstream(job, "wave_1") == {"prepare"}
     assert _upstream(job, "finalize") == {"prepare", "wave_0_close", "wave_1_close"}

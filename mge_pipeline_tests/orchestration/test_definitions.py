@@ -59,10 +59,51 @@ def test_sensor_requests_each_ready_revision_once(
     with dg.build_sensor_context(resources=resources, instance=instance) as context:
         result = sensor.evaluate_tick(context)
     requests = result.run_requests or []
-    assert [(r.job_name, r.run_key) for r in requests] == [
-        ("mge_ready_plan", f"ready_plan:{revision}")
-    ]
+    assert [r.job_name for r in requests] == ["mge_ready_plan"]
+    assert (requests[0].run_key or "").startswith(f"ready_plan:{revision}:")
     assert requests[0].run_config["ops"]["prepare"]["config"]["max_concurrent"] == 100
+    # Launched: no longer ready, so the next tick asks for nothing.
+    assert {p.masterplan_id: p.status.value for p in store.masterplans()}["ready_plan"] == "running"
+    with dg.build_sensor_context(resources=resources, instance=instance) as context:
+        assert not sensor.evaluate_tick(context).run_requests
+
+
+def test_the_live_repository_has_a_job_for_a_plan_stored_after_it_loaded(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    from mge_pipeline.definitions import build_definitions
+    from mge_pipeline.orchestration.live_repository import LiveRepositoryData
+
+    monkeypatch.setenv("MGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("MGE_EXAMPLES_DIR", str(tmp_path))  # no examples
+    data = LiveRepositoryData(build_definitions, max_age_seconds=0)
+    assert data.get_job_names() == []
+    MgeStore(database_url).save_masterplan(make_plan(id="late_plan"), status=MASTERPLAN_READY)
+    assert data.get_job_names() == ["mge_late_plan"]
+    sensor = data.get_sensor("ready_masterplan_sensor")
+    assert [t.job_name for t in sensor.targets] == ["mge_late_plan"], "it targets the new job"
+
+
+def test_a_job_built_after_the_first_load_waits_for_the_daemons_refresh(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path
+) -> None:
+    """The sensor must not request a job the daemon's snapshot lacks (the tick would fail)."""
+    from mge_pipeline.definitions import build_definitions
+    from mge_pipeline.orchestration import live_repository as live
+
+    monkeypatch.setattr(live, "_first_seen", {})
+    monkeypatch.setenv("MGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("MGE_EXAMPLES_DIR", str(tmp_path))
+    store = MgeStore(database_url)
+    store.save_masterplan(make_plan(id="early_plan"), status="draft")
+    data = live.LiveRepositoryData(build_definitions, max_age_seconds=0)
+    data.get_job_names()
+    store.save_masterplan(make_plan(id="later_plan"), status="draft")
+    data.get_job_names()
+    assert live.known_to_the_daemon("mge_early_plan"), "loaded with the location"
+    assert not live.known_to_the_daemon("mge_later_plan"), "not before the daemon's refresh"
+    monkeypatch.setattr(live, "DAEMON_REFRESH_SECONDS", -live.MAX_AGE_SECONDS - 1)
+    assert live.known_to_the_daemon("mge_later_plan"), "after it"
 
 
 def test_sensor_skips_when_nothing_is_ready_or_the_job_is_unknown(
