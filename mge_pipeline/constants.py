@@ -46,3 +46,13 @@ JOB_PREFIX = "mge_"
 ENV_REVIEW_BOTTOM_PERCENT = "MGE_REVIEW_BOTTOM_PERCENT"
 DEFAULT_REVIEW_BOTTOM_PERCENT = 15.0
 ENV_REVIEWER = "MGE_REVIEWER"
+
+# Team deployment (issue 17): the daemon's schedules, off unless MGE_SCHEDULES=running.
+ENV_SCHEDULES = "MGE_SCHEDULES"
+ENV_RETRY_SCHEDULE = "MGE_RETRY_SCHEDULE"
+ENV_REVALIDATE_SCHEDULE = "MGE_REVALIDATE_SCHEDULE"
+DEFAULT_RETRY_SCHEDULE = "*/30 * * * *"
+DEFAULT_REVALIDATE_SCHEDULE = "0 4 * * *"
+# Why a run was launched, on runs the sensors and schedules request.
+TAG_TRIGGER = "mge/trigger"
+TAG_RETRY_OF = "mge/retry_of"

@@ -18,6 +18,8 @@ from mge_pipeline.domain import MasterPlan
 from mge_pipeline.exceptions import MgeError
 from mge_pipeline.orchestration import compile_masterplan_job
 from mge_pipeline.orchestration.environment import make_resources
+from mge_pipeline.orchestration.failure_sensor import make_run_failure_sensor
+from mge_pipeline.orchestration.schedules import make_schedules
 from mge_pipeline.orchestration.sensors import (
     make_ready_masterplan_sensor,
     make_review_decision_sensor,
@@ -65,8 +67,15 @@ def build_definitions() -> dg.Definitions:
             jobs.append(compile_masterplan_job(plan))
         except MgeError as exc:
             logger.warning("skipping masterplan %s: %s", plan.id, exc)
-    sensors = [make_ready_masterplan_sensor(jobs), make_review_decision_sensor(jobs)]
-    return dg.Definitions(jobs=jobs, sensors=sensors, resources=make_resources())
+    sensors = [
+        make_ready_masterplan_sensor(jobs),
+        make_review_decision_sensor(jobs),
+        make_run_failure_sensor(),
+    ]
+    schedules = make_schedules(jobs)
+    return dg.Definitions(
+        jobs=jobs, sensors=sensors, schedules=schedules, resources=make_resources()
+    )
 
 
 @dg.definitions

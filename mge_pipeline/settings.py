@@ -13,6 +13,9 @@
 | MGE_SANDBOX_READ_ONLY | none: host paths (``:``-separated) checks may read |
 | MGE_REVIEW_BOTTOM_PERCENT | 15: validated atoms queued for review, lowest confidence first |
 | MGE_REVIEWER        | the login name: who ``mge review`` records as deciding |
+| MGE_SCHEDULES       | stopped: ``running`` starts the retry and re-validation schedules |
+| MGE_RETRY_SCHEDULE  | */30 * * * *: cron of the retry of transiently failed masterplans |
+| MGE_REVALIDATE_SCHEDULE | 0 4 * * *: cron of the re-validation of completed masterplans |
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ def dagster_home() -> Path:
 
 
 def instance_config_template() -> Path:
+    """The team configuration (PostgreSQL, deploy/team/dagster.yaml) once DAGSTER_PG_HOST is
+    set, else the embedded SQLite one."""
+    if os.environ.get("DAGSTER_PG_HOST"):
+        return REPOSITORY_ROOT / "deploy" / "team" / "dagster.yaml"
     return REPOSITORY_ROOT / "dagster.yaml"
 
 
@@ -119,3 +126,19 @@ def reviewer_name() -> str:
     import getpass
 
     return os.environ.get(c.ENV_REVIEWER) or getpass.getuser()
+
+
+def schedules_running() -> bool:
+    """Schedules start stopped (turned on in Dagit) unless the deployment says otherwise."""
+    value = os.environ.get(c.ENV_SCHEDULES, "stopped").strip().lower()
+    if value not in ("running", "stopped"):
+        raise ValueError(f"{c.ENV_SCHEDULES}={value!r} is neither 'running' nor 'stopped'")
+    return value == "running"
+
+
+def retry_schedule() -> str:
+    return os.environ.get(c.ENV_RETRY_SCHEDULE) or c.DEFAULT_RETRY_SCHEDULE
+
+
+def revalidate_schedule() -> str:
+    return os.environ.get(c.ENV_REVALIDATE_SCHEDULE) or c.DEFAULT_REVALIDATE_SCHEDULE
