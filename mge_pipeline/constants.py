@@ -56,3 +56,6 @@ DEFAULT_REVALIDATE_SCHEDULE = "0 4 * * *"
 # Why a run was launched, on runs the sensors and schedules request.
 TAG_TRIGGER = "mge/trigger"
 TAG_RETRY_OF = "mge/retry_of"
+# The deployment-wide limit of LLM calls in flight across all runs (unset: none but each
+# run's own max_concurrent), held in the store (mge_pipeline/store/llm_slots.py).
+ENV_LLM_SLOTS = "MGE_LLM_SLOTS"

@@ -16,6 +16,7 @@
 | MGE_SCHEDULES       | stopped: ``running`` starts the retry and re-validation schedules |
 | MGE_RETRY_SCHEDULE  | */30 * * * *: cron of the retry of transiently failed masterplans |
 | MGE_REVALIDATE_SCHEDULE | 0 4 * * *: cron of the re-validation of completed masterplans |
+| MGE_LLM_SLOTS       | unset: a positive number limits LLM calls in flight across all runs |
 """
 
 from __future__ import annotations
@@ -142,3 +143,13 @@ def retry_schedule() -> str:
 
 def revalidate_schedule() -> str:
     return os.environ.get(c.ENV_REVALIDATE_SCHEDULE) or c.DEFAULT_REVALIDATE_SCHEDULE
+
+
+def llm_slots() -> int | None:
+    """The deployment-wide limit of LLM calls in flight; None when every run only has its own."""
+    raw = os.environ.get(c.ENV_LLM_SLOTS, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{c.ENV_LLM_SLOTS}={raw!r} is not a positive whole number")
+    return int(raw)

@@ -2,10 +2,11 @@
 completed masterplans against their tests (drift in the environment: a package, a compiler).
 
 One of each per masterplan job (a schedule targets one job), named after it, so an operator
-turns them on for the plans that want them. Both start stopped (turned on in Dagit, or by ``MGE_SCHEDULES=running``), on crons from
-``MGE_RETRY_SCHEDULE`` / ``MGE_REVALIDATE_SCHEDULE``. A re-validation run serves every atom
-from the cache and runs the plan's checks and test command again on the assembled code, so it
-costs no LLM call unless something no longer validates.
+turns them on for the plans that want them. Both start stopped (turned on in Dagit, or by
+``MGE_SCHEDULES=running``), on crons from ``MGE_RETRY_SCHEDULE`` / ``MGE_REVALIDATE_SCHEDULE``.
+A re-validation run serves every atom from the cache and runs the plan's checks and test
+command again on the assembled code, so it costs no LLM call unless something no longer
+validates.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, case, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -36,8 +36,8 @@ from mge_pipeline.domain.records import (
     Reservation,
 )
 from mge_pipeline.exceptions import BudgetExceededError, OutputBusyError, StoreError
-from mge_pipeline.store import tables as t
 from mge_pipeline.store import migrations
+from mge_pipeline.store import tables as t
 from mge_pipeline.store.engine import make_engine, normalise_database_url
 from mge_pipeline.store.lifecycle import LifecycleStore
 

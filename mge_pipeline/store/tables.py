@@ -242,3 +242,15 @@ run_failures = Table(
     Column("failed_at", DateTime(timezone=True), nullable=False),
     Column("retried_by", String(200)),
 )
+
+# The deployment-wide limit of LLM calls in flight (MGE_LLM_SLOTS): one row per slot, taken by
+# a conditional UPDATE for the length of one call. A lease that outlives ``expires_at`` (its
+# worker died mid-call) is free again.
+llm_slots = Table(
+    "llm_slots",
+    metadata,
+    Column("slot_no", Integer, primary_key=True, autoincrement=False),
+    Column("lease_id", String(64)),
+    Column("holder", String(200)),
+    Column("expires_at", DateTime(timezone=True)),
+)

@@ -130,9 +130,9 @@ def test_a_store_at_the_initial_revision_is_upgraded(database_url: str) -> None:
         assert migrations.current_revision(conn) == "0001"
     with engine.begin() as conn:
         conn.execute(t.attempts.insert().values(_old_attempt_row()))
-    with pytest.raises(Exception, match="(?i)null"):
-        with engine.begin() as conn:  # the old schema refuses what issue 14's code writes
-            conn.execute(t.attempts.insert().values({**_old_attempt_row(), "temperature": None}))
+    # The old schema refuses what issue 14's code writes.
+    with pytest.raises(Exception, match=r"(?i)null"), engine.begin() as conn:
+        conn.execute(t.attempts.insert().values({**_old_attempt_row(), "temperature": None}))
     engine.dispose()
 
     store = MgeStore(database_url)
@@ -170,7 +170,9 @@ def test_stores_opened_at_once_migrate_once(database_url: str) -> None:
 
 def test_a_plain_postgresql_url_selects_psycopg2() -> None:
     url = "postgresql://postgres@127.0.0.1:5432/mge_17_test"
-    assert normalise_database_url(url) == "postgresql+psycopg2://postgres@127.0.0.1:5432/mge_17_test"
+    assert (
+        normalise_database_url(url) == "postgresql+psycopg2://postgres@127.0.0.1:5432/mge_17_test"
+    )
     assert normalise_database_url("postgres://u:secret@db/mge").startswith(
         "postgresql+psycopg2://u:secret@db/mge"
     )

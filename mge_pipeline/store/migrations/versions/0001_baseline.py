@@ -40,7 +40,7 @@ depends_on: str | None = None
 def baseline_metadata() -> MetaData:
     """A frozen copy of ``tables.py`` at ef4731f; later schema changes are later revisions."""
     metadata = MetaData()
-    masterplans = Table(
+    Table(
         "masterplans",
         metadata,
         Column("masterplan_id", String(200), primary_key=True),
@@ -53,7 +53,7 @@ def baseline_metadata() -> MetaData:
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )
 
-    atoms = Table(
+    Table(
         "atoms",
         metadata,
         Column("masterplan_id", String(200), primary_key=True),
@@ -102,7 +102,7 @@ def baseline_metadata() -> MetaData:
         postgresql_where=_RUNNING,
     )
 
-    waves = Table(
+    Table(
         "waves",
         metadata,
         Column("execution_id", String(64), primary_key=True),
@@ -118,7 +118,7 @@ def baseline_metadata() -> MetaData:
         Column("duration_seconds", Float, nullable=False),
     )
 
-    attempts = Table(
+    Table(
         "attempts",
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
@@ -142,7 +142,7 @@ def baseline_metadata() -> MetaData:
         Column("warnings", JSON),
     )
 
-    atom_results = Table(
+    Table(
         "atom_results",
         metadata,
         Column("execution_id", String(64), primary_key=True),
@@ -157,7 +157,7 @@ def baseline_metadata() -> MetaData:
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )
 
-    level_validations = Table(
+    Table(
         "level_validations",
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
@@ -171,7 +171,7 @@ def baseline_metadata() -> MetaData:
         Column("created_at", DateTime(timezone=True), nullable=False),
     )
 
-    cost_ledger = Table(
+    Table(
         "cost_ledger",
         metadata,
         Column("reservation_id", String(64), primary_key=True),
@@ -185,7 +185,7 @@ def baseline_metadata() -> MetaData:
 
     # ``mge regenerate``: validated code for these specs, recorded before the time, is not served
     # from the cache again (it was found wrong after the fact).
-    cache_invalidations = Table(
+    Table(
         "cache_invalidations",
         metadata,
         Column("spec_hash", String(64), primary_key=True),
@@ -194,7 +194,7 @@ def baseline_metadata() -> MetaData:
     )
 
     # Human review (issue 15): one entry per atom under review, and every decision made on it.
-    review_entries = Table(
+    Table(
         "review_entries",
         metadata,
         Column("entry_id", Integer, primary_key=True, autoincrement=True),
@@ -222,7 +222,7 @@ def baseline_metadata() -> MetaData:
         Column("updated_at", DateTime(timezone=True), nullable=False),
     )
 
-    review_decisions = Table(
+    Table(
         "review_decisions",
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),

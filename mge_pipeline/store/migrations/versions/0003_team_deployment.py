@@ -1,4 +1,4 @@
-"""Failed Dagster runs, recorded by the run-failure sensor for the retry schedule (issue 17).
+"""Team deployment (issue 17): failed runs for the retry schedule, deployment-wide LLM slots.
 
 Revision ID: 0003
 Revises: 0002
@@ -28,8 +28,16 @@ def upgrade() -> None:
         sa.Column("retried_by", sa.String(200)),
     )
     op.create_index("ix_run_failures_masterplan_id", "run_failures", ["masterplan_id"])
+    op.create_table(
+        "llm_slots",
+        sa.Column("slot_no", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("lease_id", sa.String(64)),
+        sa.Column("holder", sa.String(200)),
+        sa.Column("expires_at", sa.DateTime(timezone=True)),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("llm_slots")
     op.drop_index("ix_run_failures_masterplan_id", table_name="run_failures")
     op.drop_table("run_failures")
