@@ -17,6 +17,9 @@
 | MGE_RETRY_SCHEDULE  | */30 * * * *: cron of the retry of transiently failed masterplans |
 | MGE_REVALIDATE_SCHEDULE | 0 4 * * *: cron of the re-validation of completed masterplans |
 | MGE_LLM_SLOTS       | unset: a positive number limits LLM calls in flight across all runs |
+| MGE_EXECUTOR        | async: ``celery`` runs the steps on dagster-celery workers |
+| MGE_CELERY_BROKER   | pyamqp://guest:guest@127.0.0.1:5672// (RabbitMQ) |
+| MGE_CELERY_BACKEND  | rpc:// |
 """
 
 from __future__ import annotations
@@ -153,3 +156,19 @@ def llm_slots() -> int | None:
     if not raw.isdigit() or int(raw) < 1:
         raise ValueError(f"{c.ENV_LLM_SLOTS}={raw!r} is not a positive whole number")
     return int(raw)
+
+
+def executor_name() -> str:
+    """``async`` (one run worker, atoms on one event loop) or ``celery`` (steps on workers)."""
+    value = (os.environ.get(c.ENV_EXECUTOR) or "async").strip().lower()
+    if value not in ("async", "celery"):
+        raise ValueError(f"{c.ENV_EXECUTOR}={value!r} is neither 'async' nor 'celery'")
+    return value
+
+
+def celery_broker() -> str:
+    return os.environ.get(c.ENV_CELERY_BROKER) or c.DEFAULT_CELERY_BROKER
+
+
+def celery_backend() -> str:
+    return os.environ.get(c.ENV_CELERY_BACKEND) or c.DEFAULT_CELERY_BACKEND

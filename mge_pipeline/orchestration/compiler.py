@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_async_executor import async_executor
 
 from mge_pipeline import constants as c
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.orchestration.config import default_run_config
 from mge_pipeline.orchestration.environment import ResourceOptions, make_resources
+from mge_pipeline.orchestration.executors import job_executor
 from mge_pipeline.orchestration.ops import (
     make_finalize_op,
     make_generate_atom_op,
@@ -70,7 +70,7 @@ def compile_bundle(
     @dg.job(
         name=job_name_for(plan.id),
         description=_describe(bundle),
-        executor_def=async_executor,
+        executor_def=job_executor(),
         config=default_run_config(),
         tags={c.TAG_MASTERPLAN_ID: plan.id, c.TAG_MASTERPLAN_REVISION: plan.revision()},
         resource_defs=dict(resources) if resources else None,
@@ -81,7 +81,11 @@ def compile_bundle(
         for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
             # Earlier waves' steps start first: every step is ready at once without a barrier,
             # and wave 0's calls should not wait behind the start-up of the later waves' steps.
-            first = {c.TAG_DAGSTER_PRIORITY: str(len(bundle.waves) - k)}
+            priority = len(bundle.waves) - k
+            first = {
+                c.TAG_DAGSTER_PRIORITY: str(priority),
+                c.TAG_CELERY_PRIORITY: str(min(9, priority)),  # RabbitMQ's range is 0-9
+            }
             tickets, started = fan_out.alias(f"wave_{k}").tag(first)(run)
             settled = tickets.map(generate.alias(f"wave_{k}_generate_atom").tag(first))
             closed.append(
