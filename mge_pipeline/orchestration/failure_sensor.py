@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from mge_pipeline import constants as c
 from mge_pipeline import settings
@@ -53,6 +54,13 @@ def record_run_failure(
     return True
 
 
+def _innermost(error: SerializableErrorInfo) -> str:
+    """The user's exception, not Dagster's step-execution wrapper around it."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def make_run_failure_sensor() -> dg.SensorDefinition:
     @dg.run_failure_sensor(
         name="mge_run_failure_sensor",
@@ -69,6 +77,14 @@ def make_run_failure_sensor() -> dg.SensorDefinition:
         if not masterplan_id:
             return  # not a masterplan's run
         message = context.failure_event.message or "run failed"
+        # The run's own message only lists the failed steps; their errors say why.
+        causes = [
+            _innermost(error)
+            for event in context.get_step_failure_events()
+            if (error := event.step_failure_data.error) is not None
+        ]
+        if causes:
+            message = f"{message} " + " | ".join(causes)
         store = MgeStore(settings.database_url())
         try:
             record_run_failure(

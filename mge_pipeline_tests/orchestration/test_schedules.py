@@ -126,3 +126,41 @@ def test_schedules_start_stopped_unless_configured(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv(c.ENV_SCHEDULES, "sometimes")
     with pytest.raises(ValueError, match="MGE_SCHEDULES='sometimes'"):
         _schedules()
+
+
+def test_the_run_failure_sensor_records_a_failed_masterplan_run(
+    store: MgeStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sensor itself, on a real failed run of a Dagster instance (not the daemon)."""
+    from mge_pipeline.orchestration.failure_sensor import make_run_failure_sensor
+
+    monkeypatch.setenv("MGE_DATABASE_URL", store.url)
+
+    @dg.op
+    def call_the_api() -> None:
+        raise RuntimeError("anthropic: 529 overloaded_error")
+
+    @dg.job(name="mge_p1", tags={c.TAG_MASTERPLAN_ID: "p1"})
+    def failing() -> None:
+        call_the_api()
+
+    with dg.instance_for_test() as instance:
+        result = failing.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        run = instance.get_run_by_id(result.run_id)
+        [failure] = [
+            e.dagster_event
+            for e in instance.all_logs(result.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        ]
+        assert run is not None and failure is not None
+        sensor = make_run_failure_sensor()
+        context = dg.build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_instance=instance,
+            dagster_run=run,
+            dagster_event=failure,
+        ).for_run_failure()
+        sensor(context)
+    [recorded] = RunFailureRepository(store).failures("p1")
+    assert recorded.run_id == result.run_id and recorded.job_name == "mge_p1"
+    assert recorded.transient, recorded.message
