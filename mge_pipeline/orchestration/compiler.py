@@ -66,11 +66,13 @@ def compile_bundle(
     fan_outs = [make_wave_fan_out_op(bundle, k) for k in range(len(bundle.waves))]
     closes = [make_wave_close_op(bundle, k) for k in range(len(bundle.waves))]
     finalize = make_finalize_op(bundle)
+    executor = job_executor()
+    barrier = executor.name != "async_executor"
 
     @dg.job(
         name=job_name_for(plan.id),
         description=_describe(bundle),
-        executor_def=job_executor(),
+        executor_def=executor,
         config=default_run_config(),
         tags={c.TAG_MASTERPLAN_ID: plan.id, c.TAG_MASTERPLAN_REVISION: plan.revision()},
         resource_defs=dict(resources) if resources else None,
@@ -86,7 +88,11 @@ def compile_bundle(
                 c.TAG_DAGSTER_PRIORITY: str(priority),
                 c.TAG_CELERY_PRIORITY: str(min(9, priority)),  # RabbitMQ's range is 0-9
             }
-            tickets, started = fan_out.alias(f"wave_{k}").tag(first)(run)
+            # On Celery a waiting atom step holds a worker process: steps waiting for later
+            # waves could fill every worker while the atoms they wait for sit in the queue.
+            # There the waves are a barrier (each fan-out after the previous close).
+            after = {"after": closed[-1]} if barrier and closed else {}
+            tickets, started = fan_out.alias(f"wave_{k}").tag(first)(run, **after)
             settled = tickets.map(generate.alias(f"wave_{k}_generate_atom").tag(first))
             closed.append(
                 close.alias(f"wave_{k}_close")(wave=started, atoms_settled=settled.collect())

@@ -42,3 +42,18 @@ def test_the_llm_slot_limit_is_a_positive_number(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv("MGE_LLM_SLOTS", bad)
         with pytest.raises(ValueError, match=f"MGE_LLM_SLOTS='{bad}' is not a positive"):
             settings.llm_slots()
+
+
+def test_on_celery_each_wave_starts_after_the_previous_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A waiting atom step would hold a Celery worker: there, waves are a barrier."""
+
+    def upstream_of_wave_1(job_executor: str) -> set[str]:
+        monkeypatch.setenv("MGE_EXECUTOR", job_executor)
+        job = compile_masterplan_job(PLAN)
+        deps = job.graph.dependency_structure.input_to_upstream_outputs_for_node("wave_1")
+        return {output.node.name for outputs in deps.values() for output in outputs}
+
+    assert upstream_of_wave_1("async") == {"prepare"}
+    assert upstream_of_wave_1("celery") == {"prepare", "wave_0_close"}
