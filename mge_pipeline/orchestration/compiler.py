@@ -79,7 +79,7 @@ def compile_bundle(
     )
     def masterplan_job() -> None:
         run = prepare.alias("prepare")()
-        closed = []
+        closed: list[Any] = []
         for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
             # Earlier waves' steps start first: every step is ready at once without a barrier,
             # and wave 0's calls should not wait behind the start-up of the later waves' steps.
