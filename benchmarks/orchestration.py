@@ -7,6 +7,7 @@
     python benchmarks/orchestration.py --preset realistic       # 5 s median, sigma 0.5, 10 % faults
     python benchmarks/orchestration.py --latency 0 --sizes 1000,2000,5000,10000
     python benchmarks/orchestration.py --compare io_manager=fs,memory --repeat 2
+    python benchmarks/orchestration.py --executor celery --celery-workers 2    # dagster-celery
 
 The job is built exactly as ``mge run`` builds it (``build_reconstructable_job`` over
 ``compile_masterplan_job_from_file``, run config from ``default_run_config``) and executed with
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -48,7 +50,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -429,6 +431,8 @@ def _run_mge(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict
         latency_sigma=args.latency_sigma, sandbox_processes=args.sandbox_processes,
         io_manager=args.io_manager,
     )  # fmt: skip
+    if args.executor == "celery":  # read when the job is compiled, here and in the workers
+        os.environ["MGE_EXECUTOR"] = "celery"
     job = build_reconstructable_job(  # exactly what `mge run` executes
         "mge_pipeline.orchestration.compiler",
         "compile_masterplan_job_from_file",
@@ -439,7 +443,11 @@ def _run_mge(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict
     run_config = default_run_config(
         max_concurrent=args.max_concurrent, output_dir=str(output_dir), budget_usd=1e9, **extra
     )
-    metrics = _execute(job, run_config, root / "dagster", args.instance)
+    if args.executor == "celery":
+        with _celery_workers(args, root):
+            metrics = _execute(job, run_config, root / "dagster", args.instance)
+    else:
+        metrics = _execute(job, run_config, root / "dagster", args.instance)
     report_path = output_dir / "report.json"
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     store = MgeStore(database_url)
@@ -457,6 +465,32 @@ def _run_mge(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict
         "store_atoms_succeeded": state.atoms_succeeded if state else None,
         **_derived(args.atoms, metrics, bound, barrier),
     }
+
+
+@contextlib.contextmanager
+def _celery_workers(args: argparse.Namespace, root: Path) -> Iterator[None]:
+    """``--celery-workers`` worker processes of MGE's Celery app (broker: MGE_CELERY_BROKER,
+    default RabbitMQ on 127.0.0.1), each ``--celery-concurrency`` processes, until the run ends."""
+    workers = []
+    for index in range(args.celery_workers):
+        log = root / f"celery-worker-{index}.log"
+        with log.open("wb") as output:
+            workers.append((log, subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "mge_pipeline.orchestration.celery_app",
+                 "worker", "-Q", "dagster", "-c", str(args.celery_concurrency),
+                 "-n", f"bench{index}-{os.getpid()}@%h", "-l", "WARNING",
+                 "--without-gossip", "--without-mingle", "--without-heartbeat"],
+                env={**os.environ, "MGE_EXECUTOR": "celery"}, stdout=output,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )))  # fmt: skip
+    try:
+        time.sleep(5)  # workers connect to the broker; tasks sent earlier just wait for them
+        yield
+    finally:
+        for _, process in workers:
+            os.killpg(process.pid, 15)
+        for _, process in workers:
+            process.wait(timeout=60)
 
 
 def _scheduling(requested: str | None) -> tuple[dict[str, Any], str]:
@@ -630,6 +664,7 @@ COMPARABLE = {
     "atoms": int, "waves": int, "latency": float, "latency_sigma": float, "fault_rate": float,
     "seed": int, "max_concurrent": int, "io_manager": str, "validation": str, "instance": str,
     "sandbox_processes": int, "tests": str, "files": int, "scheduling": str, "job": str,
+    "executor": str,
 }  # fmt: skip
 # What the stock job shares with the MGE run it is compared with: its shape and call times.
 STOCK_SHAPE = ("atoms", "waves", "latency", "latency_sigma", "seed", "max_concurrent")
@@ -662,6 +697,10 @@ def _parser() -> argparse.ArgumentParser:
     add("--scheduling", choices=("waves", "dependencies"), default=None,
         help="the prepare op's `scheduling` field, where mge_pipeline has it (default: its own)")  # fmt: skip
     add("--io-manager", choices=("fs", "memory"), default="fs")
+    add("--executor", choices=("async", "celery"), default="async",
+        help="async: one run worker; celery: steps on --celery-workers worker processes")  # fmt: skip
+    add("--celery-workers", type=int, default=2)
+    add("--celery-concurrency", type=int, default=8, help="processes per Celery worker")
     add("--validation", choices=("sandbox", "stub"), default="sandbox",
         help="sandbox: the real subprocess per atom; stub: a passing verdict, no process")  # fmt: skip
     add("--tests", choices=("trivial", "empty"), default="trivial",

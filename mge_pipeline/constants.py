@@ -45,3 +45,24 @@ JOB_PREFIX = "mge_"
 ENV_REVIEW_BOTTOM_PERCENT = "MGE_REVIEW_BOTTOM_PERCENT"
 DEFAULT_REVIEW_BOTTOM_PERCENT = 15.0
 ENV_REVIEWER = "MGE_REVIEWER"
+
+# Team deployment (issue 17): the daemon's schedules, off unless MGE_SCHEDULES=running.
+ENV_SCHEDULES = "MGE_SCHEDULES"
+ENV_RETRY_SCHEDULE = "MGE_RETRY_SCHEDULE"
+ENV_REVALIDATE_SCHEDULE = "MGE_REVALIDATE_SCHEDULE"
+DEFAULT_RETRY_SCHEDULE = "*/30 * * * *"
+DEFAULT_REVALIDATE_SCHEDULE = "0 4 * * *"
+# Why a run was launched, on runs the sensors and schedules request.
+TAG_TRIGGER = "mge/trigger"
+TAG_RETRY_OF = "mge/retry_of"
+# The deployment-wide limit of LLM calls in flight across all runs (unset: none but each
+# run's own max_concurrent), held in the store (mge_pipeline/store/llm_slots.py).
+ENV_LLM_SLOTS = "MGE_LLM_SLOTS"
+# Scale-out (issue 17): the executor compiled jobs run on, and Celery's broker and backend.
+ENV_EXECUTOR = "MGE_EXECUTOR"
+ENV_CELERY_BROKER = "MGE_CELERY_BROKER"
+ENV_CELERY_BACKEND = "MGE_CELERY_BACKEND"
+DEFAULT_CELERY_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
+DEFAULT_CELERY_BACKEND = "rpc://"
+# dagster-celery orders and prioritises steps by its own tag, not dagster/priority.
+TAG_CELERY_PRIORITY = "dagster-celery/priority"

@@ -21,7 +21,9 @@ from mge_pipeline.exceptions import MgeError
 from mge_pipeline.orchestration import compile_masterplan_job
 from mge_pipeline.orchestration.build import make_build_job
 from mge_pipeline.orchestration.environment import make_resources
+from mge_pipeline.orchestration.failure_sensor import make_run_failure_sensor
 from mge_pipeline.orchestration.live_repository import known_to_the_daemon, live_repository
+from mge_pipeline.orchestration.schedules import make_schedules
 from mge_pipeline.orchestration.sensors import (
     make_ready_masterplan_sensor,
     make_review_decision_sensor,
@@ -72,9 +74,13 @@ def build_definitions() -> dg.Definitions:
     sensors = [
         make_ready_masterplan_sensor(jobs, known_to_the_daemon),
         make_review_decision_sensor(jobs),
+        make_run_failure_sensor(),
     ]
+    schedules = make_schedules(jobs)
     builds = [make_build_job(generate=False), make_build_job(generate=True)]  # mge plan / build
-    return dg.Definitions(jobs=[*jobs, *builds], sensors=sensors, resources=make_resources())
+    return dg.Definitions(
+        jobs=[*jobs, *builds], sensors=sensors, schedules=schedules, resources=make_resources()
+    )
 
 
 # Not @dg.definitions: those are built once per process, and a plan submitted later would wait

@@ -13,6 +13,13 @@
 | MGE_SANDBOX_READ_ONLY | none: host paths (``:``-separated) checks may read |
 | MGE_REVIEW_BOTTOM_PERCENT | 15: validated atoms queued for review, lowest confidence first |
 | MGE_REVIEWER        | the login name: who ``mge review`` records as deciding |
+| MGE_SCHEDULES       | stopped: ``running`` starts the retry and re-validation schedules |
+| MGE_RETRY_SCHEDULE  | */30 * * * *: cron of the retry of transiently failed masterplans |
+| MGE_REVALIDATE_SCHEDULE | 0 4 * * *: cron of the re-validation of completed masterplans |
+| MGE_LLM_SLOTS       | unset: a positive number limits LLM calls in flight across all runs |
+| MGE_EXECUTOR        | async: ``celery`` runs the steps on dagster-celery workers |
+| MGE_CELERY_BROKER   | pyamqp://guest:guest@127.0.0.1:5672// (RabbitMQ) |
+| MGE_CELERY_BACKEND  | rpc:// |
 """
 
 from __future__ import annotations
@@ -73,6 +80,10 @@ def dagster_home() -> Path:
 
 
 def instance_config_template() -> Path:
+    """The team configuration (PostgreSQL, deploy/team/dagster.yaml) once DAGSTER_PG_HOST is
+    set, else the embedded SQLite one."""
+    if os.environ.get("DAGSTER_PG_HOST"):
+        return REPOSITORY_ROOT / "deploy" / "team" / "dagster.yaml"
     return REPOSITORY_ROOT / "dagster.yaml"
 
 
@@ -119,3 +130,45 @@ def reviewer_name() -> str:
     import getpass
 
     return os.environ.get(c.ENV_REVIEWER) or getpass.getuser()
+
+
+def schedules_running() -> bool:
+    """Schedules start stopped (turned on in Dagit) unless the deployment says otherwise."""
+    value = os.environ.get(c.ENV_SCHEDULES, "stopped").strip().lower()
+    if value not in ("running", "stopped"):
+        raise ValueError(f"{c.ENV_SCHEDULES}={value!r} is neither 'running' nor 'stopped'")
+    return value == "running"
+
+
+def retry_schedule() -> str:
+    return os.environ.get(c.ENV_RETRY_SCHEDULE) or c.DEFAULT_RETRY_SCHEDULE
+
+
+def revalidate_schedule() -> str:
+    return os.environ.get(c.ENV_REVALIDATE_SCHEDULE) or c.DEFAULT_REVALIDATE_SCHEDULE
+
+
+def llm_slots() -> int | None:
+    """The deployment-wide limit of LLM calls in flight; None when every run only has its own."""
+    raw = os.environ.get(c.ENV_LLM_SLOTS, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{c.ENV_LLM_SLOTS}={raw!r} is not a positive whole number")
+    return int(raw)
+
+
+def executor_name() -> str:
+    """``async`` (one run worker, atoms on one event loop) or ``celery`` (steps on workers)."""
+    value = (os.environ.get(c.ENV_EXECUTOR) or "async").strip().lower()
+    if value not in ("async", "celery"):
+        raise ValueError(f"{c.ENV_EXECUTOR}={value!r} is neither 'async' nor 'celery'")
+    return value
+
+
+def celery_broker() -> str:
+    return os.environ.get(c.ENV_CELERY_BROKER) or c.DEFAULT_CELERY_BROKER
+
+
+def celery_backend() -> str:
+    return os.environ.get(c.ENV_CELERY_BACKEND) or c.DEFAULT_CELERY_BACKEND

@@ -58,6 +58,13 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         "MGE_OUTPUT_DIR",
         "DAGSTER_HOME",
         "MGE_EXAMPLES_DIR",
+        # Team deployment (issue 17): none of a developer's deployment settings leak in.
+        "MGE_EXECUTOR",
+        "MGE_LLM_SLOTS",
+        "MGE_SCHEDULES",
+        "MGE_RETRY_SCHEDULE",
+        "MGE_REVALIDATE_SCHEDULE",
+        "DAGSTER_PG_HOST",
     ):
         monkeypatch.delenv(name, raising=False)
     home = tmp_path / "mge-home"

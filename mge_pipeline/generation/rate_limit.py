@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from mge_pipeline.exceptions import ProviderFatalError, RunStoppedError
 
@@ -40,6 +41,14 @@ class _Bucket:
         return max(0.0, needed / (self.capacity * factor / 60.0))
 
 
+class SharedCallSlots(Protocol):
+    """A limit of calls in flight shared with other runs (the store's, in a team deployment)."""
+
+    async def acquire(self) -> str: ...
+
+    async def release(self, lease: str) -> None: ...
+
+
 class CallGate:
     def __init__(
         self,
@@ -49,8 +58,10 @@ class CallGate:
         max_in_flight: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared_slots: SharedCallSlots | None = None,
     ) -> None:
         now = clock()
+        self._shared = shared_slots
         self._requests = _Bucket(requests_per_minute, now) if requests_per_minute else None
         self._tokens = _Bucket(tokens_per_minute, now) if tokens_per_minute else None
         self._clock = clock
@@ -66,16 +77,21 @@ class CallGate:
 
     @asynccontextmanager
     async def call_slot(self, tokens: int) -> AsyncIterator[None]:
-        """Hold one of the run's call slots for the duration of one call."""
+        """Hold one of the run's call slots (and, in a team deployment, one of the
+        deployment's) for the duration of one call."""
         if self._slots is not None:
             await self._slots.acquire()
         try:
             await self.enter(tokens)
+            lease = await self._shared.acquire() if self._shared is not None else None
             self.in_flight += 1
             try:
                 yield
             finally:
                 self.in_flight -= 1
+                if lease is not None and self._shared is not None:
+                    # A cancelled call still gives its slot back (else it waits for expiry).
+                    await asyncio.shield(self._shared.release(lease))
         finally:
             if self._slots is not None:
                 self._slots.release()

@@ -25,6 +25,7 @@ from mge_pipeline.execution.plan_bundle import PlanBundle, bundle_masterplan
 from mge_pipeline.orchestration.config import default_run_config
 from mge_pipeline.orchestration.environment import ResourceOptions, make_resources
 from mge_pipeline.orchestration.executor import mge_async_executor
+from mge_pipeline.orchestration.executors import job_executor
 from mge_pipeline.orchestration.ops import (
     make_finalize_op,
     make_generate_atom_op,
@@ -66,23 +67,33 @@ def compile_bundle(
     fan_outs = [make_wave_fan_out_op(bundle, k) for k in range(len(bundle.waves))]
     closes = [make_wave_close_op(bundle, k) for k in range(len(bundle.waves))]
     finalize = make_finalize_op(bundle)
+    executor = job_executor()
+    barrier = executor.name != mge_async_executor.name
 
     @dg.job(
         name=job_name_for(plan.id),
         description=_describe(bundle),
-        executor_def=mge_async_executor,
+        executor_def=executor,
         config=default_run_config(),
         tags={c.TAG_MASTERPLAN_ID: plan.id, c.TAG_MASTERPLAN_REVISION: plan.revision()},
         resource_defs=dict(resources) if resources else None,
     )
     def masterplan_job() -> None:
         run = prepare.alias("prepare")()
-        closed = []
+        closed: list[Any] = []
         for k, (fan_out, close) in enumerate(zip(fan_outs, closes, strict=True)):
             # Earlier waves' steps start first: every step is ready at once without a barrier,
             # and wave 0's calls should not wait behind the start-up of the later waves' steps.
-            first = {c.TAG_DAGSTER_PRIORITY: str(len(bundle.waves) - k)}
-            tickets, started = fan_out.alias(f"wave_{k}").tag(first)(run)
+            priority = len(bundle.waves) - k
+            first = {
+                c.TAG_DAGSTER_PRIORITY: str(priority),
+                c.TAG_CELERY_PRIORITY: str(min(9, priority)),  # RabbitMQ's range is 0-9
+            }
+            # On Celery a waiting atom step holds a worker process: steps waiting for later
+            # waves could fill every worker while the atoms they wait for sit in the queue.
+            # There the waves are a barrier (each fan-out after the previous close).
+            after = {"after": closed[-1]} if barrier and closed else {}
+            tickets, started = fan_out.alias(f"wave_{k}").tag(first)(run, **after)
             settled = tickets.map(generate.alias(f"wave_{k}_generate_atom").tag(first))
             closed.append(
                 close.alias(f"wave_{k}_close")(wave=started, atoms_settled=settled.collect())

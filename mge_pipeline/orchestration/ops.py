@@ -152,6 +152,9 @@ def make_wave_fan_out_op(bundle: PlanBundle, wave_index: int) -> dg.OpDefinition
         # The atoms' outputs carry nothing: a mapped step knows its atom from its mapping key
         # and its run from the run config, so no value (and no IO-manager event) per atom.
         out={"atoms": dg.DynamicOut(dg.Nothing), "wave": dg.Out(WaveStart)},
+        # Wired only on executors whose steps hold a worker while they wait (Celery): the
+        # previous wave's close, so no atom step starts before its dependencies settled.
+        ins={"after": dg.In(dg.Nothing)},
     )
     # Unannotated return: Dagster rejects an AsyncIterator annotation on a multi-output op.
     async def wave_fan_out(  # type: ignore[no-untyped-def]

@@ -15,13 +15,15 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from mge_pipeline import constants as c
+from mge_pipeline import settings as mge_settings
 from mge_pipeline.execution.lifecycle import CancelProbe
 from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, open_run_services
 from mge_pipeline.generation import AnthropicProvider, LLMProvider, SimulatedModel
-from mge_pipeline.generation.rate_limit import CallGate
+from mge_pipeline.generation.rate_limit import CallGate, SharedCallSlots
 from mge_pipeline.store import MgeStore
+from mge_pipeline.store.llm_slots import StoreCallSlots
 from mge_pipeline.validation import PythonSandbox
 
 
@@ -57,12 +59,14 @@ class LLMProviderResource(dg.ConfigurableResource, ABC):  # type: ignore[type-ar
         requests_per_minute: int | None,
         tokens_per_minute: int | None,
         max_in_flight: int | None = None,
+        shared_slots: SharedCallSlots | None = None,
     ) -> CallGate:
         if self._gate is None:
             self._gate = CallGate(
                 requests_per_minute=requests_per_minute,
                 tokens_per_minute=tokens_per_minute,
                 max_in_flight=max_in_flight,
+                shared_slots=shared_slots,
             )
         return self._gate
 
@@ -200,6 +204,7 @@ class RunServicesResource(dg.ConfigurableResource):  # type: ignore[type-arg]
                     settings.requests_per_minute,
                     settings.tokens_per_minute,
                     settings.max_concurrent,
+                    _deployment_slots(store.get_store(), run.execution_id),
                 ),
             )
             self._services[run.execution_id] = found
@@ -262,3 +267,9 @@ _UNFINISHED = (
     dg.DagsterRunStatus.STARTING,
     dg.DagsterRunStatus.CANCELING,
 )
+
+
+def _deployment_slots(store: MgeStore, execution_id: str) -> StoreCallSlots | None:
+    """The store's deployment-wide call slots when ``MGE_LLM_SLOTS`` sets a limit."""
+    limit = mge_settings.llm_slots()
+    return StoreCallSlots(store, limit, holder=execution_id) if limit else None

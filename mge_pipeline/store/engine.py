@@ -1,16 +1,33 @@
-"""Engines for the store: SQLite tuned for many writers, any other SQLAlchemy URL as given."""
+"""Engines for the store: SQLite tuned for many writers, PostgreSQL on psycopg2, others as given."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.schema import CreateColumn
+from sqlalchemy.exc import ArgumentError
 
 from mge_pipeline.exceptions import StoreError
-from mge_pipeline.store.tables import metadata
+
+
+def normalise_database_url(url: str) -> str:
+    """``postgresql://`` (and ``postgres://``) name psycopg2, the driver dagster-postgres needs.
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, under which dagster-postgres
+    0.29 fails (``NOTIFY run_events, $1`` is a syntax error there); one server and one URL
+    serve both MGE's store and Dagster's storage, so both use psycopg2. A URL that names its
+    driver (``postgresql+psycopg://``) is left as given.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"store URL {url!r} is not a database URL: {exc}") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+        return parsed.render_as_string(hide_password=False)
+    return url
 
 
 def make_engine(url: str) -> Engine:
@@ -42,15 +59,3 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
-
-
-def add_missing_columns(engine: Engine) -> None:
-    """Additive migrations only: every new column has a server default, so old rows stay valid."""
-    inspector = inspect(engine)
-    with engine.begin() as conn:
-        for table in metadata.sorted_tables:
-            present = {column["name"] for column in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:
-                    ddl = CreateColumn(column).compile(dialect=engine.dialect)
-                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))

@@ -13,9 +13,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, case, func, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, func, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from mge_pipeline.domain import (
     AtomResult,
@@ -36,8 +36,9 @@ from mge_pipeline.domain.records import (
     Reservation,
 )
 from mge_pipeline.exceptions import BudgetExceededError, OutputBusyError, StoreError
+from mge_pipeline.store import migrations
 from mge_pipeline.store import tables as t
-from mge_pipeline.store.engine import make_engine
+from mge_pipeline.store.engine import make_engine, normalise_database_url
 from mge_pipeline.store.lifecycle import LifecycleStore
 
 # Kept for callers that name the statuses the sensor and ``mge submit`` use.
@@ -60,9 +61,9 @@ def _now() -> datetime:
 
 class MgeStore(LifecycleStore):
     def __init__(self, url: str, *, engine: Engine | None = None, create: bool = True) -> None:
-        """Tables are created on open (a no-op when they exist), so a new URL just works."""
-        self.url = url
-        self.engine = engine or make_engine(url)
+        """The schema is created or upgraded on open, so a new URL or an older store just works."""
+        self.url = normalise_database_url(url)
+        self.engine = engine or make_engine(self.url)
         if create:
             self.create_all()
 
@@ -103,34 +104,15 @@ class MgeStore(LifecycleStore):
             yield conn
 
     def create_all(self) -> None:
-        """Create missing tables, then add columns newer code expects to older tables.
+        """Create the schema, or upgrade an older one, through the Alembic revisions.
 
-        Two processes opening a new store at once may both try to create a table; the loser's
-        "already exists" is retried once, after which the tables are there.
+        A no-op (one query) when the store is at the newest revision; concurrent openers of a
+        new store wait for the first one's migration (mge_pipeline/store/migrations).
         """
-        for attempt in range(3):
-            try:
-                t.metadata.create_all(self.engine)
-                self._add_missing_columns()
-                return
-            except (OperationalError, IntegrityError) as exc:
-                if attempt == 2 or "already exists" not in str(exc):
-                    raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
-            except SQLAlchemyError as exc:
-                raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
-
-    def _add_missing_columns(self) -> None:
-        """Nullable columns added to a table since a database was created are added to it."""
-        existing = inspect(self.engine)
-        with self._begin() as conn:
-            for table in t.metadata.sorted_tables:
-                present = {column["name"] for column in existing.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name not in present and column.nullable:
-                        kind = column.type.compile(dialect=self.engine.dialect)
-                        conn.execute(
-                            text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-                        )
+        try:
+            migrations.upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"store {self.shown_url}: {_first_line(exc)}") from exc
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -227,3 +227,30 @@ batch_requests = Table(
     Column("submitted_at", DateTime(timezone=True), nullable=False),
     Column("collected", Boolean, nullable=False, default=False),
 )
+
+# Dagster runs of a masterplan that ended failed, recorded by the run-failure sensor (issue 17).
+# ``transient`` failures (API outage, budget) are what the retry schedule runs again; the run it
+# launched is kept in ``retried_by`` so one failure is retried once.
+run_failures = Table(
+    "run_failures",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("masterplan_id", String(200), nullable=False, index=True),
+    Column("job_name", String(300), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("transient", Boolean, nullable=False),
+    Column("failed_at", DateTime(timezone=True), nullable=False),
+    Column("retried_by", String(200)),
+)
+
+# The deployment-wide limit of LLM calls in flight (MGE_LLM_SLOTS): one row per slot, taken by
+# a conditional UPDATE for the length of one call. A lease that outlives ``expires_at`` (its
+# worker died mid-call) is free again.
+llm_slots = Table(
+    "llm_slots",
+    metadata,
+    Column("slot_no", Integer, primary_key=True, autoincrement=False),
+    Column("lease_id", String(64)),
+    Column("holder", String(200)),
+    Column("expires_at", DateTime(timezone=True)),
+)

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
 
 from mge_pipeline.domain import AtomResult, AtomStatus, ExecutionStatus
 from mge_pipeline.domain.records import MasterplanStatus
@@ -122,17 +121,6 @@ def test_masterplans_by_status(store: MgeStore) -> None:
     assert [(row.masterplan_id, row.revision) for row in ready] == [("p1", revision)]
     assert ready[0].status is MasterplanStatus.READY
     assert store.get_masterplan("p1") == plan
-
-
-def test_columns_added_since_a_database_was_created_are_added_on_open(database_url: str) -> None:
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE attempts (id INTEGER PRIMARY KEY, atom_id VARCHAR(200))"))
-    engine.dispose()
-    repository = MgeStore(database_url)
-    columns = {c["name"] for c in inspect(repository.engine).get_columns("attempts")}
-    assert {"auto_fixes", "warnings"} <= columns
-    repository.dispose()
 
 
 def test_an_unusable_database_is_a_store_error_in_one_line(tmp_path: Path) -> None:
