@@ -46,3 +46,11 @@ JOB_PREFIX = "mge_"
 ENV_REVIEW_BOTTOM_PERCENT = "MGE_REVIEW_BOTTOM_PERCENT"
 DEFAULT_REVIEW_BOTTOM_PERCENT = 15.0
 ENV_REVIEWER = "MGE_REVIEWER"
+
+# `mge serve`: bearer tokens (name:token:scope+scope, `;`-separated, or one a line in a file),
+# Dagster's GraphQL address for launching and stopping runs.
+ENV_API_TOKENS = "MGE_API_TOKENS"
+ENV_API_TOKENS_FILE = "MGE_API_TOKENS_FILE"
+ENV_DAGSTER_URL = "MGE_DAGSTER_URL"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+DEFAULT_API_PORT = 8600

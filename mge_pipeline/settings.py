@@ -13,6 +13,9 @@
 | MGE_SANDBOX_READ_ONLY | none: host paths (``:``-separated) checks may read |
 | MGE_REVIEW_BOTTOM_PERCENT | 15: validated atoms queued for review, lowest confidence first |
 | MGE_REVIEWER        | the login name: who ``mge review`` records as deciding |
+| MGE_API_TOKENS      | none: ``name:token:scope+scope`` entries, ``;``-separated, for ``mge serve`` |
+| MGE_API_TOKENS_FILE | none: a file of such entries, one a line (``#`` comments) |
+| MGE_DAGSTER_URL     | http://127.0.0.1:3000: Dagster's webserver, for ``mge serve`` |
 """
 
 from __future__ import annotations
@@ -119,3 +122,18 @@ def reviewer_name() -> str:
     import getpass
 
     return os.environ.get(c.ENV_REVIEWER) or getpass.getuser()
+
+
+def api_token_entries() -> list[str]:
+    """The raw ``name:token:scopes`` entries of ``MGE_API_TOKENS`` and ``MGE_API_TOKENS_FILE``;
+    parsing and checking them is ``api/auth.py``'s job, so bad entries are reported there."""
+    entries = [e.strip() for e in os.environ.get(c.ENV_API_TOKENS, "").split(";") if e.strip()]
+    path = os.environ.get(c.ENV_API_TOKENS_FILE)
+    if path:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        entries += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return entries
+
+
+def dagster_url() -> str:
+    return os.environ.get(c.ENV_DAGSTER_URL) or c.DEFAULT_DAGSTER_URL
