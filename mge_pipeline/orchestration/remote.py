@@ -118,5 +118,8 @@ class DagsterRemote:
 
 
 def _line(exc: BaseException) -> str:
-    text = " ".join(str(part) for part in exc.args) if exc.args else type(exc).__name__
-    return text.splitlines()[0] if text else type(exc).__name__
+    """The client wraps transport errors in a message that quotes the whole query: the cause
+    says what went wrong."""
+    shown = exc.__cause__ or exc
+    text = " ".join(str(part) for part in shown.args) if shown.args else ""
+    return text.splitlines()[0][:300] if text.strip() else type(shown).__name__
