@@ -104,7 +104,7 @@ def logout() -> Response:
 def queue_page(
     request: Request,
     context: Context,
-    status: ReviewStatus | None = None,
+    status: str = "",
     q: str | None = None,
     sort: QueueSort = QueueSort.PRIORITY,
     masterplan_id: str | None = None,
@@ -112,7 +112,10 @@ def queue_page(
     who = _principal(request, Scope.READ)
     if isinstance(who, HTMLResponse):
         return who
-    entries = filtered_entries(context, masterplan_id, status, q, sort)
+    if status and status not in set(ReviewStatus):
+        raise ApiError(422, f"query.status: not one of {', '.join(ReviewStatus)}")
+    chosen = ReviewStatus(status) if status else None
+    entries = filtered_entries(context, masterplan_id, chosen, q, sort)
     return templates.TemplateResponse(
         request,
         "queue.html",
@@ -120,7 +123,7 @@ def queue_page(
             "who": who,
             "entries": entries,
             "statuses": list(ReviewStatus),
-            "status": status.value if status else "",
+            "status": status,
             "q": q or "",
             "sort": sort.value,
             "sorts": list(QueueSort),
@@ -171,6 +174,8 @@ async def act(
     if isinstance(who, HTMLResponse):
         return who
     _same_origin(request)
+    # HTML forms send textarea lines with CRLF; the code is stored as the editor meant it.
+    code, feedback = code.replace("\r\n", "\n"), feedback.replace("\r\n", "\n")
     try:
         if action is ReviewAction.EDIT:
             await apply_edit(context, entry_id, who.name, code, feedback or None)
