@@ -13,7 +13,7 @@
 | MGE_SANDBOX_READ_ONLY | none: host paths (``:``-separated) checks may read |
 | MGE_REVIEW_BOTTOM_PERCENT | 15: validated atoms queued for review, lowest confidence first |
 | MGE_REVIEWER        | the login name: who ``mge review`` records as deciding |
-| MGE_API_TOKENS      | none: ``name:token:scope+scope`` entries, ``;``-separated, for ``mge serve`` |
+| MGE_API_TOKENS      | none: ``name:token:scope+scope``, ``;``-separated (``mge serve``) |
 | MGE_API_TOKENS_FILE | none: a file of such entries, one a line (``#`` comments) |
 | MGE_DAGSTER_URL     | http://127.0.0.1:3000: Dagster's webserver, for ``mge serve`` |
 """

@@ -19,7 +19,7 @@ from mge_pipeline.api.routers import execution, lifecycle, page, planning, revie
 from mge_pipeline.orchestration.remote import DagsterRemote
 from mge_pipeline.store import MgeStore
 
-__all__ = ["create_app", "context_from_environment"]
+__all__ = ["context_from_environment", "create_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 

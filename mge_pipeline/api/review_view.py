@@ -41,9 +41,7 @@ def entry_view(entry: ReviewEntry) -> EntryView:
     )
 
 
-def previous_attempt(
-    attempts: Sequence[AttemptRecord], final: str | None
-) -> AttemptRecord | None:
+def previous_attempt(attempts: Sequence[AttemptRecord], final: str | None) -> AttemptRecord | None:
     """The latest attempt whose code differs from the code under review."""
     with_code = [a for a in attempts if a.code]
     return next((a for a in reversed(with_code) if a.code != final), None)

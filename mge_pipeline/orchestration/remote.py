@@ -79,9 +79,13 @@ class DagsterRemote:
                 client.reload_repository_location(CODE_LOCATION)
                 run_id = client.submit_job_execution(job, run_config=config, tags=all_tags)
         except DagsterGraphQLClientError as exc:
-            raise DagsterUnavailableError(f"Dagster at {self.url} refused the launch: {_line(exc)}") from exc
+            raise DagsterUnavailableError(
+                f"Dagster at {self.url} refused the launch: {_line(exc)}"
+            ) from exc
         except Exception as exc:  # requests/gql errors below the client's own translation
-            raise DagsterUnavailableError(f"cannot reach Dagster at {self.url}: {_line(exc)}") from exc
+            raise DagsterUnavailableError(
+                f"cannot reach Dagster at {self.url}: {_line(exc)}"
+            ) from exc
         return LaunchedRun(run_id=str(run_id), job_name=job)
 
     def terminate(self, run_id: str) -> None:
@@ -93,7 +97,9 @@ class DagsterRemote:
                 raise RunNotFoundError(f"no run '{run_id}' in Dagster at {self.url}") from exc
             raise DagsterUnavailableError(f"Dagster at {self.url}: {_line(exc)}") from exc
         except Exception as exc:
-            raise DagsterUnavailableError(f"cannot reach Dagster at {self.url}: {_line(exc)}") from exc
+            raise DagsterUnavailableError(
+                f"cannot reach Dagster at {self.url}: {_line(exc)}"
+            ) from exc
 
     def run_status(self, run_id: str) -> str:
         try:
@@ -103,7 +109,9 @@ class DagsterRemote:
                 raise RunNotFoundError(f"no run '{run_id}' in Dagster at {self.url}") from exc
             raise DagsterUnavailableError(f"Dagster at {self.url}: {_line(exc)}") from exc
         except Exception as exc:
-            raise DagsterUnavailableError(f"cannot reach Dagster at {self.url}: {_line(exc)}") from exc
+            raise DagsterUnavailableError(
+                f"cannot reach Dagster at {self.url}: {_line(exc)}"
+            ) from exc
 
     def runs_of_execution(self, execution_id: str) -> dict[str, str]:
         """Run id → status of every run that worked on the execution (a resume adds one)."""

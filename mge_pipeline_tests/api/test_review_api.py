@@ -69,8 +69,8 @@ def test_queue_filters_sorts_and_names_a_bad_parameter(api: RunningApi) -> None:
     assert len(client.get("/api/v2/review/queue?masterplan_id=api_plan&limit=2").json()) == 2
     bad = client.get("/api/v2/review/queue?status=done")
     assert bad.status_code == 422 and bad.json()["detail"].startswith("query.status: ")
-    assert client.get("/api/v2/review/queue?limit=0").json()["problems"][0].startswith(
-        "query.limit: "
+    assert (
+        client.get("/api/v2/review/queue?limit=0").json()["problems"][0].startswith("query.limit: ")
     )
 
 
@@ -101,7 +101,9 @@ def test_decisions_follow_the_rules_of_mge_review(api: RunningApi) -> None:
     assert refused.status_code == 409 and "did not validate" in refused.json()["detail"]
     no_feedback = reviewer.post(f"{url}/reject", json={"feedback": "  "})
     assert no_feedback.status_code == 422
-    assert no_feedback.json()["detail"] == "body.feedback: reject needs feedback saying what is wrong"
+    assert (
+        no_feedback.json()["detail"] == "body.feedback: reject needs feedback saying what is wrong"
+    )
     extra = reviewer.post(f"{url}/reject", json={"feedback": "x", "severity": 3})
     assert extra.status_code == 422 and extra.json()["detail"].startswith("body.severity: ")
     assert reviews.entry(passing).status == "pending"  # type: ignore[union-attr]
@@ -113,9 +115,10 @@ def test_decisions_follow_the_rules_of_mge_review(api: RunningApi) -> None:
     assert rejected["status"] == "rejected" and rejected["feedback"] == "too clever"
     again = reviewer.post(f"{url}/approve")
     assert again.status_code == 409
-    assert "is rejected; approve is allowed only when it is pending, in_review" in again.json()[
-        "detail"
-    ]
+    assert (
+        "is rejected; approve is allowed only when it is pending, in_review"
+        in again.json()["detail"]
+    )
     regenerating = reviewer.post(f"{url}/regenerate", json={"feedback": "simpler"}).json()
     assert regenerating["status"] == "regenerating"
     decisions = reviewer.get(url).json()["decisions"]
@@ -153,7 +156,12 @@ def test_statistics_and_bulk_creation(api: RunningApi, reviewed_store: tuple[Pat
     assert bad.status_code == 422 and bad.json()["detail"].startswith("body.percent: ")
     unknown = reviewer.post("/api/v2/review/bulk", json={"execution_id": "nope", "percent": 10})
     assert unknown.status_code == 404
-    assert reader.post("/api/v2/review/bulk", json={"execution_id": execution_id, "percent": 1}).status_code == 403
+    assert (
+        reader.post(
+            "/api/v2/review/bulk", json={"execution_id": execution_id, "percent": 1}
+        ).status_code
+        == 403
+    )
     everything = reviewer.post(
         "/api/v2/review/bulk", json={"execution_id": execution_id, "percent": 100}
     ).json()

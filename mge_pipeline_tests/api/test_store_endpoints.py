@@ -78,7 +78,9 @@ def test_lifecycle_refusals_and_an_unreachable_dagster(api: RunningApi, executio
     assert operator.post("/api/v2/execution/nope/cancel").status_code == 502
     unknown = operator.post("/api/v2/execution/start", json={"masterplan_id": "nope"})
     assert unknown.status_code == 404
-    bad = operator.post("/api/v2/execution/start", json={"masterplan_id": "api_plan", "budget_usd": -1})
+    bad = operator.post(
+        "/api/v2/execution/start", json={"masterplan_id": "api_plan", "budget_usd": -1}
+    )
     assert bad.status_code == 422 and bad.json()["detail"].startswith("body.budget_usd: ")
     down = operator.post("/api/v2/execution/start", json={"masterplan_id": "api_plan"})
     assert down.status_code == 502 and "Dagster" in down.json()["detail"]
@@ -115,7 +117,11 @@ def test_atomize_dependencies_and_waves(api: RunningApi) -> None:
 
 def test_validate_one_atom(api: RunningApi) -> None:
     operator, url = api.client(OPERATOR), "/api/v2/validation/atom"
-    good = {"masterplan_id": "api_plan", "atom_id": "broken", "code": "def broken(a, b):\n    return a + b\n"}
+    good = {
+        "masterplan_id": "api_plan",
+        "atom_id": "broken",
+        "code": "def broken(a, b):\n    return a + b\n",
+    }
     passed = operator.post(url, json=good).json()
     assert passed["passed"] is True and passed["issues"] == []
     failed = operator.post(url, json={**good, "code": "def broken(a, b):\n    return 0\n"}).json()

@@ -91,7 +91,9 @@ def wave(execution_id: str, wave_index: int, context: Context, _: Reader) -> Wav
     return WaveView(
         execution_id=execution_id,
         wave_index=wave_index,
-        atoms={a: statuses[a].value if a in statuses else "pending" for a in bundle.waves[wave_index]},
+        atoms={
+            a: statuses[a].value if a in statuses else "pending" for a in bundle.waves[wave_index]
+        },
         summary=summaries.get(wave_index),
     )
 
@@ -138,7 +140,9 @@ def metrics(execution_id: str, context: Context, _: Reader) -> MetricsView:
     return MetricsView(
         execution_id=execution_id,
         state=state,
-        precision_percent=round(100.0 * validated / state.atoms_total, 2) if state.atoms_total else 0.0,
+        precision_percent=round(100.0 * validated / state.atoms_total, 2)
+        if state.atoms_total
+        else 0.0,
         attempts=len(attempts),
         first_try_success_rate=len(first_try) / len(generated) if generated else 0.0,
         retry_rate=(len(attempts) - len(generated)) / len(attempts) if attempts else 0.0,

@@ -57,6 +57,11 @@ async def _terminate_runs(context: ApiContext, execution_id: str) -> list[str]:
     return open_runs
 
 
+def _output_dir(requested: str | None, masterplan_id: str) -> Path:
+    """Absolute, as the execution row stores it, so the busy check compares like with like."""
+    return Path(requested or str(settings.output_root() / masterplan_id)).resolve()
+
+
 @router.post("/start", response_model=ExecutionStarted, status_code=202)
 async def start(body: StartExecutionRequest, context: Context, who: Operator) -> ExecutionStarted:
     """Launch the masterplan's job on Dagster; the execution id is the run id."""
@@ -65,7 +70,7 @@ async def start(body: StartExecutionRequest, context: Context, who: Operator) ->
         raise ApiError(
             404, f"masterplan '{body.masterplan_id}' is not in the store (mge submit stores one)"
         )
-    output = Path(body.output_dir or settings.output_root() / plan.id).resolve()
+    output = _output_dir(body.output_dir, plan.id)
     busy = context.store.execution_writing(str(output))
     if busy:
         raise ApiError(409, f"execution {busy} is running into {output}; wait for it or cancel")

@@ -86,9 +86,7 @@ def dependencies(masterplan_id: str, context: Context, _: Reader) -> DependencyG
     return DependencyGraphView(
         masterplan_id=masterplan_id,
         nodes=list(typed.graph.nodes),
-        edges=[
-            {"source": e.source, "target": e.target, "type": e.type.value} for e in typed.edges
-        ],
+        edges=[{"source": e.source, "target": e.target, "type": e.type.value} for e in typed.edges],
         statistics=dict(graph_statistics(typed).as_rows()),
     )
 
@@ -104,9 +102,7 @@ def waves(masterplan_id: str, context: Context, _: Reader) -> WavesView:
 
 
 @router.post("/validation/atom", response_model=ValidationView)
-async def validate_atom(
-    body: ValidateAtomRequest, context: Context, _: Operator
-) -> ValidationView:
+async def validate_atom(body: ValidateAtomRequest, context: Context, _: Operator) -> ValidationView:
     """One atom's code through its validator in the sandbox, dependencies' validated code
     around it; nothing is stored."""
     bundle = bundle_masterplan(_stored_plan(context, body.masterplan_id))

@@ -142,6 +142,4 @@ def bulk_create(body: BulkCreateRequest, context: Context, _: Reviewer) -> BulkC
     ids = enqueue_bottom_percent(
         context.store, plan, body.execution_id, body.percent, c.DEFAULT_MAX_ATTEMPTS
     )
-    return BulkCreateResponse(
-        execution_id=body.execution_id, masterplan_id=plan.id, entry_ids=ids
-    )
+    return BulkCreateResponse(execution_id=body.execution_id, masterplan_id=plan.id, entry_ids=ids)
