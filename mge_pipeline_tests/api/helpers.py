@@ -28,6 +28,7 @@ TOKENS = [f"rita:{READER}:read", f"ana:{REVIEWER}:review", f"ops:{OPERATOR}:oper
 class RunningApi:
     url: str
     store: MgeStore
+    dagster_url: str
     clients: list[httpx.Client] = field(default_factory=list)
 
     def client(self, token: str | None = READER) -> httpx.Client:
@@ -42,11 +43,8 @@ class RunningApi:
 def running_api(database_url: str, dagster_url: str | None = None) -> Iterator[RunningApi]:
     """``dagster_url`` None: a port nothing listens on, so Dagster is unreachable (502)."""
     store = MgeStore(database_url)
-    context = ApiContext(
-        store=store,
-        tokens=parse_tokens(TOKENS),
-        dagster=DagsterRemote(dagster_url or f"http://127.0.0.1:{free_port()}"),
-    )
+    dagster = dagster_url or f"http://127.0.0.1:{free_port()}"
+    context = ApiContext(store=store, tokens=parse_tokens(TOKENS), dagster=DagsterRemote(dagster))
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(context), host="127.0.0.1", port=port, log_level="warning")
@@ -57,7 +55,7 @@ def running_api(database_url: str, dagster_url: str | None = None) -> Iterator[R
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
-    running = RunningApi(f"http://127.0.0.1:{port}", store)
+    running = RunningApi(f"http://127.0.0.1:{port}", store, dagster)
     try:
         yield running
     finally:

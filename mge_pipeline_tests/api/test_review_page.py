@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,11 @@ def test_approve_and_edit_through_the_page(
     with running_api(api_database) as api:
         reviews = ReviewRepository(api.store)
         broken = next(e for e in reviews.entries("api_plan") if e.atom_id == "broken")
-        passing = next(e for e in reviews.entries("api_plan") if e.atom_status == "succeeded")
+        attempts = Counter(a.atom_id for a in api.store.attempts(broken.execution_id))
+        passing = max(  # the validated entry with most attempts: its diff shows the retry
+            (e for e in reviews.entries("api_plan") if e.atom_status == "succeeded"),
+            key=lambda e: attempts[e.atom_id],
+        )
         driver = _driver()
         try:
             driver.get(f"{api.url}/review")  # type: ignore[attr-defined]
@@ -79,7 +84,9 @@ def test_approve_and_edit_through_the_page(
             driver.save_screenshot(str(shots / "review-queue.png"))  # type: ignore[attr-defined]
 
             driver.get(f"{api.url}/review/entries/{passing.entry_id}")  # type: ignore[attr-defined]
-            _wait_for(driver, "#btn-approve").click()  # type: ignore[attr-defined]
+            _wait_for(driver, "#btn-approve")
+            driver.save_screenshot(str(shots / "review-entry.png"))  # type: ignore[attr-defined]
+            driver.find_element("css selector", "#btn-approve").click()  # type: ignore[attr-defined]
             _wait_for(driver, "#confirm-approve").click()  # type: ignore[attr-defined]
             assert "approved" in _wait_for(driver, "#done").text  # type: ignore[attr-defined]
 
@@ -89,7 +96,6 @@ def test_approve_and_edit_through_the_page(
             # the feedback is required: the browser keeps the dialog open, nothing is posted
             assert reviews.entry(broken.entry_id).status == "pending"  # type: ignore[union-attr]
             driver.find_element("css selector", "#dlg-reject button.close").click()  # type: ignore[attr-defined]
-            driver.save_screenshot(str(shots / "review-entry.png"))  # type: ignore[attr-defined]
             driver.find_element("css selector", "#btn-edit").click()  # type: ignore[attr-defined]
             code = _wait_for(driver, "#edit-code")
             code.clear()  # type: ignore[attr-defined]
