@@ -32,7 +32,8 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
             "ana:short:review;bo:" + "b" * 20 + ":admin",
             [
                 "error: API token entry 1 (ana): the token is shorter than 16 characters",
-                "error: API token entry 2 (bo): unknown scope(s) admin (known: read, review, operate)",
+                "error: API token entry 2 (bo): unknown scope(s) admin"
+                " (known: read, review, operate)",
             ],
             id="short-and-unknown-scope",
         ),
