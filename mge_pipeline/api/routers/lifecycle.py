@@ -8,12 +8,14 @@ answering is 502.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
+from mge_pipeline import constants as c
 from mge_pipeline import settings
 from mge_pipeline.api.auth import Principal, Scope, require
 from mge_pipeline.api.context import ApiContext, context_of
@@ -35,12 +37,15 @@ RESUMABLE = (ExecutionStatus.PAUSED, ExecutionStatus.CANCELLED, ExecutionStatus.
 
 
 async def _launch(
-    context: ApiContext, masterplan_id: str, who: Principal, **prepare: Any
+    context: ApiContext,
+    masterplan_id: str,
+    who: Principal,
+    tags: dict[str, str] | None = None,
+    **prepare: Any,
 ) -> LaunchedRun:
+    all_tags = {"mge/requested_by": who.name, **(tags or {})}
     try:
-        return await run_in_threadpool(
-            context.dagster.launch, masterplan_id, {"mge/requested_by": who.name}, **prepare
-        )
+        return await run_in_threadpool(context.dagster.launch, masterplan_id, all_tags, **prepare)
     except DagsterUnavailableError as exc:
         raise ApiError(502, str(exc)) from exc
 
@@ -49,6 +54,11 @@ async def _terminate_runs(context: ApiContext, execution_id: str) -> list[str]:
     """Every unfinished Dagster run of the execution, marked CANCELING."""
     try:
         runs = await run_in_threadpool(context.dagster.runs_of_execution, execution_id)
+        if execution_id not in runs:  # the first run is the execution: tagged only once running
+            with contextlib.suppress(RunNotFoundError):
+                runs[execution_id] = await run_in_threadpool(
+                    context.dagster.run_status, execution_id
+                )
         open_runs = [run_id for run_id, status in runs.items() if status not in FINISHED]
         for run_id in open_runs:
             await run_in_threadpool(context.dagster.terminate, run_id)
@@ -148,6 +158,7 @@ async def resume(execution_id: str, context: Context, who: Operator) -> Lifecycl
         context,
         plan.id,
         who,
+        {c.TAG_EXECUTION_ID: execution_id},  # so a pause finds the run before it is tagged
         output_dir=info.output_dir,
         budget_usd=info.budget_usd,
         resume_execution=execution_id,
