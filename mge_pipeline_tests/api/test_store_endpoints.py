@@ -161,3 +161,21 @@ def test_openapi_document_lists_every_endpoint(api: RunningApi) -> None:
         assert path in paths, path
     assert client.get("/docs").status_code == 200
     assert client.get("/api/v2/review/queue").status_code == 401
+
+
+def test_the_page_needs_a_token_and_names_an_unknown_entry(api: RunningApi) -> None:
+    browser = api.client(None)
+    assert browser.get("/review").status_code == 401
+    assert browser.get("/review/entries/1").status_code == 401
+    signed = browser.post("/review/login", data={"token": READER}, follow_redirects=False)
+    assert signed.status_code == 303 and "httponly" in signed.headers["set-cookie"].lower()
+    page = browser.get("/review/entries/999")
+    assert page.status_code == 404 and "review entry 999 does not exist" in page.text
+    assert browser.get("/review?status=done").status_code == 422
+    denied = browser.post("/review/entries/1/approve")
+    assert denied.status_code == 403 and "lacks the &#39;review&#39; scope" in denied.text
+    assert browser.get("/api/v2/review/queue").status_code == 401, "the JSON API takes no cookie"
+    foreign = api.client(None)
+    foreign.post("/review/login", data={"token": REVIEWER})
+    forged = foreign.post("/review/entries/1/approve", headers={"Origin": "http://evil.example"})
+    assert forged.status_code == 403 and forged.json()["detail"].startswith("form posted from")

@@ -135,7 +135,13 @@ def _detail_page(
     request: Request, context: ApiContext, who: Principal, entry_id: int, *, error: str = "",
     status: int = 200, done: str = "",
 ) -> HTMLResponse:  # fmt: skip
-    detail = entry_detail(context.store, context.reviews, existing_entry(context, entry_id))
+    try:
+        entry = existing_entry(context, entry_id)
+    except ApiError as exc:
+        return templates.TemplateResponse(
+            request, "message.html", {"who": who, "message": exc.message}, status_code=exc.status
+        )
+    detail = entry_detail(context.store, context.reviews, entry)
     return templates.TemplateResponse(
         request,
         "entry.html",
@@ -182,7 +188,5 @@ async def act(
         else:
             apply_decision(context, entry_id, action, who.name, feedback or None)
     except ApiError as exc:
-        if exc.status == 404:
-            raise
         return _detail_page(request, context, who, entry_id, error=exc.message, status=exc.status)
     return RedirectResponse(f"/review/entries/{entry_id}?done={action}", status_code=303)
