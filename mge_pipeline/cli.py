@@ -123,6 +123,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=9464)
     serve.set_defaults(handler=_metrics_serve)
 
+    api = commands.add_parser("serve", help="the HTTP API and the review page (one ASGI app)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=c.DEFAULT_API_PORT)
+    api.add_argument(
+        "--allow-weak-sandbox",
+        action="store_true",
+        help="without bubblewrap, validate edits under a Python-level guard the code can escape",
+    )
+    api.set_defaults(handler=_serve)
+
     check = commands.add_parser("validate-plan", help="check a masterplan without running it")
     check.add_argument("plan", type=Path)
     check.set_defaults(handler=_validate_plan)
@@ -254,6 +264,26 @@ def _metrics_serve(args: argparse.Namespace) -> int:
         flush=True,
     )
     serve_metrics(args.host, args.port)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Bad tokens are refused up front, one line each: a server nobody can use, or one with a
+    guessable token, should not start."""
+    import uvicorn
+
+    from mge_pipeline.api import context_from_environment, create_app
+
+    try:
+        context = context_from_environment(allow_weak_sandbox=args.allow_weak_sandbox)
+    except (ValueError, OSError) as exc:
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    base = f"http://{args.host}:{args.port}"
+    print(f"MGE API on {base} (OpenAPI: {base}/docs, review page: {base}/review); "
+          f"Dagster at {context.dagster.url}", flush=True)  # fmt: skip
+    uvicorn.run(create_app(context), host=args.host, port=args.port, log_level="warning")
     return EXIT_OK
 
 

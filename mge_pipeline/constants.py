@@ -66,3 +66,10 @@ DEFAULT_CELERY_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 DEFAULT_CELERY_BACKEND = "rpc://"
 # dagster-celery orders and prioritises steps by its own tag, not dagster/priority.
 TAG_CELERY_PRIORITY = "dagster-celery/priority"
+# `mge serve`: bearer tokens (name:token:scope+scope, `;`-separated, or one a line in a file),
+# Dagster's GraphQL address for launching and stopping runs.
+ENV_API_TOKENS = "MGE_API_TOKENS"
+ENV_API_TOKENS_FILE = "MGE_API_TOKENS_FILE"
+ENV_DAGSTER_URL = "MGE_DAGSTER_URL"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+DEFAULT_API_PORT = 8600

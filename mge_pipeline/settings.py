@@ -20,6 +20,9 @@
 | MGE_EXECUTOR        | async: ``celery`` runs the steps on dagster-celery workers |
 | MGE_CELERY_BROKER   | pyamqp://guest:guest@127.0.0.1:5672// (RabbitMQ) |
 | MGE_CELERY_BACKEND  | rpc:// |
+| MGE_API_TOKENS      | none: ``name:token:scope+scope``, ``;``-separated (``mge serve``) |
+| MGE_API_TOKENS_FILE | none: a file of such entries, one a line (``#`` comments) |
+| MGE_DAGSTER_URL     | http://127.0.0.1:3000: Dagster's webserver, for ``mge serve`` |
 """
 
 from __future__ import annotations
@@ -172,3 +175,18 @@ def celery_broker() -> str:
 
 def celery_backend() -> str:
     return os.environ.get(c.ENV_CELERY_BACKEND) or c.DEFAULT_CELERY_BACKEND
+
+
+def api_token_entries() -> list[str]:
+    """The raw ``name:token:scopes`` entries of ``MGE_API_TOKENS`` and ``MGE_API_TOKENS_FILE``;
+    parsing and checking them is ``api/auth.py``'s job, so bad entries are reported there."""
+    entries = [e.strip() for e in os.environ.get(c.ENV_API_TOKENS, "").split(";") if e.strip()]
+    path = os.environ.get(c.ENV_API_TOKENS_FILE)
+    if path:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        entries += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return entries
+
+
+def dagster_url() -> str:
+    return os.environ.get(c.ENV_DAGSTER_URL) or c.DEFAULT_DAGSTER_URL

@@ -58,9 +58,25 @@ async def validate_edit(
 ) -> EditCheck:
     """The reviewer's code, checked like an attempt: same validator, same files around it."""
     bundle = plan_bundle_for(store, entry)
-    atom = bundle.atoms[entry.atom_id]
-    ancestors = bundle.ancestors(entry.atom_id)
-    codes = store.validated_codes(entry.execution_id, ancestors)
+    return await validate_atom_code(
+        store, bundle, entry.atom_id, code, sandbox, execution_id=entry.execution_id
+    )
+
+
+async def validate_atom_code(
+    store: MgeStore,
+    bundle: PlanBundle,
+    atom_id: str,
+    code: str,
+    sandbox: PythonSandbox,
+    *,
+    execution_id: str | None = None,
+) -> EditCheck:
+    """One atom's code through its own validator, with the validated code of its
+    dependencies around it: the execution's, else any validated for the same spec."""
+    atom = bundle.atoms[atom_id]
+    ancestors = bundle.ancestors(atom_id)
+    codes = store.validated_codes(execution_id, ancestors) if execution_id else {}
     missing = [a for a in ancestors if a not in codes]
     if missing:
         by_hash = store.validated_codes_by_hash(bundle.spec_hashes[a] for a in missing)
@@ -69,7 +85,7 @@ async def validate_edit(
         )
     validator = LanguageDispatchValidator(sandbox, names_by_file=bundle.names_by_file)
     files = files_for_atom(
-        entry.atom_id, code, bundle.atoms, codes, bundle.graph, bundle.plan.project_files
+        atom_id, code, bundle.atoms, codes, bundle.graph, bundle.plan.project_files
     )
     verdict = await validator.validate(atom, code, files)
     return EditCheck(verdict)

@@ -31,14 +31,16 @@ def states_over_graphql(
     """The latest runs' ExecutionState from their tags, newest first."""
     tags = [{"key": c.TAG_MASTERPLAN_ID, "value": masterplan_id}] if masterplan_id else []
     variables = {"filter": {"tags": tags}, "limit": limit}
-    runs = _query(graphql_endpoint(url), variables)["runsOrError"]
+    runs = graphql_query(url, RUNS_QUERY, variables)["runsOrError"]
     if runs["__typename"] != "Runs":
         raise MgeError(f"GraphQL answered {runs['__typename']}: {runs.get('message', '')}")
     return states_from_runs(runs["results"])
 
 
-def _query(endpoint: str, variables: dict[str, Any]) -> dict[str, Any]:
-    body = json.dumps({"query": RUNS_QUERY, "variables": variables}).encode()
+def graphql_query(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """POST one query to the webserver at ``url``; its ``data``, or one-line MgeError."""
+    endpoint = graphql_endpoint(url)
+    body = json.dumps({"query": query, "variables": variables}).encode()
     request = urllib.request.Request(
         endpoint, data=body, headers={"Content-Type": "application/json"}, method="POST"
     )

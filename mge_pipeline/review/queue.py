@@ -118,18 +118,7 @@ def queue_after_run(
     return reviews.enqueue(
         plan.id,
         execution_id,
-        [
-            NewReviewEntry(
-                atom_id=score.atom_id,
-                spec_hash=by_id[score.atom_id].spec_hash,
-                atom_status=by_id[score.atom_id].status.value,
-                priority=score.priority,
-                confidence=score.score,
-                confidence_level=score.level.value,
-                reasons=score.reasons,
-            )
-            for score in chosen
-        ],
+        _new_entries(chosen, by_id),
     )
 
 
@@ -154,3 +143,39 @@ def queue_for_review(
     except (MgeError, ValueError) as exc:
         logger.warning("review queue not updated for execution %s: %s", execution_id, exc)
         return []
+
+
+def enqueue_bottom_percent(
+    store: MgeStore, plan: MasterPlan, execution_id: str, percent: float, max_attempts: int
+) -> list[int]:
+    """Bulk creation on request (``POST /api/v2/review/bulk``): the execution's failed atoms
+    and the bottom ``percent`` % of its validated ones, scored as finalize scores them; an
+    atom already holding an open entry has it refreshed, not duplicated."""
+    results = store.atom_results(execution_id)
+    failed, passed = score_run(
+        plan, results, store.attempts(execution_id), store.level_validations(execution_id),
+        max_attempts,
+    )  # fmt: skip
+    by_id = {r.atom_id: r for r in results}
+    return ReviewRepository(store).enqueue(
+        plan.id,
+        execution_id,
+        _new_entries(select_for_review(failed, passed, percent), by_id),
+    )
+
+
+def _new_entries(
+    chosen: Sequence[ConfidenceScore], by_id: dict[str, AtomResultRecord]
+) -> list[NewReviewEntry]:
+    return [
+        NewReviewEntry(
+            atom_id=score.atom_id,
+            spec_hash=by_id[score.atom_id].spec_hash,
+            atom_status=by_id[score.atom_id].status.value,
+            priority=score.priority,
+            confidence=score.score,
+            confidence_level=score.level.value,
+            reasons=score.reasons,
+        )
+        for score in chosen
+    ]

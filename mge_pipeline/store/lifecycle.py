@@ -15,10 +15,10 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from mge_pipeline import settings
-from mge_pipeline.domain import ExecutionStatus
+from mge_pipeline.domain import AtomStatus, ExecutionStatus
 from mge_pipeline.store import tables as t
 
 
@@ -93,9 +93,22 @@ class LifecycleStore:
     _output_dir_claimed: Callable[[str], AbstractContextManager[None]]
 
     def reopen_execution(self, execution_id: str, output_dir: str) -> None:
-        """A paused, cancelled, failed or lost execution runs again: same id, same budget."""
+        """A paused, cancelled, failed or lost execution runs again: same id, same budget.
+
+        Atoms the stop settled without a call (skipped by the pause or cancel, blocked) lose
+        that result: the resumed run settles them again, and its settlement board, which also
+        reads settled atoms from the store, must not take the old run's outcome for the new
+        one (it would block their dependents before they ran). Failed atoms keep theirs.
+        """
         ex = t.executions.c
+        r = t.atom_results.c
+        unsettled = (AtomStatus.SKIPPED.value, AtomStatus.BLOCKED.value)
         with self._output_dir_claimed(output_dir), self._begin() as conn:
+            conn.execute(
+                delete(t.atom_results).where(
+                    r.execution_id == execution_id, r.status.in_(unsettled)
+                )
+            )
             conn.execute(
                 update(t.executions)
                 .where(ex.execution_id == execution_id)
