@@ -11,9 +11,10 @@ from pathlib import Path
 
 import anyio
 
-from mge_pipeline.domain import ExecutionStatus, LevelValidation
+from mge_pipeline.domain import EvidenceKind, ExecutionStatus, LevelValidation
 from mge_pipeline.domain.records import MasterplanStatus
 from mge_pipeline.execution.assembly import assemble_files
+from mge_pipeline.execution.evidence import exercised_atoms
 from mge_pipeline.execution.lifecycle import status_for_stop
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
@@ -21,6 +22,7 @@ from mge_pipeline.execution.report import RunReport, build_report, render_markdo
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices
 from mge_pipeline.execution.test_command import (
+    called_functions,
     exercised_files,
     isolated_command,
     runs_node,
@@ -52,6 +54,7 @@ async def finalize(services: RunServices) -> RunReport:
     def conclude() -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
+        store.add_evidence(run.execution_id, command.exercised_atoms, EvidenceKind.TEST_COMMAND)
         report = _conclude(
             bundle, run, store, files, status, reason, acceptance, command, _isolation(sandbox)
         )
@@ -144,6 +147,8 @@ class AcceptanceResult:
     passed: bool | None
     summary: str
     output: str = ""
+    exercised_atoms: tuple[str, ...] = ()
+    """Atoms whose code a passing test command ran: they get its behavioural evidence."""
 
 
 async def _acceptance(
@@ -188,6 +193,8 @@ async def _test_command(
             False, f"test command loaded none of the rebuilt files: {shown}", tail
         )
     if outcome.returncode == 0:
-        return AcceptanceResult(True, "passed", tail)
+        called = called_functions(outcome.stderr_tail)
+        ran = exercised_atoms(bundle.atoms.values(), called, exercised)
+        return AcceptanceResult(True, "passed", tail, tuple(ran))
     summary = f"test command failed (exit code {outcome.returncode}): {shown}"
     return AcceptanceResult(False, summary, tail)

@@ -25,6 +25,7 @@ from mge_pipeline.domain import (
     AtomStatus,
     AttemptRecord,
     ErrorCategory,
+    EvidenceKind,
     ValidationIssue,
     ValidationVerdict,
 )
@@ -173,7 +174,7 @@ async def run_atom(job: AtomJob) -> AtomResult:
     cut_offs = sum(a.errors == [CUT_OFF_MESSAGE] for a in attempts)
     for number in range(len(attempts) + 1, job.policy.max_attempts + 1):
         try:
-            record, code, refusal = await _attempt(job, number, feedback, rng, cut_offs)
+            record, code, refusal, evidence = await _attempt(job, number, feedback, rng, cut_offs)
         except BudgetExceededError as exc:
             return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
         except ProviderFatalError as exc:
@@ -185,7 +186,11 @@ async def run_atom(job: AtomJob) -> AtomResult:
         cut_offs += record.errors == [CUT_OFF_MESSAGE]
         if record.passed:
             return AtomResult(
-                atom_id=job.atom.id, status=AtomStatus.SUCCEEDED, code=code, attempts=attempts
+                atom_id=job.atom.id,
+                status=AtomStatus.SUCCEEDED,
+                code=code,
+                attempts=attempts,
+                evidence=evidence,
             )
         if refusal:
             return _final(job.atom, attempts, AtomStatus.FAILED, refusal)
@@ -205,7 +210,7 @@ async def _attempt(
     feedback: Sequence[ValidationIssue],
     rng: random.Random,
     cut_offs: int,
-) -> tuple[AttemptRecord, str | None, str | None]:
+) -> tuple[AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...]]:
     started = time.perf_counter()
     step = job.policy.step(number, job.provider.model)
     model = step.model or job.provider.model
@@ -231,7 +236,7 @@ async def _attempt(
     )
     call = await _call_with_api_retries(job, request, rng)
     try:
-        record, code, refusal = await _judge(job, call, request, started)
+        record, code, refusal, evidence = await _judge(job, call, request, started)
     except BaseException:
         if call.reservation is not None:  # never leave budget held by an attempt that died
             await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd)
@@ -240,12 +245,12 @@ async def _attempt(
         await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd, attempt=record)
     elif job.on_attempt is not None:
         await job.on_attempt(record)
-    return record, code, refusal
+    return record, code, refusal, evidence
 
 
 async def _judge(
     job: AtomJob, call: _Call, request: GenerationRequest, started: float
-) -> tuple[AttemptRecord, str | None, str | None]:
+) -> tuple[AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...]]:
     code: str | None = None
     refusal: str | None = None
     fixes: list[str] = []
@@ -278,7 +283,7 @@ async def _judge(
         auto_fixes=fixes,
         warnings=[issue.message for issue in verdict.warnings],
     )
-    return record, code, refusal
+    return record, code, refusal, verdict.evidence if verdict.passed else ()
 
 
 async def _check_answer(

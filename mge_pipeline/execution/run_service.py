@@ -200,7 +200,7 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
     kept = await _validated_before(services, wave_index)
     atom_ids = [atom_id for atom_id in bundle.waves[wave_index] if atom_id not in kept]
     cached = (
-        await services.store.validated_codes_by_hash(
+        await services.store.cached_atoms_by_hash(
             bundle.spec_hashes[a] for a in atom_ids if a not in services.review_feedback
         )
         if services.run.settings.use_cache
@@ -210,8 +210,10 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
         AtomResult(
             atom_id=atom_id,
             status=AtomStatus.CACHED,
-            code=cached[bundle.spec_hashes[atom_id]],
+            code=cached[bundle.spec_hashes[atom_id]].code,
             reason="validated code for this exact spec already stored",
+            evidence=cached[bundle.spec_hashes[atom_id]].evidence,
+            mutation=cached[bundle.spec_hashes[atom_id]].mutation,
         )
         for atom_id in atom_ids
         if bundle.spec_hashes[atom_id] in cached and atom_id not in services.review_feedback
@@ -237,7 +239,13 @@ async def _validated_before(services: RunServices, wave_index: int) -> dict[str,
         services.execution_id, services.bundle.waves[wave_index]
     )
     return {
-        row.atom_id: AtomResult(atom_id=row.atom_id, status=row.status, code=row.code)
+        row.atom_id: AtomResult(
+            atom_id=row.atom_id,
+            status=row.status,
+            code=row.code,
+            evidence=row.evidence,
+            mutation=row.mutation,
+        )
         for row in rows
         if row.validated
     }

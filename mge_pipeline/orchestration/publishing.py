@@ -3,6 +3,7 @@
 import dagster as dg
 
 from mge_pipeline.domain import ExecutionState
+from mge_pipeline.domain.evidence import describe_evidence
 from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.observability.status import state_tags
 
@@ -21,6 +22,7 @@ def publish_state(context: dg.OpExecutionContext, state: ExecutionState | None) 
                 "total_waves": state.total_waves,
                 "atoms_completed": state.atoms_completed,
                 "atoms_succeeded": state.atoms_succeeded,
+                "atoms_verified": state.atoms_verified,
                 "atoms_failed": state.atoms_failed,
                 "atoms_total": state.atoms_total,
                 "total_cost_usd": dg.MetadataValue.float(state.total_cost_usd),
@@ -32,11 +34,15 @@ def publish_state(context: dg.OpExecutionContext, state: ExecutionState | None) 
 
 def wave_atoms_table(rows: list[AtomResultRecord]) -> str:
     """The wave's atoms as a Markdown table for Dagit."""
-    lines = ["| atom | status | attempts | cost (USD) | reason |", "|---|---|---|---|---|"]
+    lines = [
+        "| atom | status | evidence | attempts | cost (USD) | reason |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in sorted(rows, key=lambda r: r.atom_id):
         reason = (row.reason or "").replace("|", "\\|").replace("\n", " ")[:120]
+        evidence = describe_evidence(row.evidence) if row.validated else "-"
         lines.append(
-            f"| {row.atom_id} | {row.status.value} | {row.attempt_count} | "
+            f"| {row.atom_id} | {row.status.value} | {evidence} | {row.attempt_count} | "
             f"{row.cost_usd:.4f} | {reason} |"
         )
     return "\n".join(lines)

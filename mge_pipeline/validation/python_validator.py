@@ -12,10 +12,12 @@ from collections.abc import Mapping
 from mge_pipeline.domain import (
     AtomSpec,
     ErrorCategory,
+    EvidenceKind,
     Severity,
     ValidationIssue,
     ValidationVerdict,
 )
+from mge_pipeline.domain.evidence import evidence_of_tests
 from mge_pipeline.validation.checks import run_python_checks
 from mge_pipeline.validation.harness import OUTPUT_LIMIT_BYTES
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
@@ -70,6 +72,7 @@ class PythonAtomValidator:
         findings = run_python_checks(atom, code, files.get(atom.file_path), sibling_names=siblings)
         issues = [i for i in findings if i.severity is Severity.ERROR]
         warnings = [i for i in findings if i.severity is Severity.WARNING]
+        evidence: tuple[EvidenceKind, ...] = ()
         if not issues:
             outcome = await self.sandbox.run_tests(
                 files,
@@ -79,12 +82,23 @@ class PythonAtomValidator:
                 memory_mb=self.memory_mb,
             )
             issues = issues_from_outcome(outcome)
+            evidence = () if issues else evidence_from_outcome(outcome)
         return ValidationVerdict(
             passed=not issues,
             issues=issues,
             warnings=warnings,
             duration_seconds=time.perf_counter() - started,
+            evidence=evidence,
         )
+
+
+def evidence_from_outcome(outcome: SandboxOutcome) -> tuple[EvidenceKind, ...]:
+    """The kinds of the test functions that ran and passed; none ran, no evidence."""
+    result = outcome.result or {}
+    names = result.get("test_names")
+    if not result.get("ok") or not isinstance(names, list):
+        return ()
+    return evidence_of_tests(str(name) for name in names)
 
 
 def issues_from_outcome(outcome: SandboxOutcome) -> list[ValidationIssue]:
