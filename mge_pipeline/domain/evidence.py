@@ -10,6 +10,7 @@ fixed prefixes), so the sandbox only reports which test functions ran.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -45,6 +46,22 @@ def evidence_of_tests(names: Iterable[str]) -> tuple[EvidenceKind, ...]:
     """Every kind the passing test functions give, in the enum's order, each once."""
     found = {evidence_of_test(name) for name in names}
     return normalize_evidence(found)
+
+
+def has_top_level_checks(tests: str) -> bool:
+    """Whether the tests check behaviour outside test functions: plans often write their tests
+    as bare ``assert`` lines, which run (and must pass) when the test text is executed."""
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError:
+        return False
+    skipped = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+    return any(
+        isinstance(node, ast.Assert | ast.Raise | ast.Call)
+        for statement in tree.body
+        if not isinstance(statement, skipped)
+        for node in ast.walk(statement)
+    )
 
 
 def normalize_evidence(kinds: Iterable[EvidenceKind]) -> tuple[EvidenceKind, ...]:

@@ -17,7 +17,11 @@ from mge_pipeline.domain import (
     ValidationIssue,
     ValidationVerdict,
 )
-from mge_pipeline.domain.evidence import evidence_of_tests
+from mge_pipeline.domain.evidence import (
+    evidence_of_tests,
+    has_top_level_checks,
+    normalize_evidence,
+)
 from mge_pipeline.validation.checks import run_python_checks
 from mge_pipeline.validation.harness import OUTPUT_LIMIT_BYTES
 from mge_pipeline.validation.sandbox import PythonSandbox, SandboxOutcome
@@ -82,7 +86,7 @@ class PythonAtomValidator:
                 memory_mb=self.memory_mb,
             )
             issues = issues_from_outcome(outcome)
-            evidence = () if issues else evidence_from_outcome(outcome)
+            evidence = () if issues else evidence_from_outcome(outcome, atom.tests)
         return ValidationVerdict(
             passed=not issues,
             issues=issues,
@@ -92,13 +96,15 @@ class PythonAtomValidator:
         )
 
 
-def evidence_from_outcome(outcome: SandboxOutcome) -> tuple[EvidenceKind, ...]:
-    """The kinds of the test functions that ran and passed; none ran, no evidence."""
+def evidence_from_outcome(outcome: SandboxOutcome, tests: str) -> tuple[EvidenceKind, ...]:
+    """The kinds of the test functions that ran and passed, and the atom's own tests when its
+    test text checks behaviour at top level (it all ran, or the outcome would not be ok)."""
     result = outcome.result or {}
     names = result.get("test_names")
     if not result.get("ok") or not isinstance(names, list):
         return ()
-    return evidence_of_tests(str(name) for name in names)
+    top_level = (EvidenceKind.OWN_TESTS,) if has_top_level_checks(tests) else ()
+    return normalize_evidence([*evidence_of_tests(str(name) for name in names), *top_level])
 
 
 def issues_from_outcome(outcome: SandboxOutcome) -> list[ValidationIssue]:
