@@ -30,7 +30,12 @@ from mge_pipeline.execution.plan_bundle import PlanBundle
 from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
 from mge_pipeline.execution.run_context import RunContext, Scheduling
-from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
+from mge_pipeline.execution.waves import (
+    generation_success_rate,
+    structural_failures,
+    summarize_wave,
+    wave_stop_reason,
+)
 from mge_pipeline.generation import LLMProvider, ModelPrice
 from mge_pipeline.generation.pricing import PriceBook
 from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
@@ -372,9 +377,14 @@ async def _close_wave(
     await services.store.record_wave(services.execution_id, summary)
     if services.stop_reason is None:
         skip_reasons = sorted(r.reason or "" for r in rows if r.status is AtomStatus.SKIPPED)
+        structural = (
+            structural_failures(rows, await services.store.attempts(services.execution_id))
+            if summary.failed
+            else 0
+        )
         reason = wave_stop_reason(
             wave_index,
-            summary.success_rate,
+            generation_success_rate(summary, structural),
             services.run.settings.wave_stop_threshold,
             skip_reasons[0] if skip_reasons else None,
         )

@@ -84,6 +84,9 @@ class AsyncStore:
         hashes = list(spec_hashes)
         return await self._run(lambda: self.sync.cached_atoms_by_hash(hashes))
 
+    async def attempts(self, execution_id: str) -> list[AttemptRecord]:
+        return await self._run(lambda: self.sync.attempts(execution_id))
+
     async def record_wave(self, execution_id: str, summary: WaveSummary) -> None:
         await self._run(lambda: self.sync.record_wave(execution_id, summary))
 
