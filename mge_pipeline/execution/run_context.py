@@ -40,6 +40,8 @@ class RunSettings:
     max_concurrent: int = 100
     """LLM calls in flight; held by the call gate, so atoms waiting on dependencies hold none."""
     use_cache: bool = True
+    max_mutants: int = 4
+    """Mutants of each validated atom with tests run against its tests; 0: none."""
     """Serve atoms whose exact spec validated before from the store; off: generate everything."""
 
     submission: str = "realtime"

@@ -44,6 +44,7 @@ from mge_pipeline.store import AsyncStore, MgeStore
 from mge_pipeline.store.review_repository import ReviewRepository
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.dispatch import AtomValidator, LanguageDispatchValidator
+from mge_pipeline.validation.mutation import run_mutants
 
 
 @dataclass
@@ -290,7 +291,15 @@ async def _run_atom(services: RunServices, atom_id: str) -> AtomResult:
         result=result,
     )
     services.board.settle(atom_id, result.status, result.code)
-    return result
+    mutated = await _with_mutation(services, result)
+    if mutated is not result:
+        await services.store.record_atom_result(
+            services.execution_id,
+            wave_index=wave_index,
+            spec_hash=bundle.spec_hashes[atom_id],
+            result=mutated,
+        )
+    return mutated
 
 
 def settled_without_call(
@@ -341,6 +350,26 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         reviewer_feedback=services.review_feedback.get(atom_id),
     )
     return await run_retry_loop(job)
+
+
+async def _with_mutation(services: RunServices, result: AtomResult) -> AtomResult:
+    """A validated atom whose tests ran gets its tests tried on a few mutants of its code.
+
+    Run after the atom is settled, so its dependents never wait for its mutants."""
+    if result.status is not AtomStatus.SUCCEEDED or not result.evidence or result.code is None:
+        return result
+    bundle = services.bundle
+    atom_id = result.atom_id
+    ancestors = await services.board.load(bundle.ancestors(atom_id))
+    codes = {a: s.code for a, s in ancestors.items() if s.validated and s.code is not None}
+    outcome = await run_mutants(
+        services.sandbox,
+        bundle.atoms[atom_id],
+        result.code,
+        lambda code: files_for_atom(atom_id, code, bundle.atoms, codes, bundle.graph),
+        limit=services.run.settings.max_mutants,
+    )
+    return result.model_copy(update={"mutation": outcome}) if outcome else result
 
 
 async def _advance_wave(services: RunServices, wave_index: int) -> None:

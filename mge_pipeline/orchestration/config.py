@@ -109,6 +109,14 @@ class MasterplanRunConfig(dg.Config):
         le=1,
         description="A wave validating a smaller share of its atoms than this stops the run.",
     )
+    max_mutants: int = Field(
+        default=c.DEFAULT_MAX_MUTANTS,
+        ge=0,
+        le=20,
+        description="Mutants of each validated atom with tests run against its tests (flipped "
+        "comparisons, off-by-one constants, swapped operators, removed statements); survivors "
+        "are reported and lower confidence. 0 switches mutation testing off.",
+    )
     prompt_caching: bool = Field(
         default=True,
         description="Mark the shared prompt prefix (instructions, project, file) for caching.",
@@ -199,6 +207,7 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
         validation_timeout_seconds=config.validation_timeout_seconds,
         validation_memory_mb=config.validation_memory_mb,
         wave_stop_threshold=config.wave_stop_threshold,
+        max_mutants=config.max_mutants,
         output_dir=output_dir,
         prompt_caching=config.prompt_caching,
         dependency_token_budget=config.dependency_token_budget,
