@@ -54,7 +54,10 @@ def literal(value):
 
 def profile(frame, event, arg):
     code = frame.f_code
-    if code.co_filename not in WANTED or "." in code.co_qualname or "<" in code.co_qualname:
+    # Functions only (CO_OPTIMIZED: not a module or class body), at module level.
+    if code.co_filename not in WANTED or not code.co_flags & 0x01:
+        return
+    if "." in code.co_qualname or "<" in code.co_qualname:
         return
     key = code.co_filename + "::" + code.co_qualname
     if event == "call":
@@ -68,11 +71,11 @@ def profile(frame, event, arg):
     elif event == "return" and id(frame) in STACK:
         names, args = STACK.pop(id(frame))
         result = literal(arg) if arg is not None else None
-        calls = CALLS.setdefault(key, [])
+        calls = CALLS.get(key, [])
         if result is not None and None not in args and len(calls) < LIMIT:
             call = {"args": dict(zip(names, args)), "result": result}
             if call not in calls:
-                calls.append(call)
+                CALLS[key] = [*calls, call]
 
 
 def dump():
