@@ -5,6 +5,7 @@ Static errors stop the attempt before any process starts; warnings travel with t
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections.abc import Mapping
@@ -85,7 +86,7 @@ class PythonAtomValidator:
                 timeout_seconds=self.timeout_seconds,
                 memory_mb=self.memory_mb,
             )
-            issues = issues_from_outcome(outcome)
+            issues = [_not_yet_defined(i, siblings, files) for i in issues_from_outcome(outcome)]
             evidence = () if issues else evidence_from_outcome(outcome, atom.tests)
         return ValidationVerdict(
             passed=not issues,
@@ -94,6 +95,28 @@ class PythonAtomValidator:
             duration_seconds=time.perf_counter() - started,
             evidence=evidence,
         )
+
+
+_UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _not_yet_defined(
+    issue: ValidationIssue, siblings: frozenset[str], files: Mapping[str, str]
+) -> ValidationIssue:
+    """A name of the atom's own file that another atom defines but the check's files lack (an
+    atom of a later wave, or one cut off by a broken cycle): the check cannot run yet. It is a
+    structural failure (category ``dependency``), which the stop rule does not count."""
+    match = _UNDEFINED_NAME.search(issue.message)
+    if match is None or match.group(1) not in siblings:
+        return issue
+    name = match.group(1)
+    if any(re.search(rf"^\s*(def|class|async def)\s+{name}\b|^{name}\s*[:=]", code, re.M)
+           for code in files.values()):  # fmt: skip
+        return issue
+    message = (
+        f"{issue.message} (`{name}` is another atom of this file, not available to this check)"
+    )
+    return issue.model_copy(update={"category": ErrorCategory.DEPENDENCY, "message": message})
 
 
 def evidence_from_outcome(outcome: SandboxOutcome, tests: str) -> tuple[EvidenceKind, ...]:
