@@ -52,6 +52,7 @@ def test_an_atomized_module_is_rebuilt_and_passes_its_own_tests(
     ]
     assert "atomized 1 files into 15 atoms" in result.stdout
     assert "cycle broken: removed dependency textstats.is_even -> " in result.stdout
+    assert "characterization tests: 5 atoms, from calls recorded" in result.stdout
 
     output = tmp_path / "out"
     # Fault rate 0: atoms without doctests are validated by syntax and import only, so an
@@ -68,6 +69,12 @@ def test_an_atomized_module_is_rebuilt_and_passes_its_own_tests(
     assert report["status"] == "completed", report["reason"]
     assert report["test_command"] == "passed"
     assert (output / "textstats.py").exists()
+    evidence = {a["atom_id"]: a["evidence"] for a in report["atoms"]}
+    assert "characterization" in evidence["textstats.flesch"]
+    unverified = [atom_id for atom_id, kinds in evidence.items() if not kinds]
+    assert unverified == ["textstats.WordIndex.__hash__"], "the module's tests never hash one"
+    assert "test_command" in evidence["textstats.WordIndex.lookup"]
+    assert report["atoms_verified"] == 14
 
     dot, mermaid = tmp_path / "g.dot", tmp_path / "g.mmd"
     graph = mge(
