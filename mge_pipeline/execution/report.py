@@ -85,6 +85,8 @@ class RunReport(BaseModel):
     levels: list[LevelValidation] = []
     test_command: str = "none defined"
     test_command_output: str = ""
+    repairs: list[str] = []
+    """Rounds in which failing plan tests sent atoms back for regeneration, one line each."""
     waves: list[WaveSummary]
     atoms: list[AtomReport]
     models: list[ModelUse] = []
@@ -243,6 +245,7 @@ def render_markdown(report: RunReport) -> str:
         f"- Output: `{report.output_dir}` ({len(report.files)} files)",
         f"- Acceptance tests: {report.acceptance}",
         f"- Test command: {report.test_command}",
+        f"- Repairs: {'; '.join(report.repairs) or 'none'}",
         f"- Sandbox isolation: {report.sandbox_isolation or 'unknown'}",
         "",
         "## Models",

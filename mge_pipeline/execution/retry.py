@@ -146,6 +146,9 @@ class AtomJob:
     """Attempts a resumed execution already made: the loop goes on from the next number."""
     reviewer_feedback: str | None = None
     """Set when a reviewer asked for this atom again (``mge review regenerate``)."""
+    plan_feedback: str | None = None
+    """Set when the plan's tests failed on the assembled code and this atom is suspected: the
+    failing output is the first attempt's feedback (``execution/repair.py``)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,10 @@ async def run_atom(job: AtomJob) -> AtomResult:
     settlement of its call) before the next one starts.
     """
     attempts: list[AttemptRecord] = list(job.previous_attempts)
-    feedback = _feedback(attempts[-1]) if attempts else ()
+    feedback: Sequence[ValidationIssue] = _feedback(attempts[-1]) if attempts else ()
+    if job.plan_feedback:
+        message = f"the plan's tests failed on the assembled code: {job.plan_feedback}"
+        feedback = [ValidationIssue(category=ErrorCategory.LOGIC, message=message)]
     rng = job.rng or random.Random(job.atom.id)
     cut_offs = sum(a.errors == [CUT_OFF_MESSAGE] for a in attempts)
     for number in range(len(attempts) + 1, job.policy.max_attempts + 1):

@@ -315,7 +315,13 @@ def settled_without_call(
     return None
 
 
-async def _generate(services: RunServices, atom_id: str) -> AtomResult:
+async def _generate(
+    services: RunServices,
+    atom_id: str,
+    *,
+    plan_feedback: str | None = None,
+    previous_attempts: list[AttemptRecord] | None = None,
+) -> AtomResult:
     bundle = services.bundle
     settings = services.run.settings
     atom = bundle.atoms[atom_id]
@@ -346,8 +352,11 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         policy=settings.policy,
         on_attempt=record,
         rng=random.Random(f"{services.execution_id}:{atom_id}"),
-        previous_attempts=services.prior_attempts.get(atom_id, []),
+        previous_attempts=previous_attempts
+        if previous_attempts is not None
+        else services.prior_attempts.get(atom_id, []),
         reviewer_feedback=services.review_feedback.get(atom_id),
+        plan_feedback=plan_feedback,
     )
     return await run_retry_loop(job)
 
@@ -370,6 +379,31 @@ async def _with_mutation(services: RunServices, result: AtomResult) -> AtomResul
         limit=services.run.settings.max_mutants,
     )
     return result.model_copy(update={"mutation": outcome}) if outcome else result
+
+
+async def regenerate_atom(
+    services: RunServices, atom_id: str, feedback: str, attempts: list[AttemptRecord]
+) -> AtomResult | None:
+    """Generate a validated atom again because the plan's tests failed and it is suspected.
+
+    Attempt numbering goes on from ``attempts``, so ``max_attempts`` and the budget bound it as
+    any atom. Only a new validated answer is recorded (with its evidence and mutants); when
+    none validates, the atom keeps its earlier result and None is returned."""
+    if len(attempts) >= services.run.settings.policy.max_attempts:
+        return None
+    result = await _generate(services, atom_id, plan_feedback=feedback, previous_attempts=attempts)
+    if result.status is not AtomStatus.SUCCEEDED:
+        return None
+    bundle = services.bundle
+    services.board.settle(atom_id, result.status, result.code)
+    result = await _with_mutation(services, result)
+    await services.store.record_atom_result(
+        services.execution_id,
+        wave_index=bundle.wave_of[atom_id],
+        spec_hash=bundle.spec_hashes[atom_id],
+        result=result,
+    )
+    return result
 
 
 async def _advance_wave(services: RunServices, wave_index: int) -> None:
