@@ -97,3 +97,29 @@ def test_atomize_fails_when_nothing_could_be_atomized(
         f"skipped {notes}: not Python, TypeScript or JavaScript",
         "error: no file could be atomized",
     ]
+
+
+def test_at_the_default_fault_rate_a_fault_its_checks_miss_is_sent_back_and_repaired(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    """Seed 2 at the default rate: only `WordIndex.lookup` (no tests of its own) gets a fault
+    on its first attempt, one validation cannot see; the module's own tests catch it after
+    assembly, the traceback leads back to it, and it is regenerated until they pass."""
+    source, tests = _project(tmp_path)
+    plan = tmp_path / "plan.yaml"
+    command = f"python -m pytest -q -p no:cacheprovider {tests}"
+    atomized = mge("atomize", str(source), "-o", str(plan), "--root", str(source), "--id",
+                   "textstats", "--test-command", command, home=clean_environment)  # fmt: skip
+    assert atomized.returncode == 0, atomized.stderr
+    output = tmp_path / "out"
+    run = mge(
+        "run", str(plan), *("--output", str(output), "--latency", "0", "--seed", "2"),
+        home=clean_environment, env={"MGE_SANDBOX_READ_ONLY": str(tests)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((output / "report.json").read_text())
+    assert report["status"] == "completed" and report["test_command"] == "passed"
+    assert len(report["repairs"]) == 1
+    assert "regenerated textstats.WordIndex.lookup" in report["repairs"][0]
+    lookup = next(a for a in report["atoms"] if a["atom_id"] == "textstats.WordIndex.lookup")
+    assert lookup["attempts"] == 2
