@@ -421,6 +421,7 @@ def print_states(states: Sequence[ExecutionState]) -> None:
             "wave",
             "atoms done/total",
             "ok",
+            "verified",
             "failed",
             "cost (USD)",
             "time (s)",
@@ -435,6 +436,7 @@ def print_states(states: Sequence[ExecutionState]) -> None:
             f"{s.current_wave + 1}/{s.total_waves}",
             f"{s.atoms_completed}/{s.atoms_total}",
             str(s.atoms_succeeded),
+            str(s.atoms_verified),
             str(s.atoms_failed),
             f"{s.total_cost_usd:.4f}",
             f"{s.total_time_seconds:.1f}",
@@ -631,6 +633,12 @@ def _summarise(bundle: PlanBundle, output: Path, success: bool, run_id: str, sta
                 "precision",
                 f"{report['precision_percent']:.1f}% "
                 f"({report['atoms_validated']}/{report['atoms_total']} atoms)",
+            ),
+            (
+                "verified precision",
+                f"{report.get('verified_precision_percent', 0.0):.1f}% "
+                f"({report.get('atoms_verified', 0)}/{report['atoms_total']} atoms with "
+                "behavioural evidence)",
             ),
             (
                 "failed / blocked / skipped",

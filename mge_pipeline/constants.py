@@ -22,6 +22,10 @@ DEFAULT_ATTEMPT_TIMEOUT_SECONDS = 120.0
 DEFAULT_VALIDATION_TIMEOUT_SECONDS = 10.0
 DEFAULT_VALIDATION_MEMORY_MB = 512
 DEFAULT_MAX_TOKENS = 2048
+DEFAULT_MAX_MUTANTS = 4
+"""Mutants of each validated atom run against its tests; 0 switches mutation testing off."""
+DEFAULT_REPAIR_ROUNDS = 1
+"""Rounds of regenerating the atoms suspected when the plan's tests fail; 0: none."""
 DEFAULT_WAVE_STOP_THRESHOLD = 0.5
 DEFAULT_FAULT_RATE = 0.10
 DEFAULT_SIMULATED_LATENCY_SECONDS = 0.2

@@ -5,17 +5,24 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
 from mge_pipeline.atomization.atomizer import AtomizedFile, SkippedFile, atomize_file, discover
+from mge_pipeline.atomization.characterize import (
+    RecordingError,
+    attach_characterization,
+    record_calls,
+)
 from mge_pipeline.atomization.completeness import completeness_by_language
 from mge_pipeline.atomization.export import to_dot, to_mermaid
 from mge_pipeline.atomization.graph import graph_statistics
 from mge_pipeline.atomization.plan import build_masterplan
 from mge_pipeline.atomization.plan_graph import plan_dependency_graph
+from mge_pipeline.domain import AtomSpec, MasterPlan
 from mge_pipeline.planning import load_masterplan
 
 EXIT_OK, EXIT_NOTHING_ATOMIZED, EXIT_BAD_INPUT = 0, 2, 2
@@ -45,6 +52,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="PATH",
         help="a file carried into the plan as it is (tsconfig.json, package.json, a .d.ts), at "
         "its path relative to --root (default: its parent); repeatable",
+    )
+    atomize.add_argument(
+        "--no-characterize",
+        dest="characterize",
+        action="store_false",
+        help="do not record calls while the test command runs on the original code",
     )
     atomize.set_defaults(handler=run_atomize)
 
@@ -81,16 +94,57 @@ def run_atomize(args: argparse.Namespace) -> int:
     )
     for shown, reason in result.skipped:
         print(f"skipped {shown}: {reason}", file=sys.stderr)
-    document = result.plan.model_dump(mode="json", exclude_defaults=False)
+    plan = result.plan
+    if args.test_command and args.characterize:
+        plan = _characterized(plan, atomized, shlex.split(args.test_command))
+    document = plan.model_dump(mode="json", exclude_defaults=False)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True))
-    atoms = sum(1 for _ in result.plan.atoms())
+    atoms = sum(1 for _ in plan.atoms())
     print(f"atomized {len(atomized)} files into {atoms} atoms: {args.output}")
     for edge in result.graph.removed:
         print(f"cycle broken: removed dependency {edge.describe()}")
     _print_rows(graph_statistics(result.graph).as_rows())
     _print_rows([c.as_row() for c in completeness_by_language(result.plan, result.context)])
     return EXIT_OK
+
+
+def _characterized(
+    plan: MasterPlan, atomized: list[AtomizedFile], command: list[str]
+) -> MasterPlan:
+    """Record calls while the test command runs on the original code; each function atom gets
+    the recorded calls as tests, kept only when they pass on the original code in the sandbox."""
+    import asyncio
+
+    from mge_pipeline.execution import bundle_masterplan
+    from mge_pipeline.execution.assembly import files_for_atom
+    from mge_pipeline.validation import PythonSandbox
+    from mge_pipeline.validation.python_validator import module_name_for
+
+    python = [f for f in atomized if f.relative.endswith(".py")]
+    try:
+        calls = record_calls({str(Path(f.path).resolve()): f.relative for f in python}, command)
+    except (RecordingError, OSError, subprocess.SubprocessError) as exc:
+        print(f"characterization tests not recorded: {exc}", file=sys.stderr)
+        return plan
+    bundle = bundle_masterplan(plan)
+    references = {a.id: a.reference_implementation or "" for a in plan.atoms()}
+    sandbox = PythonSandbox()
+
+    async def passes(atom: AtomSpec, tests: str) -> bool:
+        files = files_for_atom(atom.id, references[atom.id], bundle.atoms, references, bundle.graph)
+        outcome = await sandbox.run_tests(files, module_name_for(atom.file_path), tests)
+        return bool(outcome.result and outcome.result.get("ok"))
+
+    async def attach() -> tuple[MasterPlan, list[str]]:
+        try:
+            return await attach_characterization(plan, calls, passes)
+        finally:
+            sandbox.close()
+
+    characterized, atoms = asyncio.run(attach())
+    print(f"characterization tests: {len(atoms)} atoms, from calls recorded on the original code")
+    return characterized
 
 
 def run_graph(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from mge_pipeline.domain.atomicity import (
     CriterionSeverity,
     judge_atomicity,
 )
+from mge_pipeline.domain.evidence import EvidenceKind
 from mge_pipeline.domain.levels import LevelIssue, LevelValidation, ValidationLevel
 from mge_pipeline.domain.masterplan import (
     AtomContext,
@@ -27,6 +28,7 @@ from mge_pipeline.domain.results import (
     ErrorCategory,
     ExecutionState,
     ExecutionStatus,
+    MutationOutcome,
     Severity,
     ValidationIssue,
     ValidationVerdict,
@@ -46,6 +48,7 @@ __all__ = [
     "AttemptRecord",
     "CriterionSeverity",
     "ErrorCategory",
+    "EvidenceKind",
     "ExecutionState",
     "ExecutionStatus",
     "Language",
@@ -53,6 +56,7 @@ __all__ = [
     "LevelValidation",
     "MasterPlan",
     "Milestone",
+    "MutationOutcome",
     "Phase",
     "Severity",
     "Task",

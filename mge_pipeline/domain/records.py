@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from mge_pipeline.domain.results import AtomStatus, ExecutionStatus
+from mge_pipeline.domain.evidence import EvidenceKind
+from mge_pipeline.domain.results import AtomStatus, ExecutionStatus, MutationOutcome
 
 
 class MasterplanStatus(StrEnum):
@@ -55,10 +56,26 @@ class AtomResultRecord:
     attempt_count: int
     cost_usd: float
     reason: str | None
+    evidence: tuple[EvidenceKind, ...] = ()
+    mutation: MutationOutcome | None = None
 
     @property
     def validated(self) -> bool:
         return self.status in (AtomStatus.SUCCEEDED, AtomStatus.CACHED)
+
+    @property
+    def verified(self) -> bool:
+        """Validated with behavioural evidence; an atom checked only statically is not."""
+        return self.validated and bool(self.evidence)
+
+
+@dataclass(frozen=True)
+class CachedAtom:
+    """Validated code stored for a spec hash, with the evidence it passed when validated."""
+
+    code: str
+    evidence: tuple[EvidenceKind, ...] = ()
+    mutation: MutationOutcome | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mge_pipeline.domain.evidence import EvidenceKind
+
 
 class ErrorCategory(StrEnum):
     """Why an attempt failed; the retry prompt's guidance is chosen by category."""
@@ -72,6 +74,9 @@ class ValidationVerdict(_Record):
     warnings: list[ValidationIssue] = Field(
         default_factory=list, description="Findings reported only; they never fail an attempt."
     )
+    evidence: tuple[EvidenceKind, ...] = Field(
+        default=(), description="The behavioural checks the code passed; empty when none ran."
+    )
 
     @property
     def category(self) -> ErrorCategory | None:
@@ -107,12 +112,39 @@ class AttemptRecord(_Record):
     )
 
 
+class MutationOutcome(_Record):
+    """How the atom's tests fared against small mutants of its validated code."""
+
+    tested: int = Field(default=0, ge=0, description="Mutants run against the atom's tests.")
+    survivors: list[str] = Field(
+        default_factory=list,
+        description="Mutants the tests did not catch, each described as the change and its line.",
+    )
+
+    @property
+    def killed(self) -> int:
+        return self.tested - len(self.survivors)
+
+
 class AtomResult(_Record):
     atom_id: str
     status: AtomStatus
     code: str | None = None
     attempts: list[AttemptRecord] = Field(default_factory=list)
     reason: str | None = None
+    evidence: tuple[EvidenceKind, ...] = Field(
+        default=(),
+        description="Behavioural evidence the validated code passed; empty: validated by static "
+        "checks and import only, never called verified.",
+    )
+    mutation: MutationOutcome | None = Field(
+        default=None, description="Mutation testing of the atom's tests; None when not run."
+    )
+
+    @property
+    def verified(self) -> bool:
+        """Validated *and* seen to behave right by at least one behavioural check."""
+        return self.ok and bool(self.evidence)
 
     @property
     def cost_usd(self) -> float:
@@ -152,6 +184,9 @@ class ExecutionState(_Record):
     atoms_completed: int = 0
     atoms_total: int
     atoms_succeeded: int = 0
+    atoms_verified: int = Field(
+        default=0, description="Validated atoms with behavioural evidence (verified precision)."
+    )
     atoms_failed: int = 0
     total_cost_usd: float = 0.0
     total_time_seconds: float = 0.0

@@ -11,20 +11,23 @@ from pathlib import Path
 
 import anyio
 
-from mge_pipeline.domain import ExecutionStatus, LevelValidation
+from mge_pipeline.domain import EvidenceKind, ExecutionStatus, LevelValidation
 from mge_pipeline.domain.records import MasterplanStatus
 from mge_pipeline.execution.assembly import assemble_files
+from mge_pipeline.execution.evidence import exercised_atoms
 from mge_pipeline.execution.lifecycle import status_for_stop
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
+from mge_pipeline.execution.repair import failure_feedback, suspects, traceback_atoms
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
 from mge_pipeline.execution.run_context import RunContext
-from mge_pipeline.execution.run_service import RunServices
+from mge_pipeline.execution.run_service import RunServices, regenerate_atom
 from mge_pipeline.review.queue import queue_for_review
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.levels import blocking_failures, validate_levels
 from mge_pipeline.validation.test_command import (
+    called_functions,
     describe_command,
     exercised_files,
     isolated_command,
@@ -38,11 +41,20 @@ async def finalize(services: RunServices) -> RunReport:
     services.finalizing = True
     bundle, run, sandbox = services.bundle, services.run, services.sandbox
     store = services.store.sync
-    codes = await services.store.validated_codes(run.execution_id, list(bundle.atoms))
-    files = assemble_files(bundle.atoms, codes, bundle.graph, bundle.plan.project_files)
-    levels = await validate_levels(bundle.plan, codes, files, sandbox)
-    acceptance = await _acceptance(bundle, files, codes, sandbox)
-    command = await _test_command(bundle, files, codes, sandbox)
+    codes, files, levels, acceptance, command = await _check_plan(services)
+    repairs: list[str] = []
+    for round_number in range(1, run.settings.repair_rounds + 1):
+        failed = [check for check in (acceptance, command) if check.passed is False]
+        if not failed or services.stop_reason:
+            break
+        repaired = await _repair(services, files, failed)
+        what = " and ".join(check.summary for check in failed)
+        repairs.append(
+            f"round {round_number} after {what}: regenerated {', '.join(repaired) or 'nothing'}"
+        )
+        if not repaired:
+            break
+        codes, files, levels, acceptance, command = await _check_plan(services)
     failures = [check.summary for check in (acceptance, command) if check.passed is False]
     stop_reason = await services.store.stop_reason(run.execution_id)
     reason = stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
@@ -53,8 +65,18 @@ async def finalize(services: RunServices) -> RunReport:
     def conclude() -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
+        store.add_evidence(run.execution_id, command.exercised_atoms, EvidenceKind.TEST_COMMAND)
         report = _conclude(
-            bundle, run, store, files, status, reason, acceptance, command, _isolation(sandbox)
+            bundle,
+            run,
+            store,
+            files,
+            status,
+            reason,
+            acceptance,
+            command,
+            _isolation(sandbox),
+            repairs,
         )
         queue_for_review(
             store, bundle.plan, run.execution_id, levels, run.settings.policy.max_attempts
@@ -103,6 +125,7 @@ def _conclude(
     acceptance: AcceptanceResult,
     command: AcceptanceResult,
     isolation: str | None = None,
+    repairs: list[str] | None = None,
 ) -> RunReport:
     store.finish_execution(run.execution_id, status=status, reason=reason)
     plan_status = {
@@ -131,6 +154,7 @@ def _conclude(
             "sandbox_isolation": isolation,
             "test_command": command.summary,
             "test_command_output": command.output,
+            "repairs": repairs or [],
         }
     )
     outputs = dict(files)
@@ -140,11 +164,51 @@ def _conclude(
     return report
 
 
+async def _check_plan(
+    services: RunServices,
+) -> tuple[
+    dict[str, str], dict[str, str], list[LevelValidation], AcceptanceResult, AcceptanceResult
+]:
+    """Assemble the validated atoms and run every check above them."""
+    bundle, sandbox = services.bundle, services.sandbox
+    codes = await services.store.validated_codes(services.execution_id, list(bundle.atoms))
+    files = assemble_files(bundle.atoms, codes, bundle.graph, bundle.plan.project_files)
+    levels = await validate_levels(bundle.plan, codes, files, sandbox)
+    acceptance = await _acceptance(bundle, files, codes, sandbox)
+    command = await _test_command(bundle, files, codes, sandbox)
+    return codes, files, levels, acceptance, command
+
+
+async def _repair(
+    services: RunServices, files: dict[str, str], failed: list[AcceptanceResult]
+) -> list[str]:
+    """Regenerate the atoms suspected of the failures; the ones that validated anew."""
+    bundle = services.bundle
+    outputs = [check.raw or check.output for check in failed]
+    traced = traceback_atoms("\n".join(outputs), files, bundle.atoms.values())
+    called = [atom_id for check in failed for atom_id in check.called_atoms]
+    rows = {r.atom_id: r for r in await services.store.atom_results(services.execution_id)}
+    attempts = await services.store.attempts(services.execution_id)
+    feedback = failure_feedback(outputs)
+    repaired = []
+    for atom_id in suspects(traced, called, rows):
+        mine = sorted((a for a in attempts if a.atom_id == atom_id), key=lambda a: a.attempt_number)
+        if await regenerate_atom(services, atom_id, feedback, mine) is not None:
+            repaired.append(atom_id)
+    return repaired
+
+
 @dataclass(frozen=True)
 class AcceptanceResult:
     passed: bool | None
     summary: str
     output: str = ""
+    exercised_atoms: tuple[str, ...] = ()
+    """Atoms whose code a passing test command ran: they get its behavioural evidence."""
+    called_atoms: tuple[str, ...] = ()
+    """Atoms whose code the command ran, passing or not: suspects when it failed."""
+    raw: str = ""
+    """The whole output the sandbox kept, for locating a failure in tracebacks."""
 
 
 async def _acceptance(
@@ -162,7 +226,7 @@ async def _acceptance(
         return AcceptanceResult(False, "acceptance tests timed out", outcome.stderr_tail)
     passed = bool(outcome.result and outcome.result.get("ok"))
     summary = "passed" if passed else "acceptance tests failed"
-    return AcceptanceResult(passed, summary, outcome.stderr_tail[-1500:])
+    return AcceptanceResult(passed, summary, outcome.stderr_tail[-1500:], raw=outcome.stderr_tail)
 
 
 async def _test_command(
@@ -188,7 +252,9 @@ async def _test_command(
         return AcceptanceResult(
             False, f"test command loaded none of the rebuilt files: {shown}", tail
         )
+    called = called_functions(outcome.stderr_tail)
+    ran = tuple(exercised_atoms(bundle.atoms.values(), called, exercised))
     if outcome.returncode == 0:
-        return AcceptanceResult(True, "passed", tail)
+        return AcceptanceResult(True, "passed", tail, ran, ran, outcome.stderr_tail)
     summary = f"test command failed (exit code {outcome.returncode}): {shown}"
-    return AcceptanceResult(False, summary, tail)
+    return AcceptanceResult(False, summary, tail, (), ran, outcome.stderr_tail)

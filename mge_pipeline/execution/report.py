@@ -31,6 +31,11 @@ class AtomReport(BaseModel):
     reason: str | None = None
     auto_fixes: int = 0
     warnings: int = 0
+    evidence: list[str] = []
+    """Behavioural evidence the validated code passed; empty for none."""
+    verified: bool = False
+    mutants_tested: int = 0
+    surviving_mutants: list[str] = []
 
 
 class ModelUse(BaseModel):
@@ -61,6 +66,9 @@ class RunReport(BaseModel):
     atoms_skipped: int
     atoms_cached: int
     precision_percent: float
+    atoms_verified: int = 0
+    verified_precision_percent: float = 0.0
+    """Atoms validated *with* behavioural evidence / all atoms: precision that means correct."""
     attempts_total: int
     retry_rate_percent: float
     total_cost_usd: float
@@ -78,6 +86,8 @@ class RunReport(BaseModel):
     levels: list[LevelValidation] = []
     test_command: str = "none defined"
     test_command_output: str = ""
+    repairs: list[str] = []
+    """Rounds in which failing plan tests sent atoms back for regeneration, one line each."""
     waves: list[WaveSummary]
     atoms: list[AtomReport]
     models: list[ModelUse] = []
@@ -105,6 +115,7 @@ def build_report(
     count = _counter(atoms)
     generated = [a for a in atoms if a.attempts > 0]
     total = len(atoms)
+    verified = sum(1 for a in atoms if a.verified)
     return RunReport(
         masterplan_id=plan.id,
         masterplan_name=plan.name,
@@ -120,6 +131,8 @@ def build_report(
         atoms_skipped=count("skipped"),
         atoms_cached=count("cached"),
         precision_percent=100.0 * (count("succeeded") + count("cached")) / total if total else 0.0,
+        atoms_verified=verified,
+        verified_precision_percent=100.0 * verified / total if total else 0.0,
         attempts_total=len(attempts),
         retry_rate_percent=(
             100.0 * sum(1 for a in generated if a.attempts > 1) / len(generated)
@@ -203,6 +216,10 @@ def _atom_report(
         reason=row.reason if row else None,
         auto_fixes=sum(len(a.auto_fixes) for a in attempts),
         warnings=len(attempts[-1].warnings) if attempts else 0,
+        evidence=[kind.value for kind in row.evidence] if row and row.validated else [],
+        verified=bool(row and row.verified),
+        mutants_tested=row.mutation.tested if row and row.mutation else 0,
+        surviving_mutants=list(row.mutation.survivors) if row and row.mutation else [],
     )
 
 
@@ -215,6 +232,9 @@ def render_markdown(report: RunReport) -> str:
         f"- Precision: **{report.precision_percent:.1f}%** "
         f"({report.atoms_validated}/{report.atoms_total} atoms validated, "
         f"{report.atoms_cached} from cache)",
+        f"- Verified precision: **{report.verified_precision_percent:.1f}%** "
+        f"({report.atoms_verified}/{report.atoms_total} atoms validated with behavioural "
+        "evidence: tests, doctests, characterization tests or the test command)",
         f"- Failed: {report.atoms_failed}, blocked: {report.atoms_blocked}, "
         f"skipped: {report.atoms_skipped}",
         f"- Attempts: {report.attempts_total}, retry rate {report.retry_rate_percent:.1f}%",
@@ -226,6 +246,7 @@ def render_markdown(report: RunReport) -> str:
         f"- Output: `{report.output_dir}` ({len(report.files)} files)",
         f"- Acceptance tests: {report.acceptance}",
         f"- Test command: {report.test_command}",
+        f"- Repairs: {'; '.join(report.repairs) or 'none'}",
         f"- Sandbox isolation: {report.sandbox_isolation or 'unknown'}",
         "",
         "## Models",
@@ -240,19 +261,57 @@ def render_markdown(report: RunReport) -> str:
         "",
         wave_table(report.waves),
         "",
+        "## Behavioural evidence",
+        "",
+        *evidence_lines(report),
+        "",
         "## Atoms",
         "",
         "| atom | task | file | wave | status | attempts | cost (USD) | errors | auto-fixes "
-        "| warnings |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| warnings | evidence | surviving mutants |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [
         f"| {a.atom_id} | {a.task_id} | {a.file_path} | {a.wave_index} | {a.status} | "
         f"{a.attempts} | {a.cost_usd:.4f} | {', '.join(a.error_categories) or '-'} | "
-        f"{a.auto_fixes} | {a.warnings} |"
+        f"{a.auto_fixes} | {a.warnings} | {_evidence_cell(a)} | {_mutants_cell(a)} |"
         for a in report.atoms
     ]
     return "\n".join(lines) + "\n"
+
+
+def evidence_lines(report: RunReport) -> list[str]:
+    """Said plainly, atom by atom: which validated atoms no behavioural check ever ran, and
+    which mutants of the tested ones the tests let through."""
+    validated = [a for a in report.atoms if a.status in ("succeeded", "cached")]
+    unverified = [a for a in validated if not a.verified]
+    lines: list[str] = []
+    if validated and len(unverified) == len(validated):
+        lines.append(
+            "**This plan has no behavioural evidence**: no validated atom was run by its own "
+            "tests, doctests, characterization tests or the plan's test command. Validation "
+            "checked syntax, definitions and imports only; no atom is verified."
+        )
+    if unverified:
+        lines += ["", "Validated WITHOUT behavioural evidence (not verified):", ""]
+        lines += [f"- `{a.atom_id}` ({a.file_path}): no behavioural evidence" for a in unverified]
+    survivors = [a for a in validated if a.surviving_mutants]
+    if survivors:
+        lines += ["", "Mutants the atom's tests did not catch (the tests are weak here):", ""]
+        lines += [f"- `{a.atom_id}`: {mutant}" for a in survivors for mutant in a.surviving_mutants]
+    return lines or ["Every validated atom passed behavioural checks; no mutant survived."]
+
+
+def _evidence_cell(atom: AtomReport) -> str:
+    if atom.status not in ("succeeded", "cached"):
+        return "-"
+    return ", ".join(atom.evidence) or "**none**"
+
+
+def _mutants_cell(atom: AtomReport) -> str:
+    if not atom.mutants_tested:
+        return "-"
+    return f"{len(atom.surviving_mutants)}/{atom.mutants_tested}"
 
 
 _WAVE_COLUMNS = (

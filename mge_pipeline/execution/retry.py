@@ -25,6 +25,7 @@ from mge_pipeline.domain import (
     AtomStatus,
     AttemptRecord,
     ErrorCategory,
+    EvidenceKind,
     ValidationIssue,
     ValidationVerdict,
 )
@@ -145,6 +146,9 @@ class AtomJob:
     """Attempts a resumed execution already made: the loop goes on from the next number."""
     reviewer_feedback: str | None = None
     """Set when a reviewer asked for this atom again (``mge review regenerate``)."""
+    plan_feedback: str | None = None
+    """Set when the plan's tests failed on the assembled code and this atom is suspected: the
+    failing output is the first attempt's feedback (``execution/repair.py``)."""
 
 
 @dataclass(frozen=True)
@@ -168,12 +172,15 @@ async def run_atom(job: AtomJob) -> AtomResult:
     settlement of its call) before the next one starts.
     """
     attempts: list[AttemptRecord] = list(job.previous_attempts)
-    feedback = _feedback(attempts[-1]) if attempts else ()
+    feedback: Sequence[ValidationIssue] = _feedback(attempts[-1]) if attempts else ()
+    if job.plan_feedback:
+        message = f"the plan's tests failed on the assembled code: {job.plan_feedback}"
+        feedback = [ValidationIssue(category=ErrorCategory.LOGIC, message=message)]
     rng = job.rng or random.Random(job.atom.id)
     cut_offs = sum(a.errors == [CUT_OFF_MESSAGE] for a in attempts)
     for number in range(len(attempts) + 1, job.policy.max_attempts + 1):
         try:
-            record, code, refusal = await _attempt(job, number, feedback, rng, cut_offs)
+            record, code, refusal, evidence = await _attempt(job, number, feedback, rng, cut_offs)
         except BudgetExceededError as exc:
             return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
         except ProviderFatalError as exc:
@@ -185,7 +192,11 @@ async def run_atom(job: AtomJob) -> AtomResult:
         cut_offs += record.errors == [CUT_OFF_MESSAGE]
         if record.passed:
             return AtomResult(
-                atom_id=job.atom.id, status=AtomStatus.SUCCEEDED, code=code, attempts=attempts
+                atom_id=job.atom.id,
+                status=AtomStatus.SUCCEEDED,
+                code=code,
+                attempts=attempts,
+                evidence=evidence,
             )
         if refusal:
             return _final(job.atom, attempts, AtomStatus.FAILED, refusal)
@@ -205,7 +216,7 @@ async def _attempt(
     feedback: Sequence[ValidationIssue],
     rng: random.Random,
     cut_offs: int,
-) -> tuple[AttemptRecord, str | None, str | None]:
+) -> tuple[AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...]]:
     started = time.perf_counter()
     step = job.policy.step(number, job.provider.model)
     model = step.model or job.provider.model
@@ -231,7 +242,7 @@ async def _attempt(
     )
     call = await _call_with_api_retries(job, request, rng)
     try:
-        record, code, refusal = await _judge(job, call, request, started)
+        record, code, refusal, evidence = await _judge(job, call, request, started)
     except BaseException:
         if call.reservation is not None:  # never leave budget held by an attempt that died
             await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd)
@@ -240,12 +251,12 @@ async def _attempt(
         await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd, attempt=record)
     elif job.on_attempt is not None:
         await job.on_attempt(record)
-    return record, code, refusal
+    return record, code, refusal, evidence
 
 
 async def _judge(
     job: AtomJob, call: _Call, request: GenerationRequest, started: float
-) -> tuple[AttemptRecord, str | None, str | None]:
+) -> tuple[AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...]]:
     code: str | None = None
     refusal: str | None = None
     fixes: list[str] = []
@@ -278,7 +289,7 @@ async def _judge(
         auto_fixes=fixes,
         warnings=[issue.message for issue in verdict.warnings],
     )
-    return record, code, refusal
+    return record, code, refusal, verdict.evidence if verdict.passed else ()
 
 
 async def _check_answer(

@@ -40,6 +40,10 @@ class RunSettings:
     max_concurrent: int = 100
     """LLM calls in flight; held by the call gate, so atoms waiting on dependencies hold none."""
     use_cache: bool = True
+    max_mutants: int = 4
+    repair_rounds: int = 1
+    """Rounds of regenerating atoms suspected by failing plan tests (``execution/repair.py``)."""
+    """Mutants of each validated atom with tests run against its tests; 0: none."""
     """Serve atoms whose exact spec validated before from the store; off: generate everything."""
 
     submission: str = "realtime"

@@ -31,7 +31,12 @@ from mge_pipeline.execution.retry import AtomJob
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
 from mge_pipeline.execution.root_cause import root_cause_atoms
 from mge_pipeline.execution.run_context import RunContext, Scheduling
-from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
+from mge_pipeline.execution.waves import (
+    generation_success_rate,
+    structural_failures,
+    summarize_wave,
+    wave_stop_reason,
+)
 from mge_pipeline.generation import LLMProvider, ModelPrice
 from mge_pipeline.generation.pricing import PriceBook
 from mge_pipeline.generation.prompts import DependencyContext, PromptBlock, system_blocks
@@ -40,6 +45,7 @@ from mge_pipeline.store import AsyncStore, MgeStore
 from mge_pipeline.store.review_repository import ReviewRepository
 from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.dispatch import AtomValidator, LanguageDispatchValidator
+from mge_pipeline.validation.mutation import run_mutants
 
 
 @dataclass
@@ -201,7 +207,7 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
     kept = await _validated_before(services, wave_index)
     atom_ids = [atom_id for atom_id in bundle.waves[wave_index] if atom_id not in kept]
     cached = (
-        await services.store.validated_codes_by_hash(
+        await services.store.cached_atoms_by_hash(
             bundle.spec_hashes[a] for a in atom_ids if a not in services.review_feedback
         )
         if services.run.settings.use_cache
@@ -211,8 +217,10 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
         AtomResult(
             atom_id=atom_id,
             status=AtomStatus.CACHED,
-            code=cached[bundle.spec_hashes[atom_id]],
+            code=cached[bundle.spec_hashes[atom_id]].code,
             reason="validated code for this exact spec already stored",
+            evidence=cached[bundle.spec_hashes[atom_id]].evidence,
+            mutation=cached[bundle.spec_hashes[atom_id]].mutation,
         )
         for atom_id in atom_ids
         if bundle.spec_hashes[atom_id] in cached and atom_id not in services.review_feedback
@@ -238,7 +246,13 @@ async def _validated_before(services: RunServices, wave_index: int) -> dict[str,
         services.execution_id, services.bundle.waves[wave_index]
     )
     return {
-        row.atom_id: AtomResult(atom_id=row.atom_id, status=row.status, code=row.code)
+        row.atom_id: AtomResult(
+            atom_id=row.atom_id,
+            status=row.status,
+            code=row.code,
+            evidence=row.evidence,
+            mutation=row.mutation,
+        )
         for row in rows
         if row.validated
     }
@@ -278,7 +292,15 @@ async def _run_atom(services: RunServices, atom_id: str) -> AtomResult:
         result=result,
     )
     services.board.settle(atom_id, result.status, result.code)
-    return result
+    mutated = await _with_mutation(services, result)
+    if mutated is not result:
+        await services.store.record_atom_result(
+            services.execution_id,
+            wave_index=wave_index,
+            spec_hash=bundle.spec_hashes[atom_id],
+            result=mutated,
+        )
+    return mutated
 
 
 def settled_without_call(
@@ -294,7 +316,13 @@ def settled_without_call(
     return None
 
 
-async def _generate(services: RunServices, atom_id: str) -> AtomResult:
+async def _generate(
+    services: RunServices,
+    atom_id: str,
+    *,
+    plan_feedback: str | None = None,
+    previous_attempts: list[AttemptRecord] | None = None,
+) -> AtomResult:
     bundle = services.bundle
     settings = services.run.settings
     atom = bundle.atoms[atom_id]
@@ -327,8 +355,11 @@ async def _generate(services: RunServices, atom_id: str) -> AtomResult:
         policy=settings.policy,
         on_attempt=record,
         rng=random.Random(f"{services.execution_id}:{atom_id}"),
-        previous_attempts=services.prior_attempts.get(atom_id, []),
+        previous_attempts=previous_attempts
+        if previous_attempts is not None
+        else services.prior_attempts.get(atom_id, []),
         reviewer_feedback=services.review_feedback.get(atom_id),
+        plan_feedback=plan_feedback,
     )
     return await run_retry_loop(job)
 
@@ -341,6 +372,53 @@ async def _root_causes(services: RunServices, rows: list[AtomResultRecord]) -> l
     known = await services.store.atom_results(services.execution_id, ancestors) if ancestors else []
     status_of = {record.atom_id: record.status for record in known}
     return root_cause_atoms(rows, bundle.ancestors, status_of)
+
+
+async def _with_mutation(services: RunServices, result: AtomResult) -> AtomResult:
+    """A validated atom whose tests ran gets its tests tried on a few mutants of its code.
+
+    Run after the atom is settled, so its dependents never wait for its mutants."""
+    if result.status is not AtomStatus.SUCCEEDED or not result.evidence or result.code is None:
+        return result
+    bundle = services.bundle
+    atom_id = result.atom_id
+    ancestors = await services.board.load(bundle.ancestors(atom_id))
+    codes = {a: s.code for a, s in ancestors.items() if s.validated and s.code is not None}
+    outcome = await run_mutants(
+        services.sandbox,
+        bundle.atoms[atom_id],
+        result.code,
+        lambda code: files_for_atom(
+            atom_id, code, bundle.atoms, codes, bundle.graph, bundle.plan.project_files
+        ),
+        limit=services.run.settings.max_mutants,
+    )
+    return result.model_copy(update={"mutation": outcome}) if outcome else result
+
+
+async def regenerate_atom(
+    services: RunServices, atom_id: str, feedback: str, attempts: list[AttemptRecord]
+) -> AtomResult | None:
+    """Generate a validated atom again because the plan's tests failed and it is suspected.
+
+    Attempt numbering goes on from ``attempts``, so ``max_attempts`` and the budget bound it as
+    any atom. Only a new validated answer is recorded (with its evidence and mutants); when
+    none validates, the atom keeps its earlier result and None is returned."""
+    if len(attempts) >= services.run.settings.policy.max_attempts:
+        return None
+    result = await _generate(services, atom_id, plan_feedback=feedback, previous_attempts=attempts)
+    if result.status is not AtomStatus.SUCCEEDED:
+        return None
+    bundle = services.bundle
+    services.board.settle(atom_id, result.status, result.code)
+    result = await _with_mutation(services, result)
+    await services.store.record_atom_result(
+        services.execution_id,
+        wave_index=bundle.wave_of[atom_id],
+        spec_hash=bundle.spec_hashes[atom_id],
+        result=result,
+    )
+    return result
 
 
 async def _advance_wave(services: RunServices, wave_index: int) -> None:
@@ -377,9 +455,14 @@ async def _close_wave(
     await services.store.record_wave(services.execution_id, summary)
     if services.stop_reason is None:
         skip_reasons = sorted(r.reason or "" for r in rows if r.status is AtomStatus.SKIPPED)
+        structural = (
+            structural_failures(rows, await services.store.attempts(services.execution_id))
+            if summary.failed
+            else 0
+        )
         reason = wave_stop_reason(
             wave_index,
-            summary.success_rate,
+            generation_success_rate(summary, structural),
             services.run.settings.wave_stop_threshold,
             skip_reasons[0] if skip_reasons else None,
             root_causes=await _root_causes(services, rows),

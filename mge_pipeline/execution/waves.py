@@ -1,12 +1,45 @@
-"""A wave's summary and the stop rule, from the settled outcomes of its atoms."""
+"""A wave's summary and the stop rule, from the settled outcomes of its atoms.
+
+The stop rule judges generation, not structure: an atom blocked by a dependency, skipped by a
+stop, or failed only because a check could not run (the sandbox or a tool unavailable, a
+dependency problem of the plan) says nothing about how well the model writes code, so none of
+them counts in the rate the threshold is compared with.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from mge_pipeline.domain import AtomStatus, WaveSummary
+from mge_pipeline.domain import AtomStatus, AttemptRecord, ErrorCategory, WaveSummary
 from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.execution.root_cause import describe_root_causes
+
+STRUCTURAL_CATEGORIES = frozenset({ErrorCategory.UNAVAILABLE, ErrorCategory.DEPENDENCY})
+"""Errors of a check that cannot run (yet), not of the code the model wrote."""
+
+
+def is_structural_failure(attempts: Sequence[AttemptRecord]) -> bool:
+    """Every attempt failed for a structural reason: generation was never really judged."""
+    return bool(attempts) and all(
+        a.error_category in STRUCTURAL_CATEGORIES for a in attempts if not a.passed
+    )
+
+
+def structural_failures(rows: Sequence[AtomResultRecord], attempts: Iterable[AttemptRecord]) -> int:
+    """How many of the wave's failed atoms failed for structural reasons only."""
+    failed = {r.atom_id for r in rows if r.status is AtomStatus.FAILED}
+    by_atom: dict[str, list[AttemptRecord]] = {atom_id: [] for atom_id in failed}
+    for attempt in attempts:
+        if attempt.atom_id in by_atom:
+            by_atom[attempt.atom_id].append(attempt)
+    return sum(1 for found in by_atom.values() if is_structural_failure(found))
+
+
+def generation_success_rate(summary: WaveSummary, structural: int = 0) -> float:
+    """Validated / atoms whose generation was judged: blocked, skipped and structurally failed
+    atoms are left out of both sides. A wave with none judged has nothing to stop for."""
+    judged = summary.atoms_total - summary.blocked - summary.skipped - structural
+    return (summary.succeeded + summary.cached) / judged if judged > 0 else 1.0
 
 
 def summarize_wave(

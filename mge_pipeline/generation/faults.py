@@ -67,14 +67,50 @@ def _syntax_error(code: str, tree: ast.Module, rng: random.Random) -> str:
 
 
 def _missing_import(code: str, tree: ast.Module, rng: random.Random) -> str:
-    imports = [node for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)]
-    if imports:
-        dropped = rng.choice(imports)
-        tree.body.remove(dropped)
-        return ast.unparse(tree) + "\n"
-    use = ast.parse('_scratch = textwrap.dedent("")').body[0]
-    _insert_first(tree, use)
+    """Drop an import whose names the code uses, as a model that forgets one does.
+
+    Nothing else is added: a line that used a module nobody imported was junk that the
+    standard-library auto-fix turned into passing code. Code that imports nothing it uses
+    cannot forget an import; it gets a wrong result instead (``applied_fault`` says so).
+    """
+    needed = needed_imports(tree)
+    if not needed:
+        return _wrong_result(code, tree, rng)
+    tree.body.remove(rng.choice(needed))
     return ast.unparse(tree) + "\n"
+
+
+def needed_imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
+    """Top-level imports that bind a name the rest of the code reads."""
+    used = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+    return [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        and any(_bound_name(alias) in used for alias in node.names)
+    ]
+
+
+def _bound_name(alias: ast.alias) -> str:
+    return alias.asname or alias.name.split(".")[0]
+
+
+def applied_fault(code: str, kind: FaultKind, language: Language | None = None) -> FaultKind:
+    """The fault ``inject_fault`` really applies for ``kind``: a missing import where the code
+    imports nothing it uses is a wrong result (benchmarks count faults by what was done)."""
+    if kind is not FaultKind.MISSING_IMPORT:
+        return kind
+    if language not in (None, Language.PYTHON):
+        return kind if _SCRIPT_IMPORT.search(code) else FaultKind.WRONG_RESULT
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return kind
+    return kind if needed_imports(tree) else FaultKind.WRONG_RESULT
 
 
 def _wrong_result(code: str, tree: ast.Module, rng: random.Random) -> str:
@@ -155,7 +191,7 @@ def script_fault(code: str, kind: FaultKind, rng: random.Random) -> str:
         if imports:
             dropped = rng.choice(imports)
             return code[: dropped.start()] + code[dropped.end() :]
-        return _into_first_body(code, "void mgeMissingHelper();")
+        return script_fault(code, FaultKind.WRONG_RESULT, rng)
     if kind is FaultKind.WRONG_RESULT:
         body = code[code.find("{") + 1 :] if "{" in code else code
         offset = len(code) - len(body)

@@ -29,6 +29,13 @@ EXECUTION_PRECISION = Gauge(
     PLAN,
     multiprocess_mode="mostrecent",
 )
+EXECUTION_VERIFIED_PRECISION = Gauge(
+    "v2_execution_verified_precision_percent",
+    "Atoms validated with behavioural evidence (tests, doctests, characterization tests, the "
+    "test command) / all atoms of the run, in percent.",
+    PLAN,
+    multiprocess_mode="mostrecent",
+)
 EXECUTION_TIME = Gauge(
     "v2_execution_time_seconds",
     "Wall time of the latest run of the masterplan.",
@@ -87,6 +94,16 @@ ATOM_PASS_RATE = Gauge(
 ATOMS_SUCCEEDED = Counter(
     "v2_atoms_succeeded", "Atoms that ended validated.", ("masterplan", "language")
 )
+ATOMS_VERIFIED = Counter(
+    "mge_atoms_verified",
+    "Atoms that ended validated with behavioural evidence.",
+    ("masterplan", "language"),
+)
+SURVIVING_MUTANTS = Counter(
+    "mge_surviving_mutants",
+    "Mutants of validated atoms that the atoms' tests did not catch.",
+    ("masterplan", "language"),
+)
 ATOMS_FAILED = Counter(
     "v2_atoms_failed",
     "Atoms that ended failed, by the category of their last error.",
@@ -125,6 +142,7 @@ def record_atom(
             ATTEMPT_FAILURES.labels(masterplan_id, attempt.error_category.value).inc()
     if result.ok:
         ATOMS_SUCCEEDED.labels(masterplan_id, language).inc()
+        _record_evidence(masterplan_id, language, result)
     elif result.status.value == "failed":
         category = attempts[-1].error_category if attempts else None
         ATOMS_FAILED.labels(masterplan_id, language, category.value if category else "none").inc()
@@ -138,6 +156,14 @@ def record_settled_atoms(
     for language, result in zip(languages, results, strict=True):
         if result.ok:
             ATOMS_SUCCEEDED.labels(masterplan_id, language).inc()
+            _record_evidence(masterplan_id, language, result)
+
+
+def _record_evidence(masterplan_id: str, language: str, result: AtomResult) -> None:
+    if result.verified:
+        ATOMS_VERIFIED.labels(masterplan_id, language).inc()
+    if result.mutation and result.mutation.survivors:
+        SURVIVING_MUTANTS.labels(masterplan_id, language).inc(len(result.mutation.survivors))
 
 
 def record_wave(masterplan_id: str, summary: WaveSummary) -> None:
@@ -154,6 +180,7 @@ def record_run(report: RunReport, *, budget_usd: float) -> None:
     sample_dir()
     plan = report.masterplan_id
     EXECUTION_PRECISION.labels(plan).set(report.precision_percent)
+    EXECUTION_VERIFIED_PRECISION.labels(plan).set(report.verified_precision_percent)
     EXECUTION_TIME.labels(plan).set(report.total_time_seconds)
     EXECUTION_BUDGET_USED.labels(plan).set(
         report.total_cost_usd / budget_usd if budget_usd else 0.0

@@ -27,6 +27,7 @@ _INT_FIELDS = (
     "atoms_completed",
     "atoms_total",
     "atoms_succeeded",
+    "atoms_verified",
     "atoms_failed",
 )
 _FLOAT_FIELDS = ("total_cost_usd", "total_time_seconds")

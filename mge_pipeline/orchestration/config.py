@@ -110,6 +110,22 @@ class MasterplanRunConfig(dg.Config):
         le=1,
         description="A wave validating a smaller share of its atoms than this stops the run.",
     )
+    max_mutants: int = Field(
+        default=c.DEFAULT_MAX_MUTANTS,
+        ge=0,
+        le=20,
+        description="Mutants of each validated atom with tests run against its tests (flipped "
+        "comparisons, off-by-one constants, swapped operators, removed statements); survivors "
+        "are reported and lower confidence. 0 switches mutation testing off.",
+    )
+    repair_rounds: int = Field(
+        default=c.DEFAULT_REPAIR_ROUNDS,
+        ge=0,
+        le=5,
+        description="When the acceptance tests or the test command fail, rounds of "
+        "regenerating the suspected atoms (tracebacks, then called atoms) with the failing "
+        "output as feedback, within their attempt and budget limits. 0: none.",
+    )
     prompt_caching: bool = Field(
         default=True,
         description="Mark the shared prompt prefix (instructions, project, file) for caching.",
@@ -200,6 +216,8 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
         validation_timeout_seconds=config.validation_timeout_seconds,
         validation_memory_mb=config.validation_memory_mb,
         wave_stop_threshold=config.wave_stop_threshold,
+        max_mutants=config.max_mutants,
+        repair_rounds=config.repair_rounds,
         output_dir=output_dir,
         prompt_caching=config.prompt_caching,
         dependency_token_budget=config.dependency_token_budget,

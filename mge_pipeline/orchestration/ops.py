@@ -312,6 +312,7 @@ def make_finalize_op(bundle: PlanBundle) -> dg.OpDefinition:
         metadata: dict[str, Any] = {
             "status": report.status,
             "precision_percent": dg.MetadataValue.float(report.precision_percent),
+            "verified_precision_percent": dg.MetadataValue.float(report.verified_precision_percent),
             "cost_usd": dg.MetadataValue.float(report.total_cost_usd),
             "cost_without_cache_usd": dg.MetadataValue.float(report.cost_without_cache_usd),
             "acceptance": report.acceptance,

@@ -5,6 +5,7 @@ from collections.abc import Callable
 import dagster as dg
 
 from mge_pipeline.domain import ExecutionState
+from mge_pipeline.domain.evidence import describe_evidence
 from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.observability.status import state_tags
 
@@ -23,6 +24,7 @@ def publish_state(context: dg.OpExecutionContext, state: ExecutionState | None) 
                 "total_waves": state.total_waves,
                 "atoms_completed": state.atoms_completed,
                 "atoms_succeeded": state.atoms_succeeded,
+                "atoms_verified": state.atoms_verified,
                 "atoms_failed": state.atoms_failed,
                 "atoms_total": state.atoms_total,
                 "total_cost_usd": dg.MetadataValue.float(state.total_cost_usd),
@@ -39,17 +41,18 @@ def wave_atoms_table(rows: list[AtomResultRecord], step_link: Callable[[str], st
     any atom of an 800-atom run is two clicks away: the wave's close, then the atom.
     """
     lines = [
-        "| atom | status | attempts | cost (USD) | reason | step |",
-        "|---|---|---|---|---|---|",
+        "| atom | status | evidence | attempts | cost (USD) | reason | step |",
+        "|---|---|---|---|---|---|---|",
     ]
     order = {"failed": 0, "blocked": 1, "skipped": 2}
     for row in sorted(rows, key=lambda r: (order.get(r.status.value, 3), r.atom_id)):
         reason = (row.reason or "").replace("|", "\\|").replace("\n", " ")[:120]
         status = row.status.value
         shown = f"**{status}**" if status in order else status
+        evidence = describe_evidence(row.evidence) if row.validated else "-"
         link = step_link(row.atom_id)
         lines.append(
-            f"| {row.atom_id} | {shown} | {row.attempt_count} | "
+            f"| {row.atom_id} | {shown} | {evidence} | {row.attempt_count} | "
             f"{row.cost_usd:.4f} | {reason} | {f'[logs]({link})' if link else '-'} |"
         )
     return "\n".join(lines)

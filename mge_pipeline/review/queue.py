@@ -18,7 +18,12 @@ from mge_pipeline.domain.levels import ValidationLevel
 from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.domain.review import NewReviewEntry
 from mge_pipeline.exceptions import MgeError
-from mge_pipeline.review.scorer import AtomEvidence, ConfidenceScore, score_atom
+from mge_pipeline.review.scorer import (
+    AtomEvidence,
+    BehaviouralEvidence,
+    ConfidenceScore,
+    score_atom,
+)
 from mge_pipeline.store import MgeStore
 from mge_pipeline.store.review_repository import ReviewRepository
 
@@ -88,6 +93,13 @@ def score_run(
                 language=atom.language.value,
                 estimated_loc=atom.estimated_loc,
                 levels=covering.get(result.atom_id, []),
+                behaviour=BehaviouralEvidence(
+                    mutants=result.mutation.tested,
+                    mutants_survived=len(result.mutation.survivors),
+                )
+                if result.mutation
+                else None,
+                verified=result.verified if result.status is AtomStatus.SUCCEEDED else None,
             )
         )
         (failed if result.status is AtomStatus.FAILED else passed).append(score)

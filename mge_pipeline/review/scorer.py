@@ -2,7 +2,8 @@
 
 Weights (the seed's): validation 40 %, attempts needed 30 %, complexity 20 %, integration
 (the task, milestone and masterplan levels) 10 %. Behavioural evidence and mutation survivors
-lower the validation component when a check produced them; absent evidence changes nothing.
+lower the validation component when a check produced them; an atom known to have validated
+without any behavioural evidence has it scaled by ``UNVERIFIED_FACTOR``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ WEIGHT_INTEGRATION = 0.10
 REASON_THRESHOLD = 0.7
 # Each validation warning costs this much of the validation component (floor 0.5).
 WARNING_PENALTY = 0.1
+# The validation component of an atom validated without behavioural evidence is scaled by this.
+UNVERIFIED_FACTOR = 0.6
 # Decision points above this cost complexity score.
 COMPLEXITY_ALLOWANCE = 3
 COMPLEXITY_STEP = 0.15
@@ -77,6 +80,9 @@ class AtomEvidence:
     levels: Sequence[LevelValidation] = ()
     """The level validations whose scope holds the atom (its task, milestone, masterplan)."""
     behaviour: BehaviouralEvidence | None = None
+    verified: bool | None = None
+    """False: validated with no behavioural evidence (static checks and import only); None:
+    not known (the caller did not say), which changes nothing."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,9 @@ def _validation(evidence: AtomEvidence) -> tuple[float, list[str]]:
     warnings = len(final.warnings) if final else 0
     value = max(0.5, 1.0 - WARNING_PENALTY * warnings)
     reasons = [f"validated with {warnings} warning(s)"] if warnings else []
+    if evidence.verified is False:
+        value *= UNVERIFIED_FACTOR
+        reasons.append("no behavioural evidence: only static checks and import ran")
     behaviour = evidence.behaviour
     if behaviour and behaviour.checks_run:
         passed_share = 1 - behaviour.checks_failed / behaviour.checks_run

@@ -19,7 +19,7 @@ from mge_pipeline.domain import (
     LevelValidation,
     WaveSummary,
 )
-from mge_pipeline.domain.records import AtomResultRecord, ExecutionInfo, Reservation
+from mge_pipeline.domain.records import AtomResultRecord, CachedAtom, ExecutionInfo, Reservation
 from mge_pipeline.store.repository import MgeStore
 
 T = TypeVar("T")
@@ -79,6 +79,13 @@ class AsyncStore:
     async def validated_codes_by_hash(self, spec_hashes: Iterable[str]) -> dict[str, str]:
         hashes = list(spec_hashes)
         return await self._run(lambda: self.sync.validated_codes_by_hash(hashes))
+
+    async def cached_atoms_by_hash(self, spec_hashes: Iterable[str]) -> dict[str, CachedAtom]:
+        hashes = list(spec_hashes)
+        return await self._run(lambda: self.sync.cached_atoms_by_hash(hashes))
+
+    async def attempts(self, execution_id: str) -> list[AttemptRecord]:
+        return await self._run(lambda: self.sync.attempts(execution_id))
 
     async def record_wave(self, execution_id: str, summary: WaveSummary) -> None:
         await self._run(lambda: self.sync.record_wave(execution_id, summary))

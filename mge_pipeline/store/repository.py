@@ -22,14 +22,18 @@ from mge_pipeline.domain import (
     AtomStatus,
     AttemptRecord,
     ErrorCategory,
+    EvidenceKind,
     ExecutionState,
     ExecutionStatus,
     LevelValidation,
     MasterPlan,
+    MutationOutcome,
     WaveSummary,
 )
+from mge_pipeline.domain.evidence import decode_evidence, encode_evidence
 from mge_pipeline.domain.records import (
     AtomResultRecord,
+    CachedAtom,
     ExecutionInfo,
     MasterplanRecord,
     MasterplanStatus,
@@ -57,6 +61,11 @@ _TERMINAL = (
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _mutation(stored: object) -> MutationOutcome | None:
+    """The stored mutation outcome; NULL (never run, or a row older than the column) is None."""
+    return MutationOutcome.model_validate(stored) if isinstance(stored, dict) else None
 
 
 class MgeStore(LifecycleStore):
@@ -380,6 +389,8 @@ class MgeStore(LifecycleStore):
                 "cost_usd": result.cost_usd,
                 "reason": result.reason,
                 "updated_at": _now(),
+                "evidence": encode_evidence(result.evidence),
+                "mutation": result.mutation.model_dump(mode="json") if result.mutation else None,
             }
             for spec_hash, result in entries
         ]
@@ -395,6 +406,12 @@ class MgeStore(LifecycleStore):
 
     def validated_codes_by_hash(self, spec_hashes: Iterable[str]) -> dict[str, str]:
         """The newest validated code per spec hash, from any run: the cache, read in one query."""
+        return {h: cached.code for h, cached in self.cached_atoms_by_hash(spec_hashes).items()}
+
+    def cached_atoms_by_hash(self, spec_hashes: Iterable[str]) -> dict[str, CachedAtom]:
+        """The cache with what the code passed when it validated: its behavioural evidence
+        (the test command's is the plan's of that run, so it is not carried over) and its
+        mutation outcome."""
         hashes = list(set(spec_hashes))
         if not hashes:
             return {}
@@ -408,7 +425,7 @@ class MgeStore(LifecycleStore):
             .exists()
         )
         query = (
-            select(r.spec_hash, r.code)
+            select(r.spec_hash, r.code, r.evidence, r.mutation)
             .where(
                 r.spec_hash.in_(hashes),
                 r.status == AtomStatus.SUCCEEDED.value,
@@ -418,7 +435,38 @@ class MgeStore(LifecycleStore):
             .order_by(r.updated_at)
         )
         with self._read() as conn:
-            return {row.spec_hash: row.code for row in conn.execute(query)}
+            return {
+                row.spec_hash: CachedAtom(
+                    code=row.code,
+                    evidence=tuple(
+                        kind
+                        for kind in decode_evidence(row.evidence)
+                        if kind is not EvidenceKind.TEST_COMMAND
+                    ),
+                    mutation=_mutation(row.mutation),
+                )
+                for row in conn.execute(query)
+            }
+
+    def add_evidence(self, execution_id: str, atom_ids: Iterable[str], kind: EvidenceKind) -> None:
+        """Record a plan-level check (the test command) as evidence of these validated atoms."""
+        ids = list(atom_ids)
+        if not ids:
+            return
+        r = t.atom_results.c
+        with self._begin() as conn:
+            rows = conn.execute(
+                select(r.atom_id, r.evidence).where(
+                    r.execution_id == execution_id, r.atom_id.in_(ids), r.status.in_(_VALIDATED)
+                )
+            ).all()
+            for row in rows:
+                kinds = encode_evidence([*decode_evidence(row.evidence), kind])
+                conn.execute(
+                    update(t.atom_results)
+                    .where(r.execution_id == execution_id, r.atom_id == row.atom_id)
+                    .values(evidence=kinds)
+                )
 
     def closed_waves(self, execution_id: str) -> list[int]:
         w = t.waves.c
@@ -483,6 +531,8 @@ class MgeStore(LifecycleStore):
                     attempt_count=row.attempt_count,
                     cost_usd=row.cost_usd,
                     reason=row.reason,
+                    evidence=decode_evidence(row.evidence),
+                    mutation=_mutation(row.mutation),
                 )
                 for row in conn.execute(query)
             ]
@@ -656,12 +706,19 @@ class MgeStore(LifecycleStore):
                 func.count().filter(r.status.in_(_TERMINAL)).label("completed"),
                 func.sum(case((r.status.in_(_VALIDATED), 1), else_=0)).label("succeeded"),
                 func.sum(case((r.status == AtomStatus.FAILED.value, 1), else_=0)).label("failed"),
+                func.sum(
+                    case(
+                        (and_(r.status.in_(_VALIDATED), func.coalesce(r.evidence, "") != ""), 1),
+                        else_=0,
+                    )
+                ).label("verified"),
             ).where(r.execution_id == execution_id)
         ).first()
         return {
             "completed": int(row.completed or 0),
             "succeeded": int(row.succeeded or 0),
             "failed": int(row.failed or 0),
+            "verified": int(row.verified or 0),
         }
 
 
@@ -683,6 +740,7 @@ def _state(row: dict[str, Any], counts: dict[str, int]) -> ExecutionState:
         atoms_completed=counts["completed"],
         atoms_total=row["atoms_total"],
         atoms_succeeded=counts["succeeded"],
+        atoms_verified=counts["verified"],
         atoms_failed=counts["failed"],
         total_cost_usd=row["spent_usd"],
         total_time_seconds=elapsed,

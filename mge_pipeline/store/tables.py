@@ -136,6 +136,10 @@ atom_results = Table(
     Column("cost_usd", Float, nullable=False),
     Column("reason", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # Behavioural evidence the validated code passed, comma-separated EvidenceKind values
+    # ('' or NULL: none); mutation testing's outcome as {"tested": n, "survivors": [...]}.
+    Column("evidence", Text),
+    Column("mutation", JSON),
 )
 
 level_validations = Table(

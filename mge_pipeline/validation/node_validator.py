@@ -23,6 +23,7 @@ from mge_pipeline.domain import (
     AtomKind,
     AtomSpec,
     ErrorCategory,
+    EvidenceKind,
     Language,
     Severity,
     ValidationIssue,
@@ -110,6 +111,7 @@ class NodeAtomValidator:
             issues=issues,
             warnings=[i for i in findings if i.severity is Severity.WARNING],
             duration_seconds=time.perf_counter() - started,
+            evidence=script_evidence(atom) if not issues else (),
         )
 
     def _unavailable(self, atom: AtomSpec) -> list[ValidationIssue]:
@@ -148,6 +150,16 @@ class NodeAtomValidator:
         return await self.sandbox.run_command(
             files, argv, timeout_seconds=self.timeout_seconds, limit_address_space=False
         )
+
+
+def script_evidence(atom: AtomSpec) -> tuple[EvidenceKind, ...]:
+    """A script's tests run as one file that fails on the first failing assertion, so tests
+    that ran to the end with an assertion or a ``test(…)`` in them are the atom's own tests."""
+    body = "\n".join(line for line in atom.tests.splitlines() if not line.strip().startswith("//"))
+    return (EvidenceKind.OWN_TESTS,) if _SCRIPT_TEST.search(body) else ()
+
+
+_SCRIPT_TEST = re.compile(r"\b(assert(\.\w+)?|test|it)\s*\(")
 
 
 def static_issues(atom: AtomSpec, code: str) -> list[ValidationIssue]:

@@ -35,7 +35,8 @@ PRELOAD = (
     "itertools", "json", "math", "operator", "pathlib", "random", "re", "statistics", "string",
     "textwrap", "traceback", "typing", "unicodedata",
 )  # fmt: skip
-OUTPUT_TAIL_BYTES = 2000
+# The test command's launcher reports, last, which rebuilt functions it called: room for that.
+OUTPUT_TAIL_BYTES = 16000
 VERDICT_LIMIT_BYTES = 1 << 20
 # Workers kept jailed and waiting: one covers checks run one after another; more only help
 # when the pool is asked for several checks at the same instant.

@@ -5,6 +5,7 @@ Static errors stop the attempt before any process starts; warnings travel with t
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections.abc import Mapping
@@ -12,9 +13,15 @@ from collections.abc import Mapping
 from mge_pipeline.domain import (
     AtomSpec,
     ErrorCategory,
+    EvidenceKind,
     Severity,
     ValidationIssue,
     ValidationVerdict,
+)
+from mge_pipeline.domain.evidence import (
+    evidence_of_tests,
+    has_top_level_checks,
+    normalize_evidence,
 )
 from mge_pipeline.validation.checks import run_python_checks
 from mge_pipeline.validation.harness import OUTPUT_LIMIT_BYTES
@@ -70,6 +77,7 @@ class PythonAtomValidator:
         findings = run_python_checks(atom, code, files.get(atom.file_path), sibling_names=siblings)
         issues = [i for i in findings if i.severity is Severity.ERROR]
         warnings = [i for i in findings if i.severity is Severity.WARNING]
+        evidence: tuple[EvidenceKind, ...] = ()
         if not issues:
             outcome = await self.sandbox.run_tests(
                 files,
@@ -78,13 +86,48 @@ class PythonAtomValidator:
                 timeout_seconds=self.timeout_seconds,
                 memory_mb=self.memory_mb,
             )
-            issues = issues_from_outcome(outcome)
+            issues = [_not_yet_defined(i, siblings, files) for i in issues_from_outcome(outcome)]
+            evidence = () if issues else evidence_from_outcome(outcome, atom.tests)
         return ValidationVerdict(
             passed=not issues,
             issues=issues,
             warnings=warnings,
             duration_seconds=time.perf_counter() - started,
+            evidence=evidence,
         )
+
+
+_UNDEFINED_NAME = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _not_yet_defined(
+    issue: ValidationIssue, siblings: frozenset[str], files: Mapping[str, str]
+) -> ValidationIssue:
+    """A name of the atom's own file that another atom defines but the check's files lack (an
+    atom of a later wave, or one cut off by a broken cycle): the check cannot run yet. It is a
+    structural failure (category ``dependency``), which the stop rule does not count."""
+    match = _UNDEFINED_NAME.search(issue.message)
+    if match is None or match.group(1) not in siblings:
+        return issue
+    name = match.group(1)
+    if any(re.search(rf"^\s*(def|class|async def)\s+{name}\b|^{name}\s*[:=]", code, re.M)
+           for code in files.values()):  # fmt: skip
+        return issue
+    message = (
+        f"{issue.message} (`{name}` is another atom of this file, not available to this check)"
+    )
+    return issue.model_copy(update={"category": ErrorCategory.DEPENDENCY, "message": message})
+
+
+def evidence_from_outcome(outcome: SandboxOutcome, tests: str) -> tuple[EvidenceKind, ...]:
+    """The kinds of the test functions that ran and passed, and the atom's own tests when its
+    test text checks behaviour at top level (it all ran, or the outcome would not be ok)."""
+    result = outcome.result or {}
+    names = result.get("test_names")
+    if not result.get("ok") or not isinstance(names, list):
+        return ()
+    top_level = (EvidenceKind.OWN_TESTS,) if has_top_level_checks(tests) else ()
+    return normalize_evidence([*evidence_of_tests(str(name) for name in names), *top_level])
 
 
 def issues_from_outcome(outcome: SandboxOutcome) -> list[ValidationIssue]:

@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 LAUNCHER = "__mge_test_command__.py"
 NODE_PRELOAD = "__mge_test_command__.js"
 MARKER = "MGE-EXERCISED: "
+CALLED_MARKER = "MGE-CALLED: "
 _LAUNCHER_SOURCE = r"""
-import atexit, importlib.abc, importlib.machinery, json, os, runpy, sys
+import atexit, importlib.abc, importlib.machinery, json, os, runpy, sys, threading
 
 ROOT = os.getcwd()
 OWN = set(json.loads(__OWN__))
@@ -49,13 +50,35 @@ class _RebuiltOnly(importlib.abc.MetaPathFinder):
         return spec
 
 
+# Functions of the rebuilt files that ran, as (file, qualified name): an atom's code is
+# exercised by the command only if its function (or a method of its class) was called.
+_CALLED = set()
+_SEEN = set()
+
+
+def _profile(frame, event, arg):
+    if event == "call":
+        code = frame.f_code
+        if code not in _SEEN:
+            _SEEN.add(code)
+            if _inside(code.co_filename) and not os.path.basename(code.co_filename).startswith(
+                "__mge"
+            ):
+                _CALLED.add((os.path.relpath(code.co_filename, ROOT), code.co_qualname))
+
+
 def _report():
+    sys.setprofile(None)
     loaded = {
         os.path.relpath(m.__file__, ROOT).replace(os.sep, "/")
         for m in list(sys.modules.values())
         if _inside(getattr(m, "__file__", None) or "")
     }
     files = sorted(loaded & REBUILT)
+    called = {}
+    for file, name in sorted(_CALLED):
+        called.setdefault(file, []).append(name)
+    sys.stderr.write("\n__CALLED__" + json.dumps(called, separators=(",", ":")) + "\n")
     sys.stderr.write("\n__MARKER__" + json.dumps(files) + "\n")
     sys.stderr.flush()
 
@@ -63,6 +86,8 @@ def _report():
 sys.path[:] = [ROOT] + [p for p in sys.path if os.path.abspath(p or ".") != ROOT]
 sys.meta_path.insert(0, _RebuiltOnly())
 atexit.register(_report)
+sys.setprofile(_profile)
+threading.setprofile(_profile)
 args = sys.argv[1:]
 if args[:1] == ["-m"]:
     sys.argv = [args[1], *args[2:]]
@@ -109,8 +134,9 @@ def isolated_command(
     rebuilt = json.dumps(sorted(files))
     if command[:1] == ["python"]:
         own = json.dumps(json.dumps(top_level_names(files)))
-        launcher = _LAUNCHER_SOURCE.replace("__OWN__", own).replace("__MARKER__", MARKER)
-        staged[LAUNCHER] = launcher.replace("__REBUILT__", json.dumps(rebuilt))
+        source = _LAUNCHER_SOURCE.replace("__OWN__", own).replace("__MARKER__", MARKER)
+        source = source.replace("__REBUILT__", json.dumps(rebuilt))
+        staged[LAUNCHER] = source.replace("__CALLED__", CALLED_MARKER)
         return staged, ["python", LAUNCHER, *command[1:]]
     if runs_node(command):
         preload = _NODE_PRELOAD_SOURCE.replace("__MARKER__", MARKER)
@@ -141,4 +167,19 @@ def exercised_files(output: str) -> list[str] | None:
             except ValueError:
                 return None
             return [str(f) for f in files] if isinstance(files, list) else None
+    return None
+
+
+def called_functions(output: str) -> set[tuple[str, str]] | None:
+    """The rebuilt functions a Python command called, as (file, qualified name), or None when
+    it did not say (a Node command, or its output was cut before the line)."""
+    for line in reversed(output.splitlines()):
+        if line.startswith(CALLED_MARKER):
+            try:
+                by_file = json.loads(line[len(CALLED_MARKER) :])
+            except ValueError:
+                return None
+            if not isinstance(by_file, dict):
+                return None
+            return {(str(f), str(n)) for f, names in by_file.items() for n in names}
     return None

@@ -53,6 +53,7 @@ def test_an_atomized_module_is_rebuilt_and_passes_its_own_tests(
     ]
     assert "atomized 1 files into 15 atoms" in result.stdout
     assert "cycle broken: removed dependency textstats.is_even -> " in result.stdout
+    assert "characterization tests: 5 atoms, from calls recorded" in result.stdout
 
     output = tmp_path / "out"
     # Fault rate 0: atoms without doctests are validated by syntax and import only, so an
@@ -69,6 +70,12 @@ def test_an_atomized_module_is_rebuilt_and_passes_its_own_tests(
     assert report["status"] == "completed", report["reason"]
     assert report["test_command"] == "passed"
     assert (output / "textstats.py").exists()
+    evidence = {a["atom_id"]: a["evidence"] for a in report["atoms"]}
+    assert "characterization" in evidence["textstats.flesch"]
+    unverified = [atom_id for atom_id, kinds in evidence.items() if not kinds]
+    assert unverified == ["textstats.WordIndex.__hash__"], "the module's tests never hash one"
+    assert "test_command" in evidence["textstats.WordIndex.lookup"]
+    assert report["atoms_verified"] == 14
 
     dot, mermaid = tmp_path / "g.dot", tmp_path / "g.mmd"
     graph = mge(
@@ -119,3 +126,29 @@ def test_atomize_carries_project_files_and_refuses_one_outside_the_root(
         f"error: --project-file {outside}: not under the root {tmp_path.resolve()}"
     ]
     assert not refused.exists()
+
+
+def test_at_the_default_fault_rate_a_fault_its_checks_miss_is_sent_back_and_repaired(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    """Seed 2 at the default rate: only `WordIndex.lookup` (no tests of its own) gets a fault
+    on its first attempt, one validation cannot see; the module's own tests catch it after
+    assembly, the traceback leads back to it, and it is regenerated until they pass."""
+    source, tests = _project(tmp_path)
+    plan = tmp_path / "plan.yaml"
+    command = f"python -m pytest -q -p no:cacheprovider {tests}"
+    atomized = mge("atomize", str(source), "-o", str(plan), "--root", str(source), "--id",
+                   "textstats", "--test-command", command, home=clean_environment)  # fmt: skip
+    assert atomized.returncode == 0, atomized.stderr
+    output = tmp_path / "out"
+    run = mge(
+        "run", str(plan), *("--output", str(output), "--latency", "0", "--seed", "2"),
+        home=clean_environment, env={"MGE_SANDBOX_READ_ONLY": str(tests)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((output / "report.json").read_text())
+    assert report["status"] == "completed" and report["test_command"] == "passed"
+    assert len(report["repairs"]) == 1
+    assert "regenerated textstats.WordIndex.lookup" in report["repairs"][0]
+    lookup = next(a for a in report["atoms"] if a["atom_id"] == "textstats.WordIndex.lookup")
+    assert lookup["attempts"] == 2

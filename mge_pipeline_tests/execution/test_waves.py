@@ -3,12 +3,20 @@ hashes as cache keys."""
 
 from __future__ import annotations
 
-from mge_pipeline.domain import AtomStatus
+import pytest
+
+from mge_pipeline.domain import AtomStatus, AttemptRecord, ErrorCategory
 from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.execution import bundle_masterplan
 from mge_pipeline.execution.board import Settled
 from mge_pipeline.execution.run_service import settled_without_call
-from mge_pipeline.execution.waves import summarize_wave, wave_stop_reason
+from mge_pipeline.execution.waves import (
+    generation_success_rate,
+    is_structural_failure,
+    structural_failures,
+    summarize_wave,
+    wave_stop_reason,
+)
 from mge_pipeline_tests.factories import make_atom, make_plan
 
 
@@ -77,3 +85,57 @@ def test_mapping_keys_are_clean_and_unique() -> None:
         )
     )
     assert bundle.mapping_keys == {"a-b": "a_b", "a_b": "a_b_2", "x.y": "x_y"}
+
+
+def _attempt(atom_id: str, number: int, category: ErrorCategory | None) -> AttemptRecord:
+    return AttemptRecord(
+        atom_id=atom_id, attempt_number=number, passed=category is None, error_category=category
+    )
+
+
+@pytest.mark.parametrize(
+    ("categories", "structural"),
+    [
+        pytest.param([ErrorCategory.UNAVAILABLE] * 4, True, id="tool-unavailable"),
+        pytest.param([ErrorCategory.DEPENDENCY, ErrorCategory.UNAVAILABLE], True, id="mixed"),
+        pytest.param([ErrorCategory.UNAVAILABLE, ErrorCategory.LOGIC], False, id="one-wrong"),
+        pytest.param([ErrorCategory.SYNTAX] * 4, False, id="syntax"),
+        pytest.param([], False, id="no-attempts"),
+    ],
+)
+def test_a_failure_is_structural_only_when_no_attempt_was_judged_on_its_code(
+    categories: list[ErrorCategory], structural: bool
+) -> None:
+    attempts = [_attempt("a", n, c) for n, c in enumerate(categories, start=1)]
+    assert is_structural_failure(attempts) is structural
+
+
+def test_blocked_and_structural_failures_do_not_count_as_generation_failures() -> None:
+    """One atom failed for real, one could not be checked, two were blocked behind it: the
+    plain rate is 1/5, the generation rate 1/2 (one validated of the two judged)."""
+    rows = [
+        _row("ok", AtomStatus.SUCCEEDED, attempts=1),
+        _row("bad", AtomStatus.FAILED, attempts=4),
+        _row("nocheck", AtomStatus.FAILED, attempts=4),
+        _row("b1", AtomStatus.BLOCKED),
+        _row("b2", AtomStatus.BLOCKED),
+    ]
+    attempts = [
+        *[_attempt("bad", n, ErrorCategory.LOGIC) for n in range(1, 5)],
+        *[_attempt("nocheck", n, ErrorCategory.UNAVAILABLE) for n in range(1, 5)],
+        _attempt("elsewhere", 1, ErrorCategory.UNAVAILABLE),
+    ]
+    summary = summarize_wave(3, 5, rows, 1.0)
+    structural = structural_failures(rows, attempts)
+    assert structural == 1
+    assert summary.success_rate == 0.2
+    assert generation_success_rate(summary, structural) == 0.5
+    assert wave_stop_reason(3, generation_success_rate(summary, structural), 0.5, None) is None
+    assert wave_stop_reason(3, summary.success_rate, 0.5, None) is not None
+
+
+def test_a_wave_of_blocked_atoms_only_has_nothing_to_stop_for() -> None:
+    summary = summarize_wave(
+        1, 2, [_row("x", AtomStatus.BLOCKED), _row("y", AtomStatus.BLOCKED)], 0
+    )
+    assert generation_success_rate(summary) == 1.0

@@ -72,7 +72,7 @@ def test_atom_without_reference_gets_a_refusal_not_code() -> None:
     ("kind", "category"),
     [
         pytest.param(FaultKind.SYNTAX_ERROR, "syntax", id="syntax"),
-        pytest.param(FaultKind.MISSING_IMPORT, "import", id="missing-import"),
+        pytest.param(FaultKind.MISSING_IMPORT, "logic", id="missing-import-without-imports"),
         pytest.param(FaultKind.WRONG_RESULT, "logic", id="wrong-result"),
         pytest.param(FaultKind.EXCEPTION, "runtime", id="exception"),
         pytest.param(FaultKind.ENDLESS_LOOP, "timeout", id="endless-loop"),
