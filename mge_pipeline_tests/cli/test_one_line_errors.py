@@ -97,8 +97,10 @@ def test_a_failed_run_prints_its_summary_first_and_names_the_root_cause(tmp_path
     assert "wave_0_generate_atom[broken]: atom broken failed" in out[failed:]
     assert "wave_1_generate_atom[needs_broken]: atom needs_broken blocked" in out[failed:]
     assert "rerun with --verbose" in out
-    # wave 1's only atom was blocked: the stop reason names the atom that failed.
-    assert "root cause: atom broken failed" in out[summary:failed]
+    # wave 1's only atom was blocked: blocked atoms do not count against a wave (the stop rule
+    # judges generation), so nothing blames wave 1; the status names the atoms themselves.
+    assert "2 of 3 atoms did not validate: broken, needs_broken" in out[summary:failed]
+    assert "wave 1 validated only" not in out
     # Bars count settled atoms: wave 1's blocked atom is settled, nothing was skipped.
     assert "wave  0 [" in out and "settled (1 failed or blocked)" in out
 
