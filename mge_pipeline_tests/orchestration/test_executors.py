@@ -14,7 +14,9 @@ PLAN = make_plan(make_atom(id="a"), make_atom(id="b", depends_on=["a"]), id="p1"
 def test_jobs_run_on_the_async_executor_unless_celery_is_chosen(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert compile_masterplan_job(PLAN).executor_def.name == "async_executor"
+    assert (
+        compile_masterplan_job(PLAN).executor_def.name == "mge_async_executor"
+    )  # issue 12: failed atoms, then close
     monkeypatch.setenv("MGE_EXECUTOR", "celery")
     monkeypatch.setenv("MGE_CELERY_BROKER", "redis://127.0.0.1:6379/9")
     job = compile_masterplan_job(PLAN)

@@ -56,7 +56,7 @@ def test_a_failing_test_command_regenerates_the_atom_it_traces_to(
     assert run.report["test_command"] == "passed"
     assert run.report["repairs"] == [
         "round 1 after test command failed (exit code 1): python -c "
-        "from pkg.core import outer\nassert outer(2, 3) == 5\n: regenerated outer"
+        "from pkg.core import outer assert outer(2, 3) == 5: regenerated outer"  # one line
     ]
     atoms = {a["atom_id"]: a for a in run.report["atoms"]}
     assert atoms["outer"]["attempts"] == 2 and atoms["inner"]["attempts"] == 1
