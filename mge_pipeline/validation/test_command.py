@@ -145,6 +145,13 @@ def isolated_command(
     return staged, command
 
 
+def without_markers(output: str) -> str:
+    """The command's own output, without the launcher's lines of what it loaded and called."""
+    return "\n".join(
+        line for line in output.splitlines() if not line.startswith((MARKER, CALLED_MARKER))
+    )
+
+
 def describe_command(argv: Sequence[str], limit: int = 120) -> str:
     """A command as a person reads it in a reason or a log line: a test command that carries
     its test files inline (``node -e <script>``) is shown by its start, not its whole text."""

@@ -33,7 +33,7 @@ from mge_pipeline_tests.validation.test_sandbox import _gone_within
 ATOM = make_atom(id="add")
 GOOD = "def add(a: int, b: int) -> int:\n    return a + b\n"
 LIBC = "import ctypes, errno, os, subprocess\nlibc = ctypes.CDLL(None, use_errno=True)\n"
-CONTAINED = {"ok": True, "tests_run": 0}
+CONTAINED = {"ok": True, "tests_run": 0, "test_names": []}
 
 
 @pytest.fixture(scope="module")
@@ -340,7 +340,7 @@ def test_sleeping_children_and_daemons_do_not_outlive_the_check(sandbox: PythonS
         "        os.execv(sys.executable, sleeper)\n"
         "    os._exit(0)\n" + GOOD
     ).replace("MARKER", repr(marker))
-    assert run(sandbox, code).result == {"ok": True, "tests_run": 0}
+    assert run(sandbox, code).result == CONTAINED
     assert _gone_within(marker, seconds=2)  # killed as the verdict arrives
 
 
@@ -408,7 +408,7 @@ def test_import_time_side_effects_stay_in_the_jail(
         "    except OSError:\n        pass\n"
         f"shutil.rmtree({str(canaries.bound.parent)!r}, ignore_errors=True)\n" + GOOD
     )
-    assert run(sandbox, code).result == {"ok": True, "tests_run": 0}
+    assert run(sandbox, code).result == CONTAINED
     assert canaries.intact()
 
 

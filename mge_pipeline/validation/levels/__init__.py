@@ -45,6 +45,7 @@ from mge_pipeline.validation.test_command import (
     exercised_files,
     isolated_command,
     runs_node,
+    without_markers,
 )
 
 TASK_COMMAND_TIMEOUT_SECONDS = 300.0
@@ -134,7 +135,8 @@ async def _task_command(
         message = f"the task's test command `{shown}` timed out"
         return [issue(Severity.ERROR, ErrorCategory.TIMEOUT, "test_command", message, ids)]
     if outcome.returncode != 0:
-        tail = " ".join(outcome.stderr_tail.strip().splitlines()[-3:])[-400:]
+        own_output = without_markers(outcome.stderr_tail).strip()
+        tail = " ".join(own_output.splitlines()[-3:])[-400:]
         message = f"the task's test command `{shown}` exited {outcome.returncode}: {tail}"
         return [issue(Severity.ERROR, ErrorCategory.LOGIC, "test_command", message, ids)]
     if exercised_files(outcome.stderr_tail) == []:
