@@ -4,10 +4,6 @@ store. One ``dagster dev`` serves the module; the API shares its MGE home (the s
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,9 +17,9 @@ from mge_pipeline.orchestration.remote import DagsterRemote
 from mge_pipeline.planning import load_masterplan
 from mge_pipeline.store import MgeStore
 from mge_pipeline_tests.api.helpers import OPERATOR, RunningApi, running_api
-from mge_pipeline_tests.conftest import EXAMPLES, REPOSITORY_ROOT, free_port, stop_process
+from mge_pipeline_tests.conftest import EXAMPLES
+from mge_pipeline_tests.dagster_dev import running_dagster_dev
 from mge_pipeline_tests.factories import chain_plan
-from mge_pipeline_tests.observability.test_dagit import _wait_until_up
 
 pytestmark = pytest.mark.e2e
 
@@ -31,36 +27,16 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi]:
     root = tmp_path_factory.mktemp("api-dagster")
-    dagster_home = root / "dagster"
-    dagster_home.mkdir()
-    shutil.copyfile(REPOSITORY_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    database_url = f"sqlite:///{root / 'mge' / 'mge.db'}"
     (root / "mge").mkdir()
+    database_url = f"sqlite:///{root / 'mge' / 'mge.db'}"
     store = MgeStore(database_url)
     store.create_all()
     store.save_masterplan(
         load_masterplan(EXAMPLES / "ledger_library.yaml"), status=MasterplanStatus.DRAFT
     )
     store.dispose()
-    prefixes = ("MGE_", "ANTHROPIC_", "DAGSTER_", "PROMETHEUS_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.update({"DAGSTER_HOME": str(dagster_home), "MGE_HOME": str(root / "mge")})
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPOSITORY_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        with running_api(database_url, url) as running:
-            yield running
-    finally:
-        stop_process(process, group=True)
+    with running_dagster_dev(root) as dev, running_api(database_url, dev.url) as running:
+        yield running
 
 
 def _until(check: Callable[[], Any], what: str, seconds: float = 300) -> Any:

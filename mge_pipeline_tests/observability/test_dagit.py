@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from dagster_graphql import DagsterGraphQLClient
 from mge_pipeline.observability.graphql import states_over_graphql
 from mge_pipeline.orchestration import default_run_config
 from mge_pipeline.store import MgeStore
-from mge_pipeline_tests.conftest import REPOSITORY_ROOT, free_port, stop_process
+from mge_pipeline_tests.dagster_dev import running_dagster_dev
 
 pytestmark = pytest.mark.e2e
 JOB = "mge_small_textutils"
@@ -36,18 +35,6 @@ class Dagit:
     port: int
     home: Path
     run_id: str
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "dagster dev exited"
-        try:
-            with urllib.request.urlopen(f"{url}/server_info", timeout=2):
-                return
-        except OSError:
-            time.sleep(1)
-    raise AssertionError(f"dagster dev did not answer on {url} within {seconds}s")
 
 
 def _launch_and_wait(client: DagsterGraphQLClient, output: Path, seconds: float = 180) -> str:
@@ -74,28 +61,10 @@ def _launch_and_wait(client: DagsterGraphQLClient, output: Path, seconds: float 
 @pytest.fixture(scope="module")
 def dagit(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dagit]:
     root = tmp_path_factory.mktemp("dagit")
-    dagster_home = root / "dagster"
-    dagster_home.mkdir()
-    shutil.copyfile(REPOSITORY_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    prefixes = ("MGE_", "ANTHROPIC_", "DAGSTER_", "PROMETHEUS_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.update({"DAGSTER_HOME": str(dagster_home), "MGE_HOME": str(root / "mge")})
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPOSITORY_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        run_id = _launch_and_wait(DagsterGraphQLClient("127.0.0.1", port_number=port), root / "out")
-        yield Dagit(url, port, root / "mge", run_id)
-    finally:
-        stop_process(process, group=True)
+    with running_dagster_dev(root) as dev:
+        client = DagsterGraphQLClient("127.0.0.1", port_number=dev.port)
+        run_id = _launch_and_wait(client, root / "out")
+        yield Dagit(dev.url, dev.port, dev.mge_home, run_id)
 
 
 def test_state_over_graphql_matches_the_store(dagit: Dagit) -> None:

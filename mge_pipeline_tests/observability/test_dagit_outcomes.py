@@ -25,9 +25,9 @@ import yaml
 from dagster_graphql import DagsterGraphQLClient
 
 from mge_pipeline.orchestration import default_run_config
-from mge_pipeline_tests.conftest import REPOSITORY_ROOT, free_port, stop_process
+from mge_pipeline_tests.dagster_dev import running_dagster_dev
 from mge_pipeline_tests.factories import make_atom, make_plan
-from mge_pipeline_tests.observability.test_dagit import _page, _wait_until_up
+from mge_pipeline_tests.observability.test_dagit import _page
 
 pytestmark = pytest.mark.e2e
 LAUNCH_SECONDS = 240  # the sensor's 30 s, the daemon's 60 s workspace refresh, a loaded machine
@@ -89,24 +89,8 @@ def _write(plan: Any, path: Path) -> Path:
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     root = tmp_path_factory.mktemp("dev")
-    dagster_home = root / "dagster"
-    dagster_home.mkdir()
-    shutil.copyfile(REPOSITORY_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    prefixes = ("MGE_", "ANTHROPIC_", "DAGSTER_", "PROMETHEUS_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env.update({"DAGSTER_HOME": str(dagster_home), "MGE_HOME": str(root / "mge")})
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPOSITORY_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
+    with running_dagster_dev(root) as server:
+        env, url = server.env, server.url
         good = make_plan(make_atom(id="a"), make_atom(id="b", depends_on=["a"]), id="good_plan")
         mixed = make_plan(
             make_atom(id="ok_a"),
@@ -119,9 +103,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
             submitted = _mge(env, "submit", str(_write(plan, root / f"{plan.id}.yaml")))
             assert submitted.returncode == 0, submitted.stderr
         runs = _wait_for_runs(url, ["good_plan", "mixed_plan"], LAUNCH_SECONDS)
-        yield Dev(url, port, root, env, runs)
-    finally:
-        stop_process(process, group=True)
+        yield Dev(url, server.port, root, env, runs)
 
 
 def _wait_for_runs(url: str, plan_ids: list[str], seconds: float) -> dict[str, dict[str, Any]]:
