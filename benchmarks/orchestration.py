@@ -440,6 +440,8 @@ def _run_mge(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict
         reconstructable_kwargs={"options": options.as_kwargs()},
     )
     extra, scheduling = _scheduling(args.scheduling)
+    if args.max_mutants is not None:
+        extra["max_mutants"] = args.max_mutants
     run_config = default_run_config(
         max_concurrent=args.max_concurrent, output_dir=str(output_dir), budget_usd=1e9, **extra
     )
@@ -664,7 +666,7 @@ COMPARABLE = {
     "atoms": int, "waves": int, "latency": float, "latency_sigma": float, "fault_rate": float,
     "seed": int, "max_concurrent": int, "io_manager": str, "validation": str, "instance": str,
     "sandbox_processes": int, "tests": str, "files": int, "scheduling": str, "job": str,
-    "executor": str,
+    "executor": str, "max_mutants": int,
 }  # fmt: skip
 # What the stock job shares with the MGE run it is compared with: its shape and call times.
 STOCK_SHAPE = ("atoms", "waves", "latency", "latency_sigma", "seed", "max_concurrent")
@@ -706,6 +708,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--tests", choices=("trivial", "empty"), default="trivial",
         help="each atom's tests: one assert, or an empty string")  # fmt: skip
     add("--sandbox-processes", type=int, default=4)
+    add("--max-mutants", type=int, default=None,
+        help="mutants run against each validated atom's tests (default: the product's)")  # fmt: skip
     add("--instance", choices=INSTANCES, default="default",
         help="default: the repository's dagster.yaml; stock: none; memory: in-memory events")  # fmt: skip
     add("--files", type=int, default=5, help="modules the atoms are spread over")
