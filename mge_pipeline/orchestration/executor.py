@@ -24,6 +24,23 @@ from dagster_async_executor.executor_definition import _core_async_executor_crea
 
 EXECUTOR_NAME = "mge_async_executor"
 
+STEP_DEPENDENCY_FIELD = Field(
+    Shape(  # type: ignore[no-untyped-call]
+        {
+            "require_upstream_step_success": Field(
+                bool,
+                default_value=False,
+                description=(
+                    "false: a wave closes once its atom steps have settled, even when "
+                    "some of them failed (each failed atom is a failed step)."
+                ),
+            )
+        }
+    ),
+    is_required=False,
+)
+"""Also the Celery executor's (orchestration/celery_executor.py): the same rule on both."""
+
 _CONFIG = Field(
     {
         "max_concurrent": Field(
@@ -36,21 +53,7 @@ _CONFIG = Field(
         ),
         "tag_concurrency_limits": get_tag_concurrency_limits_config(),  # type: ignore[no-untyped-call]
         "retries": get_retries_config(),  # type: ignore[no-untyped-call]
-        "step_dependency_config": Field(
-            Shape(  # type: ignore[no-untyped-call]
-                {
-                    "require_upstream_step_success": Field(
-                        bool,
-                        default_value=False,
-                        description=(
-                            "false: a wave closes once its atom steps have settled, even when "
-                            "some of them failed (each failed atom is a failed step)."
-                        ),
-                    )
-                }
-            ),
-            is_required=False,
-        ),
+        "step_dependency_config": STEP_DEPENDENCY_FIELD,
     }
 )
 

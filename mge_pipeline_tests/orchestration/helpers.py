@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,14 @@ def run_plan(
     latency_seconds: float = 0.0,
     executor_config: dict[str, Any] | None = None,
     allow_weak_sandbox: bool = False,
+    instance: dg.DagsterInstance | None = None,
     **config: Any,
 ) -> PlanRun:
-    """Writes the plan to a file and runs it the way ``mge run`` does."""
+    """Writes the plan to a file and runs it the way ``mge run`` does.
+
+    ``instance``: a Dagster instance other processes can reach (Celery workers); by default a
+    temporary one.
+    """
     plan_file = tmp_path / f"{plan.id}.yaml"
     plan_file.write_text(yaml.safe_dump(plan.model_dump(mode="json"), sort_keys=False))
     output_dir = tmp_path / "out" / plan.id
@@ -69,12 +75,12 @@ def run_plan(
             }
         }
     }
-    with (
-        dg.instance_for_test() as instance,
-        dg.execute_job(
-            job, instance=instance, run_config=run_config, raise_on_error=False
-        ) as result,
-    ):
+    with ExitStack() as stack:
+        if instance is None:
+            instance = stack.enter_context(dg.instance_for_test())
+        result = stack.enter_context(
+            dg.execute_job(job, instance=instance, run_config=run_config, raise_on_error=False)
+        )
         events: dict[str, list[str]] = {}
         failures: dict[str, str] = {}
         for event in result.all_events:

@@ -20,7 +20,7 @@ def test_jobs_run_on_the_async_executor_unless_celery_is_chosen(
     monkeypatch.setenv("MGE_EXECUTOR", "celery")
     monkeypatch.setenv("MGE_CELERY_BROKER", "redis://127.0.0.1:6379/9")
     job = compile_masterplan_job(PLAN)
-    assert job.executor_def.name == "celery"
+    assert job.executor_def.name == "mge_celery_executor"
     monkeypatch.setenv("MGE_EXECUTOR", "threads")
     with pytest.raises(ValueError, match="MGE_EXECUTOR='threads' is neither"):
         compile_masterplan_job(PLAN)
