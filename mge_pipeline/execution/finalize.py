@@ -18,7 +18,12 @@ from mge_pipeline.execution.evidence import exercised_atoms
 from mge_pipeline.execution.lifecycle import status_for_stop
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
-from mge_pipeline.execution.repair import failure_feedback, suspects, traceback_atoms
+from mge_pipeline.execution.repair import (
+    failing_tests_atoms,
+    failure_feedback,
+    suspects,
+    traceback_atoms,
+)
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, regenerate_atom
@@ -31,6 +36,7 @@ from mge_pipeline.validation.test_command import (
     describe_command,
     exercised_files,
     isolated_command,
+    per_test_outcomes,
     runs_node,
 )
 
@@ -206,7 +212,8 @@ class AcceptanceResult:
     exercised_atoms: tuple[str, ...] = ()
     """Atoms whose code a passing test command ran: they get its behavioural evidence."""
     called_atoms: tuple[str, ...] = ()
-    """Atoms whose code the command ran, passing or not: suspects when it failed."""
+    """Suspects when it failed: atoms whose code the failing tests ran (pytest under the
+    launcher), else atoms whose code the command ran."""
     raw: str = ""
     """The whole output the sandbox kept, for locating a failure in tracebacks."""
 
@@ -257,4 +264,7 @@ async def _test_command(
     if outcome.returncode == 0:
         return AcceptanceResult(True, "passed", tail, ran, ran, outcome.stderr_tail)
     summary = f"test command failed (exit code {outcome.returncode}): {shown}"
-    return AcceptanceResult(False, summary, tail, (), ran, outcome.stderr_tail)
+    # Under pytest the suspects are what the failing tests ran, not the whole suite's calls.
+    by_failing = failing_tests_atoms(per_test_outcomes(outcome.stderr_tail), bundle.atoms.values())
+    suspected = ran if by_failing is None else tuple(by_failing)
+    return AcceptanceResult(False, summary, tail, (), suspected, outcome.stderr_tail)

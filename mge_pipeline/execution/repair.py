@@ -4,8 +4,10 @@ When the plan's acceptance tests or test command fail on the assembled files, th
 behind the failure are generated again with the failing output as feedback, within their
 attempt and budget limits, and the plan's checks run again (``finalize``). Suspects come
 from the evidence at hand, best first: atoms whose code a traceback of the output passes
-through (deepest frame first), then the atoms the test command called, the least proven
-first (no behavioural evidence of their own, then surviving mutants). Bounded: at most
+through (deepest frame first), then the atoms the failing tests called — when the command ran
+pytest, the launcher records calls per test, so an atom only a passing test ran is not
+suspected; otherwise the whole command's calls stand in — the least proven first (no
+behavioural evidence of their own, then surviving mutants). Bounded: at most
 ``MAX_SUSPECTS`` atoms per round, ``repair_rounds`` rounds (run config).
 """
 
@@ -17,7 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from mge_pipeline.domain import AtomSpec
 from mge_pipeline.domain.records import AtomResultRecord
-from mge_pipeline.execution.evidence import qualified_name
+from mge_pipeline.execution.evidence import exercised_atoms, qualified_name
+from mge_pipeline.validation.test_command import PerTestOutcomes
 
 MAX_SUSPECTS = 3
 FEEDBACK_CHARS = 1500
@@ -89,3 +92,20 @@ def failure_feedback(outputs: Iterable[str]) -> str:
     text = "\n".join(o.strip() for o in outputs if o.strip())
     lines = [line for line in text.splitlines() if not line.startswith("MGE-")]
     return "\n".join(lines)[-FEEDBACK_CHARS:]
+
+
+def failing_tests_atoms(
+    outcomes: PerTestOutcomes | None, atoms: Iterable[AtomSpec]
+) -> list[str] | None:
+    """The atoms whose code the failing tests ran, in the order given; None when that is not
+    known — the command did not run pytest, no failing test was listed, more failed than were
+    listed, or a failing test's calls did not fit in the output — so the whole command's calls
+    stand in."""
+    if outcomes is None or not outcomes.failed or not outcomes.complete:
+        return None
+    called: set[tuple[str, str]] = set()
+    for by_test in outcomes.failed.values():
+        if by_test is None:
+            return None
+        called |= by_test
+    return exercised_atoms(atoms, called, {file for file, _ in called})
