@@ -109,3 +109,22 @@ def failing_tests_atoms(
             return None
         called |= by_test
     return exercised_atoms(atoms, called, {file for file, _ in called})
+
+
+_FAILED_EXAMPLE = re.compile(r"^Failed example:\n((?:[ \t]+.*\n?)+)", re.MULTILINE)
+
+
+def doctest_example_atoms(output: str, candidates: Iterable[AtomSpec]) -> list[str]:
+    """Of ``candidates``, the atoms whose name a failed doctest example of the output uses,
+    in the order given: a wrong ``>>> s.peek()`` points at ``peek`` before anything else the
+    docstring's test ran. The candidates are what the failing tests called, so a name shared
+    by unrelated atoms elsewhere in the plan is not taken for them."""
+    sources = [match.group(1) for match in _FAILED_EXAMPLE.finditer(output)]
+    if not sources:
+        return []
+    text = "\n".join(sources)
+    return [
+        atom.id
+        for atom in candidates
+        if re.search(rf"(?<![\w]){re.escape(atom.name)}(?![\w])", text)
+    ]
