@@ -32,6 +32,8 @@ def traceback_atoms(output: str, files: Mapping[str, str], atoms: Iterable[AtomS
     by_place = {(a.file_path, qualified_name(a)): a.id for a in atoms}
     found: list[str] = []
     for match in _FRAME.finditer(output):
+        if _is_doctest_header(output, match.end()):
+            continue
         path, line = match.group(1) or match.group(3), int(match.group(2) or match.group(4))
         relative = next((f for f in files if path == f or path.endswith("/" + f)), None)
         if relative is None:
@@ -43,6 +45,13 @@ def traceback_atoms(output: str, files: Mapping[str, str], atoms: Iterable[AtomS
         if atom_id is not None:
             found.append(atom_id)
     return list(dict.fromkeys(reversed(found)))
+
+
+def _is_doctest_header(output: str, end: int) -> bool:
+    """A doctest report's ``File "m.py", line 12, in m.Stack`` followed by ``Failed example:``
+    says where the example is written (a docstring), not code that ran: no frame."""
+    line_end = output.find("\n", end)
+    return line_end != -1 and output.startswith("Failed example:", line_end + 1)
 
 
 def enclosing_scope(source: str, line: int) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from mge_pipeline.domain import AtomStatus, EvidenceKind, MutationOutcome
 from mge_pipeline.domain.records import AtomResultRecord
 from mge_pipeline.execution.repair import (
+    doctest_example_atoms,
     enclosing_scope,
     failing_tests_atoms,
     failure_feedback,
@@ -105,3 +106,27 @@ def test_without_a_full_per_test_record_the_whole_command_stands_in() -> None:
     assert failing_tests_atoms(more, atoms) is None  # more tests failed than were listed
     none_failed = PerTestOutcomes(("t.py::test_x",), {}, True)
     assert failing_tests_atoms(none_failed, atoms) is None  # failed outside any test
+
+
+def test_a_failed_doctest_example_points_at_what_it_calls_not_at_its_docstring() -> None:
+    """doctest reports ``File "m.py", line N, in m.Box`` for the docstring the example is
+    written in: not a frame of code that ran; the example's ``b.size()`` names `size`."""
+    atoms = [
+        make_atom(id="Box", name="Box", kind="class", file_path="pkg/m.py", signature="class Box:"),
+        make_atom(id="size", name="size", kind="method", file_path="pkg/m.py",
+                  signature="def size(self):", context={"parent_scope": "Box"}),
+        make_atom(id="helper", file_path="pkg/m.py"),
+    ]  # fmt: skip
+    output = (
+        "**********************************************************************\n"
+        'File "/tmp/w/src/pkg/m.py", line 7, in pkg.m.Box\n'
+        "Failed example:\n"
+        "    b.size()\n"
+        "Expected:\n"
+        "    1\n"
+        "Got:\n"
+        "    2\n"
+    )
+    assert traceback_atoms(output, {"pkg/m.py": SOURCE}, atoms) == []
+    assert doctest_example_atoms(output, atoms) == ["size"]
+    assert doctest_example_atoms("no doctest here", atoms) == []
