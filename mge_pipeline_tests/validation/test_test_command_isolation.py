@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.execution.repair import failing_tests_atoms
+from mge_pipeline.validation import PythonSandbox
 from mge_pipeline.validation.test_command import (
     called_functions,
     describe_command,

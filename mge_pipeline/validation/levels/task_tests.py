@@ -67,13 +67,8 @@ def judge_task_tests(task: Task, outcome: SandboxOutcome) -> TaskTestsRun:
         summary = f"the tests of task {task.id} timed out"
         return TaskTestsRun(task.id, False, summary, named=tuple(owners.values()), output=raw)
     outcomes = per_test_outcomes(raw)
-    verified = tuple(
-        dict.fromkeys(
-            owners[name]
-            for name in (_test_name(t) for t in (outcomes.passed or ()) if outcomes)
-            if name in owners
-        )
-    )
+    passed = (outcomes.passed or ()) if outcomes is not None else ()
+    verified = tuple(dict.fromkeys(owners[n] for n in map(_test_name, passed) if n in owners))
     if outcome.returncode == 0 and outcomes is not None:
         return TaskTestsRun(task.id, True, "passed", verified, output=raw)
     failing = list(outcomes.failed) if outcomes else []
