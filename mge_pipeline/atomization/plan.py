@@ -504,8 +504,8 @@ def _split_examples(atom: PlanAtom, unavailable: Sequence[str]) -> _Examples | N
         if grown == skipped:
             break
         skipped = grown
-    pattern = _word_pattern(skipped) if skipped else None
-    deferred_count = sum(1 for e in examples if pattern and pattern.search(e.source))
+    final = _word_pattern(skipped) if skipped else None
+    deferred_count = sum(1 for e in examples if final is not None and final.search(e.source))
     return _Examples(len(examples) - deferred_count, deferred_count, skipped)
 
 
