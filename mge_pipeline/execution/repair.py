@@ -1,14 +1,15 @@
 """Plan-level test failures sent back to the atoms that caused them.
 
 When a task's tests, the plan's acceptance tests or its test command fail on the assembled
-files, the atoms behind the failure are generated again with the failing output as feedback, within their
-attempt and budget limits, and the plan's checks run again (``finalize``). Suspects come
-from the evidence at hand, best first: atoms whose code a traceback of the output passes
-through (deepest frame first), then the atoms a failed doctest example names, then the atoms the failing tests called — when the command ran
-pytest, the launcher records calls per test, so an atom only a passing test ran is not
-suspected; otherwise the whole command's calls stand in — the least proven first (no
-behavioural evidence of their own, then surviving mutants). Bounded: at most
-``MAX_SUSPECTS`` atoms per round, ``repair_rounds`` rounds (run config).
+files, the atoms behind the failure are generated again with the failing output as feedback,
+within their attempt and budget limits, and the plan's checks run again (``finalize``).
+Suspects come from the evidence at hand, best first: atoms whose code a traceback of the
+output passes through (deepest frame first), then the atoms a failed doctest example names,
+then the atoms the failing tests called — when the command ran pytest, the launcher records
+calls per test, so an atom only a passing test ran is not suspected; otherwise the whole
+command's calls stand in — the least proven first (no behavioural evidence of their own, then
+surviving mutants). Bounded: at most ``MAX_SUSPECTS`` atoms per round, ``repair_rounds``
+rounds (run config).
 """
 
 from __future__ import annotations
