@@ -117,7 +117,9 @@ def _pytest_runtest_logfinish(nodeid, location):
     _TEST_CALLED.clear()
 
 
-_PLUGIN = type(sys)("__mge_pytest_plugin__")
+# Already imported, so pytest could not rewrite its asserts (it has none): it says so without
+# the warning a user's -W error would turn into a failure.
+_PLUGIN = type(sys)("__mge_pytest_plugin__", "MGE's per-test recorder. PYTEST_DONT_REWRITE")
 for _name in ("configure", "runtest_logstart", "runtest_logreport", "runtest_logfinish"):
     setattr(_PLUGIN, "pytest_" + _name, globals()["_pytest_" + _name])
 sys.modules[_PLUGIN.__name__] = _PLUGIN

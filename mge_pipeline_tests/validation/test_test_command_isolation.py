@@ -92,7 +92,8 @@ def test_under_pytest_the_launcher_records_what_each_failing_test_called() -> No
             "def test_y():\n    assert y() == 2\n"
         ),
     }
-    argv = ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_m.py"]
+    # -W error: the recorder must not cost a suite that treats warnings as errors anything.
+    argv = ["python", "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", "test_m.py"]
     staged, command = isolated_command(files, argv)
     sandbox = PythonSandbox(timeout_seconds=60.0)
     try:
@@ -100,6 +101,7 @@ def test_under_pytest_the_launcher_records_what_each_failing_test_called() -> No
     finally:
         sandbox.close()
     assert outcome.returncode == 1, outcome.stderr_tail
+    assert "1 failed, 1 passed in" in outcome.stderr_tail and "warning" not in outcome.stderr_tail
     outcomes = per_test_outcomes(outcome.stderr_tail)
     assert outcomes is not None, outcome.stderr_tail
     assert outcomes.passed == ("test_m.py::test_x",)
