@@ -158,9 +158,10 @@ def _report():
     called = {}
     for file, name in sorted(_CALLED):
         called.setdefault(file, []).append(name)
+    # Last the smallest, bounded lines: a long called line must not push them out of the tail.
+    sys.stderr.write("\n__CALLED__" + json.dumps(called, separators=(",", ":")) + "\n")
     if _PASSED or _FAILED:
         sys.stderr.write("\n__TESTS__" + _tests_line() + "\n")
-    sys.stderr.write("\n__CALLED__" + json.dumps(called, separators=(",", ":")) + "\n")
     sys.stderr.write("\n__MARKER__" + json.dumps(files) + "\n")
     sys.stderr.flush()
 

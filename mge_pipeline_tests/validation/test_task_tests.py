@@ -54,6 +54,8 @@ def test_a_run_that_said_nothing_per_test_credits_no_one_and_implicates_the_task
     assert task_tests_issues(run, task)[0].atom_ids == ["a", "b"]
     timed_out = judge_task_tests(task, _outcome("", returncode=None, timed_out=True))  # type: ignore[arg-type]
     assert timed_out.summary == "the tests of task t1 timed out"
+    unrecorded = judge_task_tests(task, _outcome("2 passed in 0.1s\n", returncode=0))
+    assert unrecorded.passed and unrecorded.verified == (), "passed, but no one to credit"
     passing = judge_task_tests(
         task, _outcome(TESTS_LINE.replace('"failed":{', '"failed":{}, "x":{'), 0)
     )
