@@ -25,12 +25,14 @@ def make_atom(**overrides: Any) -> AtomSpec:
 
 
 def make_plan(*atoms: AtomSpec, **overrides: Any) -> MasterPlan:
-    """One phase, one milestone, one task holding the given atoms."""
+    """One phase, one milestone, one task holding the given atoms (``task_tests``: its tests)."""
     task = {
         "id": "t1",
         "name": "Task 1",
         "atoms": [a.model_dump() for a in (atoms or (make_atom(),))],
     }
+    if "task_tests" in overrides:
+        task["tests"] = overrides.pop("task_tests")
     document: dict[str, Any] = {
         "id": overrides.pop("id", "plan"),
         "name": overrides.pop("name", "Test plan"),

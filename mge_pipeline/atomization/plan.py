@@ -8,13 +8,17 @@ every atom, since they change how each one compiles), and statements that bind n
 name (a module docstring, ``if __name__ == "__main__":``) join the next atom that does (or the
 previous one, at the end of a file). Each atom's code is its reference implementation; its
 tests are its doctests when it has any, otherwise empty, so validation is syntax, the defined
-name and importing the module built from it and its dependencies.
+name and importing the module built from it and its dependencies. Examples that need a later
+atom (a class docstring calling its methods) are skipped there and run whole in the task's
+``tests`` once the task is complete, under a test named after the atom.
 """
 
 from __future__ import annotations
 
 import ast
+import doctest
 import re
+import textwrap
 import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -39,7 +43,9 @@ from mge_pipeline.atomization.graph import (
 from mge_pipeline.atomization.parser import parse_source
 from mge_pipeline.atomization.units import Unit, UnitKind
 from mge_pipeline.domain import AtomKind, Language, MasterPlan
+from mge_pipeline.domain.evidence import doctest_name_for
 from mge_pipeline.exceptions import MasterPlanError
+from mge_pipeline.validation.python_validator import module_name_for
 
 _ATOM_KIND = {
     UnitKind.FUNCTION: AtomKind.FUNCTION,
@@ -349,6 +355,11 @@ def _document(
                 atom, deps, contexts[atom.id], reports[atom.id], removed_by_target, unavailable
             )
         )
+        if atom.file.decomposition.language is Language.PYTHON:
+            examples = _split_examples(atom, unavailable)
+            if examples is not None and examples.deferred:
+                deferred = task.setdefault("tests", "")
+                task["tests"] = deferred + ("\n\n" if deferred else "") + _task_doctests(atom)
     return {
         "id": plan_id,
         "name": name,
@@ -394,9 +405,7 @@ def _atom_document(
         "kind": _ATOM_KIND[main.kind].value,
         "signature": _signature(code, atom.name),
         "depends_on": deps,
-        "tests": _doctest_runner(atom, unavailable)
-        if language is Language.PYTHON and _runnable(context.test_cases, unavailable)
-        else "",
+        "tests": _atom_doctests(atom, context, unavailable) if language is Language.PYTHON else "",
         "estimated_loc": min(max(sum(u.loc for u in atom.units), 1), 400),
         "context": {
             "imports": list(dict.fromkeys(atom.imports)),
@@ -448,6 +457,122 @@ def _without_comments(code: str) -> str:
     )
 
 
+def _atom_doctests(atom: PlanAtom, context: AtomContextInfo, unavailable: Sequence[str]) -> str:
+    """The atom's own doctest runner: the examples its check can run, if any."""
+    examples = _split_examples(atom, unavailable)
+    if examples is None:  # no docstring the doctest parser reads: the examples as found
+        runnable = _runnable(context.test_cases, unavailable)
+        return _doctest_runner(atom, unavailable) if runnable else ""
+    if not examples.runnable:
+        return ""
+    return _doctest_runner(atom, examples.skipped_names)
+
+
+@dataclass(frozen=True)
+class _Examples:
+    runnable: int
+    """Examples the atom's own check runs."""
+    deferred: int
+    """Examples that need a later atom: the whole docstring then runs at the task level."""
+    skipped_names: list[str]
+    """What the atom's runner skips examples by: the names it does not have, then the names
+    an example it skips binds or changes (``s.push(1)`` skipped: ``s`` is not what the next
+    example expects, so an example that reads ``s`` is skipped as well)."""
+
+
+def _split_examples(atom: PlanAtom, unavailable: Sequence[str]) -> _Examples | None:
+    """The atom's doctest examples, split into those its check can run and those deferred to
+    its task; None when its docstring cannot be read here."""
+    docstring = _docstring(atom.main.code, atom.name)
+    if docstring is None:
+        return None
+    try:
+        examples = doctest.DocTestParser().get_examples(docstring)
+    except ValueError:
+        return None
+    if not examples:
+        return None
+    session = set().union(*(_bound_names(e.source) for e in examples))
+    skipped = list(dict.fromkeys(unavailable))
+    while skipped:
+        pattern = _word_pattern(skipped)
+        deferred = [e.source for e in examples if pattern.search(e.source)]
+        touched = {
+            name for source in deferred for name in session if _word_pattern([name]).search(source)
+        }
+        grown = list(dict.fromkeys([*skipped, *sorted(touched)]))
+        if grown == skipped:
+            break
+        skipped = grown
+    final = _word_pattern(skipped) if skipped else None
+    deferred_count = sum(1 for e in examples if final is not None and final.search(e.source))
+    return _Examples(len(examples) - deferred_count, deferred_count, skipped)
+
+
+def _word_pattern(names: Sequence[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+
+
+def _docstring(code: str, name: str) -> str | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and node.name == name
+        ):
+            return ast.get_docstring(node)
+    return None
+
+
+def _bound_names(source: str) -> set[str]:
+    """Names an example binds for the examples after it (``s = Stack()``, ``import re``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names
+
+
+def _task_doctests(atom: PlanAtom) -> str:
+    """The task-level test of an atom some of whose examples need later atoms: once the task
+    is complete, every example of its docstring runs, in order, in the assembled module."""
+    target = f"{atom.main.parent_scope}.{atom.name}" if atom.main.parent_scope else atom.name
+    module = module_name_for(atom.file.relative)
+    return (
+        f"def {doctest_name_for(atom.id)}():\n"
+        "    import doctest\n"
+        "    import importlib\n"
+        f"    module = importlib.import_module({module!r})\n"
+        "    target = module\n"
+        f"    for part in {target.split('.')!r}:\n"
+        "        target = getattr(target, part)\n"
+        "    globs = dict(vars(module))\n"
+        "    globs.setdefault(module.__name__.rpartition('.')[2], module)\n"
+        "    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)\n"
+        "    finder = doctest.DocTestFinder(recurse=False)\n"
+        f"    for test in finder.find(target, {target!r}, globs=globs):\n"
+        "        runner.run(test)\n"
+        "    assert runner.tries > 0, 'no doctest example found'\n"
+        "    assert runner.failures == 0, "
+        f"f'{{runner.failures}} doctest examples of {target} failed'\n"
+    )
+
+
 def _runnable(examples: Sequence[str], unavailable: Sequence[str]) -> bool:
     """Some example uses only names the atom's check will have."""
     if not unavailable:
@@ -482,8 +607,10 @@ def _doctest_runner(atom: PlanAtom, unavailable: Sequence[str] = ()) -> str:
     itself (``textwrap.shorten(...)``), so it is there under its own name too.
 
     An example that uses a name of the same file which the atom does not depend on (a
-    docstring of ``camelize`` showing ``camelize(underscore(...))``) cannot run when the atom
-    is checked; it is left to the plan's test command, and at least one example must run."""
+    docstring of ``camelize`` showing ``camelize(underscore(...))``, a class docstring calling
+    methods that are atoms of later waves) cannot run when the atom is checked; it is skipped
+    here, at least one example must run, and the whole docstring runs in the task's tests
+    once the task is complete (``_task_doctests``)."""
     target = f"{atom.main.parent_scope}.{atom.name}" if atom.main.parent_scope else atom.name
     if unavailable:
         return _doctest_runner_without(atom, target, list(unavailable))

@@ -11,6 +11,7 @@ fixed prefixes), so the sandbox only reports which test functions ran.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -28,6 +29,27 @@ DOCTEST_PREFIX = "test_doctests_of_"
 """The atomizer's doctest runners are named ``test_doctests_of_<atom>``."""
 CHARACTERIZATION_PREFIX = "test_characterization_"
 """Tests built from calls recorded on the original code are named ``test_characterization_…``."""
+
+_NOT_IN_A_NAME = re.compile(r"\W")
+
+
+def doctest_name_for(atom_id: str) -> str:
+    """The task-level test that runs an atom's doctests once its task is complete: named after
+    the atom's id (``pkg.mod.Stack`` → ``test_doctests_of_pkg_mod_Stack``), so a pass or a
+    failure is the atom's."""
+    return DOCTEST_PREFIX + _NOT_IN_A_NAME.sub("_", atom_id)
+
+
+def carried_evidence(kinds: Iterable[EvidenceKind], tests: str) -> tuple[EvidenceKind, ...]:
+    """What cached code keeps of the evidence it was stored with. Its task's tests gave it
+    doctest evidence in that run, at the task level; they run again in this one and give it
+    anew, so only the atom's own check vouches for what is carried (the store already drops
+    the test command's)."""
+    own_doctests = DOCTEST_PREFIX in tests
+    return normalize_evidence(
+        kind for kind in kinds if kind is not EvidenceKind.DOCTESTS or own_doctests
+    )
+
 
 NO_EVIDENCE = "none"
 """How an atom without behavioural evidence is shown: plainly, never as verified."""

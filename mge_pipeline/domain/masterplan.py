@@ -101,6 +101,15 @@ class Task(_Strict):
             "is the engine's interpreter."
         ),
     )
+    tests: str = Field(
+        default="",
+        description=(
+            "Python test code (pytest-style test_* functions importing the task's modules) run "
+            "under pytest in the sandbox against the assembled files once the task's atoms are "
+            "done. A test named test_doctests_of_<atom id with . and - as _> belongs to that "
+            "atom: passing, it is the atom's doctest evidence; failing, the atom is regenerated."
+        ),
+    )
 
 
 class Milestone(_Strict):
@@ -183,6 +192,13 @@ class MasterPlan(_Strict):
         }
 
     def revision(self) -> str:
-        """Short content hash; a sensor's run_key so one revision never runs twice."""
-        payload = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        """Short content hash; a sensor's run_key so one revision never runs twice. A task
+        without tests hashes as before the field existed, so older plans keep their revision."""
+        document = self.model_dump(mode="json")
+        for phase in document["phases"]:
+            for milestone in phase["milestones"]:
+                for task in milestone["tasks"]:
+                    if not task["tests"]:
+                        del task["tests"]
+        payload = json.dumps(document, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

@@ -18,19 +18,31 @@ from mge_pipeline.execution.evidence import exercised_atoms
 from mge_pipeline.execution.lifecycle import status_for_stop
 from mge_pipeline.execution.output import write_output
 from mge_pipeline.execution.plan_bundle import PlanBundle
-from mge_pipeline.execution.repair import failure_feedback, suspects, traceback_atoms
+from mge_pipeline.execution.repair import (
+    doctest_example_atoms,
+    failing_tests_atoms,
+    failure_feedback,
+    suspects,
+    traceback_atoms,
+)
 from mge_pipeline.execution.report import RunReport, build_report, render_markdown
 from mge_pipeline.execution.run_context import RunContext
 from mge_pipeline.execution.run_service import RunServices, regenerate_atom
 from mge_pipeline.review.queue import queue_for_review
 from mge_pipeline.store import MgeStore
 from mge_pipeline.validation import PythonSandbox
-from mge_pipeline.validation.levels import blocking_failures, validate_levels
+from mge_pipeline.validation.levels import (
+    LevelsCheck,
+    TaskTestsRun,
+    blocking_failures,
+    check_levels,
+)
 from mge_pipeline.validation.test_command import (
     called_functions,
     describe_command,
     exercised_files,
     isolated_command,
+    per_test_outcomes,
     runs_node,
 )
 
@@ -41,10 +53,11 @@ async def finalize(services: RunServices) -> RunReport:
     services.finalizing = True
     bundle, run, sandbox = services.bundle, services.run, services.sandbox
     store = services.store.sync
-    codes, files, levels, acceptance, command = await _check_plan(services)
+    codes, files, checked, acceptance, command = await _check_plan(services)
     repairs: list[str] = []
     for round_number in range(1, run.settings.repair_rounds + 1):
-        failed = [check for check in (acceptance, command) if check.passed is False]
+        failed = _task_test_failures(bundle, checked.task_tests)
+        failed += [check for check in (acceptance, command) if check.passed is False]
         if not failed or services.stop_reason:
             break
         repaired = await _repair(services, files, failed)
@@ -54,7 +67,9 @@ async def finalize(services: RunServices) -> RunReport:
         )
         if not repaired:
             break
-        codes, files, levels, acceptance, command = await _check_plan(services)
+        codes, files, checked, acceptance, command = await _check_plan(services)
+    levels = checked.levels
+    doctested = [atom_id for t in checked.task_tests for atom_id in t.verified]
     failures = [check.summary for check in (acceptance, command) if check.passed is False]
     stop_reason = await services.store.stop_reason(run.execution_id)
     reason = stop_reason or _levels_reason(levels) or (failures[0] if failures else None)
@@ -66,6 +81,7 @@ async def finalize(services: RunServices) -> RunReport:
         for level in levels:
             store.record_level_validation(run.execution_id, level)
         store.add_evidence(run.execution_id, command.exercised_atoms, EvidenceKind.TEST_COMMAND)
+        store.add_evidence(run.execution_id, doctested, EvidenceKind.DOCTESTS)
         report = _conclude(
             bundle,
             run,
@@ -166,17 +182,34 @@ def _conclude(
 
 async def _check_plan(
     services: RunServices,
-) -> tuple[
-    dict[str, str], dict[str, str], list[LevelValidation], AcceptanceResult, AcceptanceResult
-]:
+) -> tuple[dict[str, str], dict[str, str], LevelsCheck, AcceptanceResult, AcceptanceResult]:
     """Assemble the validated atoms and run every check above them."""
     bundle, sandbox = services.bundle, services.sandbox
     codes = await services.store.validated_codes(services.execution_id, list(bundle.atoms))
     files = assemble_files(bundle.atoms, codes, bundle.graph, bundle.plan.project_files)
-    levels = await validate_levels(bundle.plan, codes, files, sandbox)
+    checked = await check_levels(bundle.plan, codes, files, sandbox)
     acceptance = await _acceptance(bundle, files, codes, sandbox)
     command = await _test_command(bundle, files, codes, sandbox)
-    return codes, files, levels, acceptance, command
+    return codes, files, checked, acceptance, command
+
+
+def _task_test_failures(bundle: PlanBundle, runs: list[TaskTestsRun]) -> list[AcceptanceResult]:
+    """Failing task tests as checks to repair: suspects are the atoms the failing tests are
+    named after, then what they called (per test), as the launcher recorded it."""
+    failures = []
+    for run in runs:
+        if run.passed:
+            continue
+        task_atoms = [a for a in bundle.atoms.values() if a.id in _atoms_of_task(bundle, run)]
+        called = failing_tests_atoms(run.outcomes, task_atoms) or []
+        suspected = tuple(dict.fromkeys([*run.named, *called]))
+        failures.append(AcceptanceResult(False, run.summary, "", (), suspected, run.output))
+    return failures
+
+
+def _atoms_of_task(bundle: PlanBundle, run: TaskTestsRun) -> set[str]:
+    task_of = bundle.plan.task_of()
+    return {atom_id for atom_id, task_id in task_of.items() if task_id == run.task_id}
 
 
 async def _repair(
@@ -187,6 +220,9 @@ async def _repair(
     outputs = [check.raw or check.output for check in failed]
     traced = traceback_atoms("\n".join(outputs), files, bundle.atoms.values())
     called = [atom_id for check in failed for atom_id in check.called_atoms]
+    # A failed doctest example names what it called: ``s.peek()`` points at ``peek``.
+    named = doctest_example_atoms("\n".join(outputs), [bundle.atoms[a] for a in called])
+    traced = list(dict.fromkeys([*traced, *named]))
     rows = {r.atom_id: r for r in await services.store.atom_results(services.execution_id)}
     attempts = await services.store.attempts(services.execution_id)
     feedback = failure_feedback(outputs)
@@ -206,7 +242,8 @@ class AcceptanceResult:
     exercised_atoms: tuple[str, ...] = ()
     """Atoms whose code a passing test command ran: they get its behavioural evidence."""
     called_atoms: tuple[str, ...] = ()
-    """Atoms whose code the command ran, passing or not: suspects when it failed."""
+    """Suspects when it failed: atoms whose code the failing tests ran (pytest under the
+    launcher), else atoms whose code the command ran."""
     raw: str = ""
     """The whole output the sandbox kept, for locating a failure in tracebacks."""
 
@@ -257,4 +294,7 @@ async def _test_command(
     if outcome.returncode == 0:
         return AcceptanceResult(True, "passed", tail, ran, ran, outcome.stderr_tail)
     summary = f"test command failed (exit code {outcome.returncode}): {shown}"
-    return AcceptanceResult(False, summary, tail, (), ran, outcome.stderr_tail)
+    # Under pytest the suspects are what the failing tests ran, not the whole suite's calls.
+    by_failing = failing_tests_atoms(per_test_outcomes(outcome.stderr_tail), bundle.atoms.values())
+    suspected = ran if by_failing is None else tuple(by_failing)
+    return AcceptanceResult(False, summary, tail, (), suspected, outcome.stderr_tail)

@@ -84,9 +84,18 @@ def spec_hashes(plan: MasterPlan, graph: nx.DiGraph) -> dict[str, str]:
     # A changed tsconfig changes what every check compiled; plans without one keep their keys.
     project = json.dumps(plan.project_files, sort_keys=True) if plan.project_files else ""
     project = hashlib.sha256(project.encode()).hexdigest() if project else ""
+    # A task's own tests judge its atoms at the task level; a task without them adds nothing.
+    task_tests = {
+        atom.id: hashlib.sha256(task.tests.encode()).hexdigest()
+        for phase in plan.phases
+        for milestone in phase.milestones
+        for task in milestone.tasks
+        if task.tests
+        for atom in task.atoms
+    }
     for atom_id in nx.topological_sort(graph):
         parts = [
-            atoms[atom_id].content_hash() + project,
+            atoms[atom_id].content_hash() + project + task_tests.get(atom_id, ""),
             *sorted(hashes[d] for d in graph.predecessors(atom_id)),
         ]
         hashes[atom_id] = hashlib.sha256("|".join(parts).encode()).hexdigest()

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from mge_pipeline.domain import AtomResult, AtomStatus, AttemptRecord, WaveSummary
+from mge_pipeline.domain.evidence import carried_evidence
 from mge_pipeline.domain.records import AtomResultRecord, Reservation
 from mge_pipeline.execution.assembly import files_for_atom
 from mge_pipeline.execution.batching import batch_provider
@@ -219,7 +220,9 @@ async def start_wave(services: RunServices, wave_index: int) -> tuple[list[str],
             status=AtomStatus.CACHED,
             code=cached[bundle.spec_hashes[atom_id]].code,
             reason="validated code for this exact spec already stored",
-            evidence=cached[bundle.spec_hashes[atom_id]].evidence,
+            evidence=carried_evidence(
+                cached[bundle.spec_hashes[atom_id]].evidence, bundle.atoms[atom_id].tests
+            ),
             mutation=cached[bundle.spec_hashes[atom_id]].mutation,
         )
         for atom_id in atom_ids

@@ -6,6 +6,7 @@ generations are the waves in execution order.
 
 from __future__ import annotations
 
+import ast
 from collections import Counter, defaultdict
 
 import networkx as nx
@@ -38,6 +39,7 @@ def check_masterplan(plan: MasterPlan) -> nx.DiGraph:
         for path in plan.project_files
         if path in targets
     ]
+    problems += _task_test_problems(plan)
     if problems:
         raise MasterPlanError(problems)
     graph = build_dependency_graph(plan)
@@ -45,6 +47,25 @@ def check_masterplan(plan: MasterPlan) -> nx.DiGraph:
     if problems:
         raise MasterPlanError(problems)
     return graph
+
+
+def _task_test_problems(plan: MasterPlan) -> list[str]:
+    """A task's tests run under pytest at the task level: text that does not parse would only
+    fail there, after every atom was paid for, so it is refused with the plan."""
+    problems = []
+    for phase in plan.phases:
+        for milestone in phase.milestones:
+            for task in milestone.tasks:
+                try:
+                    ast.parse(task.tests)
+                except (SyntaxError, ValueError) as error:
+                    line = getattr(error, "lineno", None)
+                    why = getattr(error, "msg", None) or str(error)
+                    where = f"line {line}: " if line else ""
+                    problems.append(
+                        f"task '{task.id}' field 'tests': not valid Python: {where}{why}"
+                    )
+    return problems
 
 
 def build_dependency_graph(plan: MasterPlan) -> nx.DiGraph:

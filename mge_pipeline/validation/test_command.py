@@ -15,11 +15,21 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 LAUNCHER = "__mge_test_command__.py"
 NODE_PRELOAD = "__mge_test_command__.js"
 MARKER = "MGE-EXERCISED: "
 CALLED_MARKER = "MGE-CALLED: "
+TESTS_MARKER = "MGE-TESTS: "
+PYTEST_PLUGIN = "__mge_pytest_plugin__.py"
+TESTS_LINE_BUDGET = 6000
+"""Characters of the per-test line: the sandbox keeps only the last 16 000 of the output."""
+MAX_FAILED_TESTS = 20
+_PLUGIN_STAND_IN = (
+    '"""MGE records tests in its test-command launcher; a pytest started apart from it (a\n'
+    'subprocess of the tests) loads this empty stand-in instead."""\n'
+)
 _LAUNCHER_SOURCE = r"""
 import atexit, importlib.abc, importlib.machinery, json, os, runpy, sys, threading
 
@@ -53,18 +63,88 @@ class _RebuiltOnly(importlib.abc.MetaPathFinder):
 # Functions of the rebuilt files that ran, as (file, qualified name): an atom's code is
 # exercised by the command only if its function (or a method of its class) was called.
 _CALLED = set()
-_SEEN = set()
+_CODES = {}
+_UNSEEN = object()
+# Under pytest, the same per test: the test running now, and what each failing test called.
+_TEST = [None]
+_TEST_CALLED = set()
+_PASSED, _FAILED = [], {}
+
+
+def _entry(code):
+    name = code.co_filename  # "<frozen os>", "<string>": no file, and relative to nothing
+    if not name.startswith("<") and _inside(name) and not os.path.basename(name).startswith(
+        "__mge"
+    ):
+        return (os.path.relpath(code.co_filename, ROOT), code.co_qualname)
+    return None
 
 
 def _profile(frame, event, arg):
     if event == "call":
         code = frame.f_code
-        if code not in _SEEN:
-            _SEEN.add(code)
-            if _inside(code.co_filename) and not os.path.basename(code.co_filename).startswith(
-                "__mge"
-            ):
-                _CALLED.add((os.path.relpath(code.co_filename, ROOT), code.co_qualname))
+        entry = _CODES.get(code, _UNSEEN)
+        if entry is _UNSEEN:
+            entry = _CODES[code] = _entry(code)
+            if entry is not None:
+                _CALLED.add(entry)
+        if entry is not None and _TEST[0] is not None:
+            _TEST_CALLED.add(entry)
+
+
+# A pytest plugin, loaded by name through PYTEST_PLUGINS by any pytest.main in this process:
+# it tells the profiler which test runs, and keeps the outcome of each.
+def _pytest_configure(config):
+    os.environ.pop("PYTEST_PLUGINS", None)  # a pytest the tests start themselves lacks it
+
+
+def _pytest_runtest_logstart(nodeid, location):
+    _TEST[0] = nodeid
+    _TEST_CALLED.clear()
+
+
+def _pytest_runtest_logreport(report):
+    if report.failed:
+        _FAILED.setdefault(report.nodeid, None)
+    elif report.when == "call" and report.passed:
+        _PASSED.append(report.nodeid)
+
+
+def _pytest_runtest_logfinish(nodeid, location):
+    if nodeid in _FAILED and _FAILED[nodeid] is None:
+        _FAILED[nodeid] = sorted(_TEST_CALLED)
+    _TEST[0] = None
+    _TEST_CALLED.clear()
+
+
+# Already imported, so pytest could not rewrite its asserts (it has none): it says so without
+# the warning a user's -W error would turn into a failure.
+_PLUGIN = type(sys)("__mge_pytest_plugin__", "MGE's per-test recorder. PYTEST_DONT_REWRITE")
+for _name in ("configure", "runtest_logstart", "runtest_logreport", "runtest_logfinish"):
+    setattr(_PLUGIN, "pytest_" + _name, globals()["_pytest_" + _name])
+sys.modules[_PLUGIN.__name__] = _PLUGIN
+os.environ["PYTEST_PLUGINS"] = _PLUGIN.__name__
+
+
+# Failing tests with what they called, then passing ones, within the budget of characters:
+# the failing tests' calls are dropped first (null: not known), then the passing names.
+def _tests_line(budget=__BUDGET__):
+    passed = [p for p in _PASSED if p not in _FAILED]
+    failed = {
+        test: (None if called is None else [list(c) for c in called])
+        for test, called in list(_FAILED.items())[:__MAX_FAILED__]
+    }
+    record = {"failed": failed, "passed": passed, "complete": len(_FAILED) <= __MAX_FAILED__}
+    line = json.dumps(record, separators=(",", ":"))
+    for test in reversed(list(failed)):
+        if len(line) <= budget:
+            break
+        failed[test] = None
+        line = json.dumps(record, separators=(",", ":"))
+    if len(line) > budget:
+        record["passed"], record["complete"] = None, False
+        line = json.dumps(record, separators=(",", ":"))
+    return line
 
 
 def _report():
@@ -78,7 +158,10 @@ def _report():
     called = {}
     for file, name in sorted(_CALLED):
         called.setdefault(file, []).append(name)
+    # Last the smallest, bounded lines: a long called line must not push them out of the tail.
     sys.stderr.write("\n__CALLED__" + json.dumps(called, separators=(",", ":")) + "\n")
+    if _PASSED or _FAILED:
+        sys.stderr.write("\n__TESTS__" + _tests_line() + "\n")
     sys.stderr.write("\n__MARKER__" + json.dumps(files) + "\n")
     sys.stderr.flush()
 
@@ -136,7 +219,11 @@ def isolated_command(
         own = json.dumps(json.dumps(top_level_names(files)))
         source = _LAUNCHER_SOURCE.replace("__OWN__", own).replace("__MARKER__", MARKER)
         source = source.replace("__REBUILT__", json.dumps(rebuilt))
+        source = source.replace("__TESTS__", TESTS_MARKER)
+        source = source.replace("__BUDGET__", str(TESTS_LINE_BUDGET))
+        source = source.replace("__MAX_FAILED__", str(MAX_FAILED_TESTS))
         staged[LAUNCHER] = source.replace("__CALLED__", CALLED_MARKER)
+        staged[PYTEST_PLUGIN] = _PLUGIN_STAND_IN
         return staged, ["python", LAUNCHER, *command[1:]]
     if runs_node(command):
         preload = _NODE_PRELOAD_SOURCE.replace("__MARKER__", MARKER)
@@ -148,7 +235,9 @@ def isolated_command(
 def without_markers(output: str) -> str:
     """The command's own output, without the launcher's lines of what it loaded and called."""
     return "\n".join(
-        line for line in output.splitlines() if not line.startswith((MARKER, CALLED_MARKER))
+        line
+        for line in output.splitlines()
+        if not line.startswith((MARKER, CALLED_MARKER, TESTS_MARKER))
     )
 
 
@@ -189,4 +278,41 @@ def called_functions(output: str) -> set[tuple[str, str]] | None:
             if not isinstance(by_file, dict):
                 return None
             return {(str(f), str(n)) for f, names in by_file.items() for n in names}
+    return None
+
+
+@dataclass(frozen=True)
+class PerTestOutcomes:
+    """What a pytest run under the launcher said per test: the tests that passed (None when the
+    list did not fit in the output) and, per failing test, the rebuilt functions it called as
+    (file, qualified name) — None for a test whose calls did not fit. ``complete`` is false
+    when more tests failed than were listed."""
+
+    passed: tuple[str, ...] | None
+    failed: dict[str, frozenset[tuple[str, str]] | None]
+    complete: bool
+
+
+def per_test_outcomes(output: str) -> PerTestOutcomes | None:
+    """The per-test record of a Python command that ran pytest, or None (not pytest, or the
+    line was cut)."""
+    for line in reversed(output.splitlines()):
+        if not line.startswith(TESTS_MARKER):
+            continue
+        try:
+            record = json.loads(line[len(TESTS_MARKER) :])
+            failed = {
+                str(test): None
+                if called is None
+                else frozenset((str(file), str(name)) for file, name in called)
+                for test, called in record["failed"].items()
+            }
+            passed = record["passed"]
+            return PerTestOutcomes(
+                None if passed is None else tuple(str(p) for p in passed),
+                failed,
+                bool(record["complete"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
     return None

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mge_pipeline import constants
+from mge_pipeline.generation import SimulatedModel
+from mge_pipeline.generation.faults import FaultKind
 from mge_pipeline_tests.atomization.helpers import SAMPLE
 from mge_pipeline_tests.cli.test_cli import mge
 
@@ -152,3 +155,84 @@ def test_at_the_default_fault_rate_a_fault_its_checks_miss_is_sent_back_and_repa
     assert "regenerated textstats.WordIndex.lookup" in report["repairs"][0]
     lookup = next(a for a in report["atoms"] if a["atom_id"] == "textstats.WordIndex.lookup")
     assert lookup["attempts"] == 2
+
+
+STACK_ATOMS = [
+    "stack.Stack", "stack.Stack.__init__", "stack.Stack.push", "stack.Stack.pop",
+    "stack.Stack.peek", "stack.Stack.__len__",
+]  # fmt: skip
+_UNSEEN_FAULTS = {FaultKind.EXCEPTION, FaultKind.WRONG_RESULT, FaultKind.MISSING_IMPORT}
+
+
+def _atomized_stack(home: Path, tmp_path: Path) -> Path:
+    source = tmp_path / "src"
+    source.mkdir()
+    shutil.copy(SAMPLE / "stack.py", source / "stack.py")
+    plan = tmp_path / "plan.yaml"
+    result = mge("atomize", str(source), "-o", str(plan), "--root", str(source), "--id",
+                 "stack", home=home)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return plan
+
+
+def test_a_class_doctest_that_needs_its_methods_runs_at_the_task_and_is_its_evidence(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    """The class docstring's examples call methods that are atoms of later waves: the class's
+    own check cannot run them, so they go to the task's tests and run once the task is done."""
+    plan_file = _atomized_stack(clean_environment, tmp_path)
+    document = yaml.safe_load(plan_file.read_text())
+    task = document["phases"][0]["milestones"][0]["tasks"][0]
+    atoms = {atom["id"]: atom for atom in task["atoms"]}
+    assert list(atoms) == STACK_ATOMS
+    assert atoms["stack.Stack"]["tests"] == "", "every example needs a method (or `s` after one)"
+    assert "def test_doctests_of_stack_Stack():" in task["tests"]
+    output = tmp_path / "out"
+    run = mge("run", str(plan_file), "--output", str(output), "--latency", "0", "--fault-rate",
+              "0", home=clean_environment)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((output / "report.json").read_text())
+    assert report["status"] == "completed", report["reason"]
+    evidence = {a["atom_id"]: a["evidence"] for a in report["atoms"]}
+    assert evidence["stack.Stack"] == ["doctests"]
+    assert evidence["stack.Stack.peek"] == [], "only the class's own test names it"
+    task_level = next(level for level in report["levels"] if level["scope_id"] == "task.stack")
+    assert task_level["passed"], task_level
+
+
+def _seed_with_a_fault_only_in_peek() -> int:
+    """At the default fault rate: the first answer for ``peek`` carries a fault its checks
+    cannot see (it has no tests), every other first answer and every second one is clean."""
+    for seed in range(5000):
+        model = SimulatedModel(seed=seed, fault_rate=constants.DEFAULT_FAULT_RATE)
+        if (
+            model.choose_fault("stack.Stack.peek", 1) in _UNSEEN_FAULTS
+            and all(model.choose_fault(a, 1) is None for a in STACK_ATOMS if "peek" not in a)
+            and all(model.choose_fault(a, 2) is None for a in STACK_ATOMS)
+        ):
+            return seed
+    raise AssertionError("no seed found")
+
+
+def test_a_fault_only_the_class_doctest_exercises_is_caught_at_the_task_and_repaired(
+    clean_environment: Path, tmp_path: Path
+) -> None:
+    plan_file = _atomized_stack(clean_environment, tmp_path)
+    output = tmp_path / "out"
+    seed = str(_seed_with_a_fault_only_in_peek())
+    run = mge("run", str(plan_file), "--output", str(output), "--latency", "0", "--seed", seed,
+              home=clean_environment)  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((output / "report.json").read_text())
+    assert report["status"] == "completed", report["reason"]
+    assert len(report["repairs"]) == 1, report["repairs"]
+    repair = report["repairs"][0]
+    assert repair.startswith("round 1 after the tests of task task.stack failed: ")
+    assert "test_doctests_of_stack_Stack" in repair
+    assert "regenerated stack.Stack.peek" in repair, "the failed example `s.peek()` names it"
+    atoms = {a["atom_id"]: a for a in report["atoms"]}
+    assert atoms["stack.Stack.peek"]["attempts"] == 2
+    assert atoms["stack.Stack"]["evidence"] == ["doctests"]
+    assert (
+        "def peek(self) -> int:\n        return self.items[-1]" in (output / "stack.py").read_text()
+    )

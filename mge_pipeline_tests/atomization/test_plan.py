@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import textwrap
 from pathlib import Path
+from types import ModuleType
 
 import networkx as nx
 import pytest
@@ -135,3 +138,55 @@ def test_mge_graph_on_a_hand_written_plan(
 def test_a_file_of_imports_only_gives_no_plan_but_a_reason() -> None:
     with pytest.raises(MasterPlanError, match=r"no atom: no file defines a name .*\(mod.py\)"):
         build_masterplan([atomize("import os\nfrom json import *\n")], plan_id="p", name="p")
+
+
+SHOUT = '''
+def shout(text):
+    """Upper case with a bang.
+
+    >>> shout("a")
+    'A!'
+    >>> loud = shout(whisper("B"))
+    >>> loud
+    'B!'
+    >>> shout("c")
+    'C!'
+    """
+    return text.upper() + "!"
+
+
+def whisper(text):
+    return text.lower()
+'''
+
+
+def _run_tests(text: str, module: ModuleType) -> None:
+    namespace = vars(module)
+    exec(compile(text, "<tests>", "exec"), namespace)
+    for name in [n for n in namespace if n.startswith("test_")]:
+        namespace.pop(name)()
+
+
+def test_examples_that_need_a_later_atom_are_deferred_to_the_task_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shout`'s second example needs `whisper` (not a dependency): it, and `loud` which it
+    binds, are skipped by the atom's check; the whole docstring runs in the task's tests."""
+    plan = build_masterplan([atomize(SHOUT, "loudness.py")], plan_id="p", name="p").plan
+    task = next(plan.phases[0].milestones[0].tasks.__iter__())
+    atoms = plan.atom_map()
+    assert "['whisper', 'loud']" in atoms["loudness.shout"].tests
+    assert atoms["loudness.whisper"].tests == ""
+    assert task.tests.startswith("def test_doctests_of_loudness_shout():")
+    assert task.tests.count("def test_") == 1
+    (tmp_path / "loudness.py").write_text(textwrap.dedent(SHOUT))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("loudness")
+    _run_tests(atoms["loudness.shout"].tests, module)  # the atom's two runnable examples
+    namespace: dict[str, object] = {}
+    exec(compile(task.tests, "<task tests>", "exec"), namespace)
+    namespace["test_doctests_of_loudness_shout"]()  # every example, in the assembled module
+    monkeypatch.setattr(module, "whisper", lambda text: text + "?")  # a faulty later atom
+    with pytest.raises(AssertionError, match="1 doctest examples of shout failed"):
+        namespace["test_doctests_of_loudness_shout"]()
+    _run_tests(atoms["loudness.shout"].tests, module)  # the atom's own check cannot see it

@@ -70,6 +70,14 @@ def test_bad_plan_is_rejected_with_one_line_per_problem_and_nothing_written(
     assert result.stderr.splitlines() == [
         "error: atom 'a' field 'depends_on': unknown atom 'ghost'"
     ]
+    document = make_plan(task_tests="def test_it(:\n    pass\n").model_dump(mode="json")
+    bad.write_text(yaml.safe_dump(document))
+    result = mge("run", str(bad), home=clean_environment)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: task 't1' field 'tests': not valid Python: line 1: invalid syntax"
+    ]
+    assert not clean_environment.exists(), "a rejected plan writes nothing"
 
 
 @pytest.mark.parametrize("scheduling", ["dependencies", "waves"])

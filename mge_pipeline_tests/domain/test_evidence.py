@@ -6,6 +6,7 @@ import pytest
 
 from mge_pipeline.domain import EvidenceKind
 from mge_pipeline.domain.evidence import (
+    carried_evidence,
     decode_evidence,
     describe_evidence,
     encode_evidence,
@@ -66,3 +67,11 @@ def test_a_test_command_exercises_the_atoms_it_called_and_the_blocks_it_loaded()
     atoms = [function, method, klass, block, idle, elsewhere]
     assert exercised_atoms(atoms, called, ["pkg/a.py"]) == ["f", "m", "Ledger", "RATE"]
     assert exercised_atoms(atoms, None, ["pkg/a.py"]) == ["RATE"], "no call list: blocks only"
+
+
+def test_cached_code_keeps_doctest_evidence_only_when_its_own_check_runs_doctests() -> None:
+    """Task-level doctests gave it in that run; they run again in this one."""
+    kinds = (EvidenceKind.DOCTESTS, EvidenceKind.CHARACTERIZATION)
+    assert carried_evidence(kinds, "") == (EvidenceKind.CHARACTERIZATION,)
+    own = "def test_doctests_of_words():\n    pass\n"
+    assert carried_evidence(kinds, own) == kinds

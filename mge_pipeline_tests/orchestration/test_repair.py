@@ -79,3 +79,51 @@ def test_without_repair_rounds_the_failure_ends_the_run(tmp_path: Path, database
     )  # fmt: skip
     assert run.report is not None and run.report["status"] == "failed"
     assert run.report["repairs"] == []
+
+
+def _task_tested_plan():  # type: ignore[no-untyped-def]
+    """The same fault in `outer`, this time seen only by the task's own tests: one named after
+    `outer` (its doctest evidence), one hand-written that only calls `inner`."""
+    inner = make_atom(id="inner", tests="")
+    outer = make_atom(
+        id="outer",
+        tests="",
+        depends_on=["inner"],
+        reference_implementation="def outer(a: int, b: int) -> int:\n    return inner(a, b)\n",
+    )
+    tests = (
+        "from pkg.core import inner, outer\n\n\n"
+        "def test_doctests_of_outer():\n    assert outer(2, 3) == 5\n\n\n"
+        "def test_inner_alone():\n    assert inner(1, 1) == 2\n"
+    )
+    return make_plan(inner, outer, task_tests=tests)
+
+
+def test_a_failing_task_test_regenerates_its_atom_and_then_is_its_evidence(
+    tmp_path: Path, database_url: str
+) -> None:
+    plan = _task_tested_plan()
+    run = run_plan(plan, tmp_path, database_url, fault_rate=FAULT_RATE, seed=_seed(), max_mutants=0)
+    assert run.report is not None
+    assert run.report["status"] == "completed", run.report["reason"]
+    assert run.report["repairs"] == [
+        "round 1 after the tests of task t1 failed: test_doctests_of_outer: regenerated outer"
+    ], "the faulty outer raises before calling inner: only the passing test ran it"
+    atoms = {a["atom_id"]: a for a in run.report["atoms"]}
+    assert atoms["outer"]["attempts"] == 2 and atoms["inner"]["attempts"] == 1
+    assert atoms["outer"]["evidence"] == ["doctests"]
+    assert atoms["inner"]["evidence"] == [], "a test not named after an atom credits no one"
+
+
+def test_without_repair_a_failing_task_test_fails_the_run_naming_its_atom(
+    tmp_path: Path, database_url: str
+) -> None:
+    run = run_plan(
+        _task_tested_plan(), tmp_path, database_url, fault_rate=FAULT_RATE, seed=_seed(),
+        max_mutants=0, repair_rounds=0,
+    )  # fmt: skip
+    assert run.report is not None and run.report["status"] == "failed"
+    assert run.report["reason"] == "task validation failed for t1 (implicated atoms: outer)"
+    task = next(level for level in run.report["levels"] if level["scope_id"] == "t1")
+    [issue] = [i for i in task["issues"] if i["check"] == "tests"]
+    assert issue["message"] == "the tests of task t1 failed: test_doctests_of_outer"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 from pydantic import ValidationError
 
 from mge_pipeline.domain import MasterPlan
 from mge_pipeline.exceptions import MasterPlanError
+from mge_pipeline.execution.plan_bundle import spec_hashes
 from mge_pipeline.planning import (
     build_dependency_graph,
     check_masterplan,
@@ -117,3 +121,31 @@ def test_project_files_are_relative_paths_that_no_atom_targets() -> None:
     assert raised.value.problems == [
         "project_files 'pkg/core.py': it is also the target file of atom 'f'"
     ]
+
+
+def test_a_task_test_that_is_not_python_is_refused_with_one_line() -> None:
+    plan = make_plan(task_tests="def test_x(:\n    pass\n")
+    with pytest.raises(MasterPlanError) as raised:
+        check_masterplan(plan)
+    assert raised.value.problems == [
+        "task 't1' field 'tests': not valid Python: line 1: invalid syntax"
+    ]
+    check_masterplan(make_plan(task_tests="def test_x():\n    assert True\n"))
+
+
+def test_task_tests_change_the_keys_of_their_atoms_only_when_set() -> None:
+    """Older plans (no task tests) keep their cache keys and revision; tests change both."""
+    plain = make_plan(make_atom(id="a"), make_atom(id="b", name="b", signature="def b():"))
+    tested = make_plan(
+        make_atom(id="a"),
+        make_atom(id="b", name="b", signature="def b():"),
+        task_tests="def test_a():\n    assert True\n",
+    )
+    before = spec_hashes(plain, check_masterplan(plain))
+    after = spec_hashes(tested, check_masterplan(tested))
+    assert before != after and set(before.values()).isdisjoint(after.values())
+    document = plain.model_dump(mode="json")
+    del document["phases"][0]["milestones"][0]["tasks"][0]["tests"]
+    payload = json.dumps(document, sort_keys=True)
+    assert plain.revision() == hashlib.sha256(payload.encode()).hexdigest()[:16]
+    assert tested.revision() != plain.revision()

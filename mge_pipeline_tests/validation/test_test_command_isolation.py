@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from mge_pipeline.execution.repair import failing_tests_atoms
 from mge_pipeline.validation import PythonSandbox
-from mge_pipeline.validation.test_command import describe_command, isolated_command
+from mge_pipeline.validation.test_command import (
+    called_functions,
+    describe_command,
+    isolated_command,
+    per_test_outcomes,
+)
 from mge_pipeline_tests.factories import make_atom, make_plan
 from mge_pipeline_tests.orchestration.helpers import run_plan
 
@@ -73,3 +79,39 @@ def test_a_command_carrying_its_tests_inline_is_shown_by_its_start() -> None:
     assert shown.startswith("/usr/bin/node -e const files = xxx") and shown.endswith("…")
     assert len(shown) == 120 and "\n" not in shown
     assert describe_command(["python", "-m", "pytest", "-q"]) == "python -m pytest -q"
+
+
+def test_under_pytest_the_launcher_records_what_each_failing_test_called() -> None:
+    """Through the real launcher in the sandbox: `test_x` passes calling `x`, `test_y` fails
+    calling `y`; the whole command called both, the failing test only `y`."""
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/m.py": "def x():\n    return 1\n\n\ndef y():\n    return 3\n",
+        "test_m.py": (
+            "from pkg.m import x, y\n\n\ndef test_x():\n    assert x() == 1\n\n\n"
+            "def test_y():\n    assert y() == 2\n"
+        ),
+    }
+    # -W error: the recorder must not cost a suite that treats warnings as errors anything.
+    argv = ["python", "-m", "pytest", "-q", "-W", "error", "-p", "no:cacheprovider", "test_m.py"]
+    staged, command = isolated_command(files, argv)
+    sandbox = PythonSandbox(timeout_seconds=60.0)
+    try:
+        outcome = asyncio.run(sandbox.run_command(staged, command, timeout_seconds=60.0))
+    finally:
+        sandbox.close()
+    assert outcome.returncode == 1, outcome.stderr_tail
+    assert "1 failed, 1 passed in" in outcome.stderr_tail and "warning" not in outcome.stderr_tail
+    outcomes = per_test_outcomes(outcome.stderr_tail)
+    assert outcomes is not None, outcome.stderr_tail
+    assert outcomes.passed == ("test_m.py::test_x",)
+    assert list(outcomes.failed) == ["test_m.py::test_y"]
+    assert {("pkg/m.py", "x"), ("pkg/m.py", "y")} <= (
+        called_functions(outcome.stderr_tail) or set()
+    )
+    atoms = [
+        make_atom(id="x", name="x", file_path="pkg/m.py", signature="def x():"),
+        make_atom(id="y", name="y", file_path="pkg/m.py", signature="def y():"),
+    ]
+    assert failing_tests_atoms(outcomes, atoms) == ["y"]
+    assert not any(file.startswith("<") for file, _ in called_functions(outcome.stderr_tail) or ())

@@ -1,7 +1,8 @@
 """Hierarchical validation: task, milestone and masterplan levels, each with a score and issues.
 
 They run once the atoms are done (at finalize, over the assembled files), tasks first, then
-milestones, then the masterplan. Whatever needs to execute code — a task's test command, the
+milestones, then the masterplan. Whatever needs to execute code — a task's test command and its
+own tests (``task_tests``: doctests that needed the task complete), the
 import of a milestone's modules, the JavaScript/TypeScript program compiled and loaded (once,
 its findings reported at each level for that level's files) — runs in the sandbox.
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from typing import Protocol
+
+import networkx as nx
 
 from mge_pipeline.domain import (
     ErrorCategory,
@@ -22,6 +26,7 @@ from mge_pipeline.domain import (
     Task,
     ValidationLevel,
 )
+from mge_pipeline.planning.graph import build_dependency_graph
 from mge_pipeline.validation.levels.context import (
     COMPLETENESS,
     LevelContext,
@@ -39,6 +44,11 @@ from mge_pipeline.validation.levels.program import (
     program_issues,
 )
 from mge_pipeline.validation.levels.task import task_issues
+from mge_pipeline.validation.levels.task_tests import (
+    TaskTestsRun,
+    run_task_tests,
+    task_tests_issues,
+)
 from mge_pipeline.validation.sandbox import SandboxOutcome
 from mge_pipeline.validation.test_command import (
     describe_command,
@@ -72,10 +82,25 @@ class CommandRunner(Protocol):
     ) -> SandboxOutcome: ...
 
 
+@dataclass(frozen=True)
+class LevelsCheck:
+    """Every level's verdict, and what the tasks' own tests said per atom."""
+
+    levels: list[LevelValidation]
+    task_tests: list[TaskTestsRun] = field(default_factory=list)
+
+
 async def validate_levels(
     plan: MasterPlan, codes: dict[str, str], files: dict[str, str], sandbox: CommandRunner
 ) -> list[LevelValidation]:
+    return (await check_levels(plan, codes, files, sandbox)).levels
+
+
+async def check_levels(
+    plan: MasterPlan, codes: dict[str, str], files: dict[str, str], sandbox: CommandRunner
+) -> LevelsCheck:
     context = LevelContext.build(plan, codes, files)
+    task_runs: list[TaskTestsRun] = []
     started = time.perf_counter()
     program = await check_program(node_files(context), sandbox) if plan_uses_node(context) else []
     program_seconds = time.perf_counter() - started
@@ -83,7 +108,7 @@ async def validate_levels(
     milestones = [m for phase in plan.phases for m in phase.milestones]
     for milestone in milestones:
         for task in milestone.tasks:
-            results.append(await _task(context, task, sandbox, program))
+            results.append(await _task(context, task, sandbox, program, task_runs))
     for milestone in milestones:
         results.append(await _milestone(context, milestone, sandbox, program))
     started = time.perf_counter() - program_seconds
@@ -92,7 +117,7 @@ async def validate_levels(
     results.append(
         verdict(ValidationLevel.MASTERPLAN, plan.id, found, time.perf_counter() - started)
     )
-    return results
+    return LevelsCheck(results, task_runs)
 
 
 def blocking_failures(results: list[LevelValidation]) -> list[LevelValidation]:
@@ -105,7 +130,11 @@ def blocking_failures(results: list[LevelValidation]) -> list[LevelValidation]:
 
 
 async def _task(
-    context: LevelContext, task: Task, sandbox: CommandRunner, program: list[ProgramFinding]
+    context: LevelContext,
+    task: Task,
+    sandbox: CommandRunner,
+    program: list[ProgramFinding],
+    task_runs: list[TaskTestsRun],
 ) -> LevelValidation:
     started = time.perf_counter()
     ids = [a.id for a in task.atoms]
@@ -113,7 +142,21 @@ async def _task(
     found += program_issues(context, program, ids)
     if task.test_command and all(a in context.codes for a in ids):
         found += await _task_command(context, task, sandbox)
+    if task.tests.strip() and all(a in context.codes for a in _with_dependencies(context, ids)):
+        run = await run_task_tests(context, task, sandbox)
+        task_runs.append(run)
+        found += task_tests_issues(run, task)
     return verdict(ValidationLevel.TASK, task.id, found, time.perf_counter() - started)
+
+
+def _with_dependencies(context: LevelContext, ids: list[str]) -> set[str]:
+    """The task's atoms and every atom they build on: a task's tests run only when all of
+    them have code, so a failure is never an atom of another task that is missing."""
+    graph = build_dependency_graph(context.plan)
+    needed = set(ids)
+    for atom_id in ids:
+        needed |= nx.ancestors(graph, atom_id)
+    return needed
 
 
 async def _task_command(
@@ -198,4 +241,4 @@ async def _imports(
     ]
 
 
-__all__ = ["blocking_failures", "validate_levels"]
+__all__ = ["LevelsCheck", "TaskTestsRun", "blocking_failures", "check_levels", "validate_levels"]
