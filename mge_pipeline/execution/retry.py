@@ -248,9 +248,7 @@ async def _attempt(
     feedback: Sequence[ValidationIssue],
     rng: random.Random,
     cut_offs: int,
-) -> tuple[
-    AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...], MutationOutcome | None
-]:
+) -> tuple[AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...], MutationOutcome | None]:
     started = time.perf_counter()
     step = job.policy.step(number, job.provider.model)
     model = step.model or job.provider.model
@@ -343,7 +341,11 @@ async def _cross_checked(
     except (BudgetExceededError, RunStoppedError, ProviderFatalError) as exc:
         why = f"no independent sample could be drawn: {exc}"
         result = CrossCheckResult(CrossCheckStatus.INCONCLUSIVE, why)
-    return _with_samples(record, result, calls, started), _evidence_after(result, evidence), mutation
+    return (
+        _with_samples(record, result, calls, started),
+        _evidence_after(result, evidence),
+        mutation,
+    )
 
 
 def _evidence_after(

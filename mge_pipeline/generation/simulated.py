@@ -85,9 +85,7 @@ class SimulatedModel:
         rng = random.Random(f"{stream}:latency")
         return self.latency_seconds * math.exp(self.latency_sigma * rng.gauss(0.0, 1.0))
 
-    def choose_fault(
-        self, atom_id: str, attempt_number: int, sample: int = 0
-    ) -> FaultKind | None:
+    def choose_fault(self, atom_id: str, attempt_number: int, sample: int = 0) -> FaultKind | None:
         """The fault the given call will carry, for tests and reports; None for clean answers."""
         rng = random.Random(_stream(self.seed, atom_id, attempt_number, sample))
         return rng.choice(list(FaultKind)) if rng.random() < self.fault_rate else None

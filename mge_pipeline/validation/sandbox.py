@@ -138,7 +138,12 @@ class PythonSandbox:
         """Import ``module`` from ``files`` and run ``tests`` in its namespace. With
         ``collect``, the verdict's ``collected`` is the list of strings the tests left under
         that name (a probe's findings), or None."""
-        request: dict[str, Any] = {"kind": "tests", "files": files, "module": module, "tests": tests}
+        request: dict[str, Any] = {
+            "kind": "tests",
+            "files": files,
+            "module": module,
+            "tests": tests,
+        }
         if collect:
             request["collect"] = collect
         return await self._check(

@@ -111,8 +111,10 @@ def test_strong_tests_ask_for_no_sample_unless_every_atom_is_checked(
     sandbox: PythonSandbox,
 ) -> None:
     strong = ATOM.model_copy(
-        update={"tests": WEAK_TESTS + "assert is_prime(2)\nassert not is_prime(1)\n"
-                "assert is_prime(3)\nassert not is_prime(9)\n"}  # fmt: skip
+        update={
+            "tests": WEAK_TESTS + "assert is_prime(2)\nassert not is_prime(1)\n"
+            "assert is_prime(3)\nassert not is_prime(9)\n"
+        }
     )
     for mode, calls in ((CrossCheckMode.WEAK, 1), (CrossCheckMode.ALL, 2)):
         provider = Scripted([GOOD, GOOD])
@@ -137,11 +139,16 @@ def test_the_simulated_models_samples_are_independent_draws_and_reproducible(
     assert answers == [model.choose_fault("is_prime", 1, s) for s in range(40)]
     assert len({str(a) for a in answers}) > 2  # not one draw repeated
     runs = [
-        _run(SimulatedModel(seed=3, fault_rate=0.5, latency_seconds=0.0), sandbox, CrossCheckMode.ALL)[0]
+        _run(
+            SimulatedModel(seed=3, fault_rate=0.5, latency_seconds=0.0), sandbox, CrossCheckMode.ALL
+        )[0]
         for _ in range(2)
     ]
     seen = [
-        ([(a.passed, a.code, a.errors, a.cost_usd, a.prompt_tokens) for a in r.attempts], r.evidence)
+        (
+            [(a.passed, a.code, a.errors, a.cost_usd, a.prompt_tokens) for a in r.attempts],
+            r.evidence,
+        )
         for r in runs
     ]
     assert seen[0] == seen[1]

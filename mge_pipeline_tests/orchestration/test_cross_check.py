@@ -48,7 +48,10 @@ def test_a_wrong_result_the_tests_miss_is_caught_and_regenerated(
     execution = store.executions("plan")[0]
     first, second = store.attempts(execution.execution_id)
     assert not first.passed and "on input is_prime(2) this answer returned False" in first.errors[0]
-    assert "cross-check rejected" in first.warnings[-1] and "3 independent sample call(s)" in first.warnings[-1]
+    assert (
+        "cross-check rejected" in first.warnings[-1]
+        and "3 independent sample call(s)" in first.warnings[-1]
+    )
     assert second.passed and "cross-check agreed" in second.warnings[-1]
     # Every call is booked: the run's spend is the attempts' cost, samples included.
     assert execution.total_cost_usd == pytest.approx(first.cost_usd + second.cost_usd)

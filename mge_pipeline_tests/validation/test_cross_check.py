@@ -64,7 +64,9 @@ def _check(sandbox: PythonSandbox, code: str, *samples: str | None, atom: AtomSp
     return result, asked
 
 
-def test_the_tests_calls_are_recorded_outer_calls_only_literals_only(sandbox: PythonSandbox) -> None:
+def test_the_tests_calls_are_recorded_outer_calls_only_literals_only(
+    sandbox: PythonSandbox,
+) -> None:
     code = "def fact(n: int) -> int:\n    return 1 if n <= 1 else n * fact(n - 1)\n"
     tests = (
         "assert fact(3) == 6\nassert fact(n=4) == 24\n"
@@ -77,7 +79,9 @@ def test_the_tests_calls_are_recorded_outer_calls_only_literals_only(sandbox: Py
     assert found == [CallInput(("3",)), CallInput((), (("n", "4"),)), CallInput(("5",))]
 
 
-def test_outcomes_are_canonical_and_each_call_has_its_own_time_limit(sandbox: PythonSandbox) -> None:
+def test_outcomes_are_canonical_and_each_call_has_its_own_time_limit(
+    sandbox: PythonSandbox,
+) -> None:
     code = (
         "def f(x: int):\n"
         "    if x == 0:\n        while True:\n            pass\n"
@@ -138,13 +142,17 @@ def test_without_a_majority_the_answer_fails_and_the_feedback_names_the_input(
     three_way = GOOD.replace("    if n < 2:", "    if n == 2:\n        return None\n    if n < 2:")
     result, _ = _check(sandbox, GOOD, WRONG_AT_2, three_way)
     assert result.status is CrossCheckStatus.REJECTED
-    assert "no majority on input is_prime(2): this answer returned True, the others: " \
+    assert (
+        "no majority on input is_prime(2): this answer returned True, the others: "
         "returned False; returned None" in result.message
+    )
 
 
 def test_exceptions_on_an_input_outside_the_domain_do_not_disagree(sandbox: PythonSandbox) -> None:
     refuses = GOOD.replace("if n < 2:", "if n < 0:\n        raise ValueError(n)\n    if n < 2:")
-    fails_differently = GOOD.replace("if n < 2:", "if n < 0:\n        raise TypeError(n)\n    if n < 2:")
+    fails_differently = GOOD.replace(
+        "if n < 2:", "if n < 0:\n        raise TypeError(n)\n    if n < 2:"
+    )
     result, asked = _check(sandbox, refuses, fails_differently)
     assert result.status is CrossCheckStatus.AGREED and asked == [1]
 
@@ -166,7 +174,9 @@ def test_methods_and_untested_atoms_are_not_cross_checked(sandbox: PythonSandbox
     assert _check(sandbox, GOOD, GOOD, atom=method)[0].status is CrossCheckStatus.NOT_APPLICABLE
     untested = _atom(tests="")
     assert _check(sandbox, GOOD, GOOD, atom=untested)[0].status is CrossCheckStatus.NOT_APPLICABLE
-    no_literals = _atom(tests="assert not is_prime(len([1, 2, 3, 4]) * 1)\n" + "x = 4\nassert not is_prime(x + 0)\n")
+    no_literals = _atom(
+        tests="assert not is_prime(len([1, 2, 3, 4]) * 1)\n" + "x = 4\nassert not is_prime(x + 0)\n"
+    )
     result, asked = _check(sandbox, GOOD, GOOD, atom=no_literals)
     assert result.status is CrossCheckStatus.AGREED  # computed arguments are still literals
     assert asked == [1]

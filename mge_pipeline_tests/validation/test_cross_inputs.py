@@ -19,7 +19,15 @@ def test_neighbours_keep_the_type_and_never_repeat_the_value() -> None:
     assert value_neighbours(5) == ["6", "4", "0", "1", "2", "-1"]
     assert value_neighbours(True) == ["False"]
     assert value_neighbours("abc") == ["''", "'ab'", "'bc'", "'abcc'", "'cba'", "'ABC'"]
-    assert value_neighbours([3, 1]) == ["[]", "[3]", "[1]", "[3, 1, 1]", "[1, 3]", "[4, 1]", "[2, 1]"]
+    assert value_neighbours([3, 1]) == [
+        "[]",
+        "[3]",
+        "[1]",
+        "[3, 1, 1]",
+        "[1, 3]",
+        "[4, 1]",
+        "[2, 1]",
+    ]
     assert value_neighbours((1,)) == ["()", "(1, 1)", "(2,)", "(0,)"]
     assert value_neighbours({"a": 1}) == ["{}"]
     assert value_neighbours(None) == [] and value_neighbours([]) == []
@@ -52,7 +60,10 @@ def test_recorded_lines_are_read_as_literals_and_anything_else_is_dropped() -> N
 
 def test_results_agree_when_equal_and_any_two_exceptions_agree() -> None:
     true, false = Outcome("returned", "True", "t"), Outcome("returned", "False", "f")
-    value_error, index_error = Outcome("raised", "ValueError", "v"), Outcome("raised", "IndexError", "i")
+    value_error, index_error = (
+        Outcome("raised", "ValueError", "v"),
+        Outcome("raised", "IndexError", "i"),
+    )
     slow = Outcome("timeout", "", "s")
     assert true.agrees(Outcome("returned", "True", "t")) and not true.agrees(false)
     assert value_error.agrees(index_error) and not value_error.agrees(true)
