@@ -306,9 +306,12 @@ async def _cross_checked(
     and a warning line that says what they showed, or fails with the disagreement."""
     mutation = None
     if settings.max_mutants > 0 and evidence:
-        mutation = await run_mutants(
-            settings.sandbox, job.atom, code, job.files_for, limit=settings.max_mutants
-        )
+        try:
+            mutation = await run_mutants(
+                settings.sandbox, job.atom, code, job.files_for, limit=settings.max_mutants
+            )
+        except (MgeError, OSError) as exc:  # the sandbox failed, not the code: no signal
+            logger.warning("atom %s: mutants could not run: %s", job.atom.id, exc)
     weak = mutation is not None and bool(mutation.survivors)
     if settings.mode is CrossCheckMode.OFF or not evidence:
         return record, evidence, mutation
@@ -340,6 +343,9 @@ async def _cross_checked(
         result = await cross_check(settings.sandbox, job.atom, code, job.files_for, draw)
     except (BudgetExceededError, RunStoppedError, ProviderFatalError) as exc:
         why = f"no independent sample could be drawn: {exc}"
+        result = CrossCheckResult(CrossCheckStatus.INCONCLUSIVE, why)
+    except (MgeError, OSError) as exc:
+        why = f"the sandbox could not run the cross-check: {exc}"
         result = CrossCheckResult(CrossCheckStatus.INCONCLUSIVE, why)
     return (
         _with_samples(record, result, calls, started),

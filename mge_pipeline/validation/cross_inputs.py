@@ -21,8 +21,10 @@ from typing import Any
 
 MAX_RECORDED_CALLS = 32
 """Distinct calls of the function kept from one run of the atom's tests."""
-MAX_INPUTS = 96
+MAX_INPUTS = 128
 """Inputs run per sample: the recorded calls first, then their neighbours, round-robin."""
+MAX_DIGIT_STEPS = 6
+"""Digits of a string argument whose neighbours (one lower, one higher) are tried."""
 MAX_LITERAL_CHARS = 300
 """A recorded argument longer than this is not kept (nor a neighbour built from it)."""
 SHOWN_CHARS = 120
@@ -165,7 +167,7 @@ def _neighbour_values(value: Any) -> list[Any]:
         return [value + 1.0, value - 1.0, 0.0, -value, value / 2]
     if isinstance(value, str):
         grown = value + (value[-1] if value else "a")
-        return ["", value[:-1], value[1:], grown, value[::-1], value.upper()]
+        return ["", value[:-1], *_digit_steps(value), value[1:], grown, value[::-1], value.upper()]
     if isinstance(value, list | tuple):
         kind = type(value)
         items = list(value)
@@ -177,6 +179,19 @@ def _neighbour_values(value: Any) -> list[Any]:
     if isinstance(value, dict) and value:
         return [{}, dict(list(value.items())[:-1])]
     return []
+
+
+def _digit_steps(text: str) -> list[str]:
+    """The string with one of its first digits one lower, or one higher (``'04-31'`` →
+    ``'04-30'``): dates, versions and numbers in text have boundaries too."""
+    steps: list[str] = []
+    digits = [i for i, char in enumerate(text) if char.isdigit()][:MAX_DIGIT_STEPS]
+    for index in digits:
+        value = int(text[index])
+        for new in (value - 1, value + 1):
+            if 0 <= new <= 9:
+                steps.append(f"{text[:index]}{new}{text[index + 1 :]}")
+    return steps
 
 
 def parse_outcomes(lines: Sequence[str] | None, expected: int) -> list[Outcome] | None:

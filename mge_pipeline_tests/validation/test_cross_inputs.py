@@ -18,6 +18,10 @@ def test_neighbours_keep_the_type_and_never_repeat_the_value() -> None:
     assert value_neighbours(1) == ["2", "0", "-1"]
     assert value_neighbours(5) == ["6", "4", "0", "1", "2", "-1"]
     assert value_neighbours(True) == ["False"]
+    # A digit one lower or higher: '04-31' → '04-30', the boundary the tests skipped.
+    assert value_neighbours("04-31")[:6] == ["''", "'04-3'", "'14-31'", "'03-31'", "'05-31'",
+                                              "'04-21'"]  # fmt: skip
+    assert "'04-30'" in value_neighbours("04-31")
     assert value_neighbours("abc") == ["''", "'ab'", "'bc'", "'abcc'", "'cba'", "'ABC'"]
     assert value_neighbours([3, 1]) == [
         "[]",
