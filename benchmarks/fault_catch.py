@@ -17,7 +17,9 @@ the last column says whether mutation testing of the reference against the same 
 
 A faulty answer that passes validation then goes the way a passing answer goes in a run with
 the default ``cross_check: weak``: mutation testing of the answer against its tests
-(``validation/mutation.py``, 4 mutants); if a mutant survives, the cross-check
+(``validation/mutation.py``, 4 mutants, then the wider weakness probe of up to 24 mutants with
+integer constants one higher and one lower, ``weak_spot``); if a mutant survives, the
+cross-check
 (``validation/cross_check.py``) compares it with independent samples, drawn as the simulated
 model draws cross-check samples (``SimulatedModel.generate`` with ``sample`` = 1, 2, 3, at the
 default fault rate of 10 %, seed ``seed * 10 + fault kind index``, so samples differ between
@@ -58,7 +60,12 @@ from mge_pipeline.generation.simulated import SimulatedModel
 from mge_pipeline.planning import load_masterplan
 from mge_pipeline.validation import PythonAtomValidator, PythonSandbox
 from mge_pipeline.validation.autofix import auto_fix
-from mge_pipeline.validation.cross_check import CrossCheckMode, CrossCheckStatus, cross_check
+from mge_pipeline.validation.cross_check import (
+    CrossCheckMode,
+    CrossCheckStatus,
+    cross_check,
+    weak_spot,
+)
 from mge_pipeline.validation.mutation import run_mutants
 
 TIMEOUT_SECONDS = 1.5
@@ -184,7 +191,11 @@ async def _cross_check(
             sandbox, subject.atom, code, lambda c: files(subject, c),
             limit=DEFAULT_MAX_MUTANTS, timeout_seconds=TIMEOUT_SECONDS,
         )  # fmt: skip
-        if mutation is None or not mutation.survivors:
+        survivor = await weak_spot(
+            sandbox, subject.atom, code, lambda c: files(subject, c), mutation,
+            timeout_seconds=TIMEOUT_SECONDS,
+        )  # fmt: skip
+        if survivor is None:
             return "not weak"
     model = SimulatedModel(seed=model_seed, fault_rate=DEFAULT_FAULT_RATE, latency_seconds=0.0)
     atom = subject.atom.model_copy(update={"reference_implementation": subject.reference})

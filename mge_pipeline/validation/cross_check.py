@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mge_pipeline.domain import AtomKind, AtomSpec, Language
+from mge_pipeline.domain import AtomKind, AtomSpec, Language, MutationOutcome
 from mge_pipeline.validation.cross_inputs import (
     MAX_RECORDED_CALLS,
     CallInput,
@@ -37,9 +37,15 @@ from mge_pipeline.validation.cross_inputs import (
     parse_outcomes,
     parse_recorded,
 )
+from mge_pipeline.validation.mutation import MUTANT_TIMEOUT_SECONDS, run_mutants
 from mge_pipeline.validation.python_validator import module_name_for
 from mge_pipeline.validation.sandbox import PythonSandbox
 
+WEAKNESS_PROBE_MUTANTS = 24
+"""Mutants (integer constants both one higher and one lower) tried on a passing answer whose
+reported mutants all died, before calling its tests strong; the probe stops at the first
+survivor. Four round-robin mutants miss most weak spots a wrong answer sits in (measured:
+``benchmarks/README.md``, fault_catch)."""
 PER_CALL_SECONDS = 0.5
 """Each input's call is interrupted after this long (it counts as "timed out")."""
 MAX_DRAWS = 3
@@ -55,8 +61,8 @@ class CrossCheckMode(StrEnum):
     """Which validated atoms are cross-checked (run config ``cross_check``)."""
 
     WEAK = "weak"
-    """Those whose tests let a mutant of the answer survive (the default): the tests are weak
-    there, and an extra call is worth it."""
+    """Those whose tests let a mutant of the answer survive (the default; the reported mutants,
+    then a wider probe, ``weak_spot``): the tests are weak there, and an extra call is worth it."""
     ALL = "all"
     """Every function atom with tests: one extra call (at least) per validated atom."""
     OFF = "off"
@@ -203,6 +209,26 @@ for _mge_args, _mge_kwargs in _mge_json.loads({wired!r}):
     _mge_key = _mge_hashlib.sha256(_mge_text.encode("utf-8", "replace")).hexdigest()[:16]
     {_OUTCOMES}.append(_mge_kind + "\\t" + _mge_key + "\\t" + _mge_text[:200])
 """
+
+
+async def weak_spot(
+    sandbox: PythonSandbox,
+    atom: AtomSpec,
+    code: str,
+    files_for: FilesFor,
+    mutation: MutationOutcome | None,
+    *,
+    timeout_seconds: float = MUTANT_TIMEOUT_SECONDS,
+) -> str | None:
+    """A mutant of ``code`` its tests let through, or None: the reported mutants' first
+    survivor, else the first survivor of a wider probe (``WEAKNESS_PROBE_MUTANTS``)."""
+    if mutation is not None and mutation.survivors:
+        return mutation.survivors[0]
+    probe = await run_mutants(
+        sandbox, atom, code, files_for, limit=WEAKNESS_PROBE_MUTANTS,
+        timeout_seconds=timeout_seconds, both_ways=True, first_survivor=True,
+    )  # fmt: skip
+    return probe.survivors[0] if probe is not None and probe.survivors else None
 
 
 async def record_calls(
