@@ -14,8 +14,10 @@ from mge_pipeline.validation.cross_check import (
     cross_check,
     record_calls,
     run_inputs,
+    weak_spot,
 )
 from mge_pipeline.validation.cross_inputs import CallInput
+from mge_pipeline.validation.mutation import run_mutants
 from mge_pipeline_tests.factories import make_atom
 
 GOOD = (
@@ -180,3 +182,16 @@ def test_methods_and_untested_atoms_are_not_cross_checked(sandbox: PythonSandbox
     result, asked = _check(sandbox, GOOD, GOOD, atom=no_literals)
     assert result.status is CrossCheckStatus.AGREED  # computed arguments are still literals
     assert asked == [1]
+
+
+def test_the_weakness_probe_finds_the_spot_four_mutants_miss(sandbox: PythonSandbox) -> None:
+    """``n < 3`` passes tests that never try 2 or 3, and its four reported mutants all die;
+    the wider probe finds a constant of that line the tests do not pin down."""
+    tests = "assert is_prime(5)\nassert not is_prime(1)\nassert not is_prime(4)\n"
+    atom = _atom(tests=tests)
+    reported = asyncio.run(run_mutants(sandbox, atom, WRONG_AT_2, _files))
+    assert reported is not None and reported.survivors == []
+    spot = asyncio.run(weak_spot(sandbox, atom, WRONG_AT_2, _files, reported))
+    assert spot is not None and spot.startswith("off-by-one constant `3` → ") and "(line 2)" in spot
+    strong = _atom(tests=tests + "assert is_prime(2)\nassert is_prime(3)\nassert not is_prime(0)\n")
+    assert asyncio.run(weak_spot(sandbox, strong, GOOD, _files, None)) is None
