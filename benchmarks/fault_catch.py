@@ -63,6 +63,7 @@ from mge_pipeline.validation.autofix import auto_fix
 from mge_pipeline.validation.cross_check import (
     CrossCheckMode,
     CrossCheckStatus,
+    applicable,
     cross_check,
     weak_spot,
 )
@@ -186,6 +187,8 @@ async def _cross_check(
     """What a run with ``cross_check: <mode>`` does with a passing answer: mutants first, then
     (for a surviving one, or always in ``all`` mode) independent samples of the simulated model."""
     sandbox = validator.sandbox
+    if not applicable(subject.atom, code):
+        return CrossCheckStatus.NOT_APPLICABLE.value
     if mode is CrossCheckMode.WEAK:
         mutation = await run_mutants(
             sandbox, subject.atom, code, lambda c: files(subject, c),

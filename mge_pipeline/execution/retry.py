@@ -75,7 +75,9 @@ from mge_pipeline.validation.cross_check import (
     CrossCheckMode,
     CrossCheckResult,
     CrossCheckStatus,
+    applicable,
     cross_check,
+    weak_spot,
 )
 from mge_pipeline.validation.dispatch import AtomValidator
 from mge_pipeline.validation.mutation import run_mutants
@@ -312,11 +314,18 @@ async def _cross_checked(
             )
         except (MgeError, OSError) as exc:  # the sandbox failed, not the code: no signal
             logger.warning("atom %s: mutants could not run: %s", job.atom.id, exc)
-    weak = mutation is not None and bool(mutation.survivors)
-    if settings.mode is CrossCheckMode.OFF or not evidence:
+    if settings.mode is CrossCheckMode.OFF or not evidence or not applicable(job.atom, code):
         return record, evidence, mutation
-    if settings.mode is CrossCheckMode.WEAK and not weak:
-        return record, evidence, mutation
+    reason = "every tested function atom is cross-checked"
+    if settings.mode is CrossCheckMode.WEAK:
+        try:
+            survivor = await weak_spot(settings.sandbox, job.atom, code, job.files_for, mutation)
+        except (MgeError, OSError) as exc:
+            logger.warning("atom %s: the weakness probe could not run: %s", job.atom.id, exc)
+            survivor = None
+        if survivor is None:
+            return record, evidence, mutation
+        reason = f"its tests let a mutant survive: {survivor}"
     calls: list[_Call] = []
 
     async def draw(sample: int) -> str | None:
@@ -348,7 +357,7 @@ async def _cross_checked(
         why = f"the sandbox could not run the cross-check: {exc}"
         result = CrossCheckResult(CrossCheckStatus.INCONCLUSIVE, why)
     return (
-        _with_samples(record, result, calls, started),
+        _with_samples(record, result, calls, started, reason),
         _evidence_after(result, evidence),
         mutation,
     )
@@ -365,7 +374,11 @@ def _evidence_after(
 
 
 def _with_samples(
-    record: AttemptRecord, result: CrossCheckResult, calls: Sequence[_Call], started: float
+    record: AttemptRecord,
+    result: CrossCheckResult,
+    calls: Sequence[_Call],
+    started: float,
+    reason: str,
 ) -> AttemptRecord:
     """The attempt's record with its cross-check: cost, tokens and API retries of the sample
     calls added (the ledger booked each call on its own), a warning line, and for a rejected
@@ -374,7 +387,7 @@ def _with_samples(
     cost = sum(c.cost_usd for c in calls)
     note = (
         f"cross-check {result.status.value}: {result.message}; "
-        f"{len(calls)} independent sample call(s), ${cost:.4f}"
+        f"{len(calls)} independent sample call(s), ${cost:.4f} (checked because {reason})"
     )
     update: dict[str, object] = {
         "cost_usd": record.cost_usd + cost,
