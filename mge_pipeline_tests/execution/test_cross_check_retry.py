@@ -12,6 +12,8 @@ from mge_pipeline.domain import AtomResult, AtomStatus, EvidenceKind
 from mge_pipeline.execution import AtomJob, InMemoryCostGuard, run_atom
 from mge_pipeline.execution.retry import CrossCheckSettings
 from mge_pipeline.generation import GenerationRequest, GenerationResponse, price_for
+from mge_pipeline.generation.anthropic_provider import message_params
+from mge_pipeline.generation.batch import request_fingerprint
 from mge_pipeline.generation.simulated import SimulatedModel
 from mge_pipeline.validation import PythonAtomValidator, PythonSandbox
 from mge_pipeline.validation.cross_check import CrossCheckMode
@@ -94,6 +96,21 @@ def test_a_wrong_result_the_tests_miss_is_caught_and_the_retry_delivers_the_righ
     assert guard.reserved_usd == pytest.approx(0.0)
     assert result.mutation is not None and result.mutation.survivors  # why it was checked
     assert "cross-check agreed" in second.warnings[-1]
+
+
+def test_a_sample_is_a_distinct_request_so_a_batch_never_answers_it_with_the_answer(
+    sandbox: PythonSandbox,
+) -> None:
+    """Message Batches merge requests with equal params: a sample must differ from the answer
+    it checks (first attempts carry no feedback, so the prompts would otherwise be equal)."""
+    provider = Scripted([GOOD, GOOD])
+    _run(provider, sandbox, CrossCheckMode.ALL)
+    answer, sample = provider.requests
+    fingerprints = {
+        request_fingerprint(message_params("claude-sonnet-4-5", r)) for r in (answer, sample)
+    }
+    assert len(fingerprints) == 2 and sample.sample == 1
+    assert sample.prompt.startswith(answer.prompt) and sample.temperature == answer.temperature
 
 
 def test_a_correct_answer_whose_sample_is_faulty_is_kept_by_majority(
