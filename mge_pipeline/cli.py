@@ -208,6 +208,13 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         help="generate every atom: serve nothing validated earlier from the store",
     )
     run.add_argument(
+        "--cross-check",
+        choices=["weak", "all", "off"],
+        default="weak",
+        help="compare validated function atoms with an independent sample of the model before "
+        "they settle: those whose tests let a mutant survive (default), all, or none",
+    )
+    run.add_argument(
         "--batch",
         action="store_true",
         help="submit each round of calls as one Message Batch (half price, answers within 24 h)",
@@ -550,6 +557,7 @@ def _execute(
         tokens_per_minute=args.tpm,
         resume_execution=getattr(args, "resume", ""),
         use_cache=not args.fresh,
+        cross_check=getattr(args, "cross_check", "weak"),
         schedule=[_step_config(text) for text in args.schedule or []],
         submission="batch" if args.batch else "realtime",
         batch_poll_seconds=args.batch_poll,

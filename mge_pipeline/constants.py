@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 ENV_DATABASE_URL = "MGE_DATABASE_URL"
 ENV_HOME = "MGE_HOME"
 ENV_PROVIDER = "MGE_PROVIDER"
@@ -24,6 +26,9 @@ DEFAULT_VALIDATION_MEMORY_MB = 512
 DEFAULT_MAX_TOKENS = 2048
 DEFAULT_MAX_MUTANTS = 4
 """Mutants of each validated atom run against its tests; 0 switches mutation testing off."""
+DEFAULT_CROSS_CHECK: Final = "weak"
+"""Cross-check validated atoms against an independent sample: weak (tests let a mutant
+survive), all, or off (``validation/cross_check.py``)."""
 DEFAULT_REPAIR_ROUNDS = 1
 """Rounds of regenerating the atoms suspected when the plan's tests fail; 0: none."""
 DEFAULT_WAVE_STOP_THRESHOLD = 0.5

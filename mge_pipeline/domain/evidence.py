@@ -3,7 +3,8 @@
 "Validated" only says the checks passed; an atom without tests passes them by defining its name
 and importing cleanly. Precision that means correct counts only atoms whose behaviour was checked:
 by its own tests, its doctests, characterization tests recorded from the original code, or the
-plan's test command with the atom's code exercised. Each kind is told apart by the name of the
+plan's test command with the atom's code exercised; a weakly tested atom may add agreement with
+an independent sample (``cross_check``). Each kind is told apart by the name of the
 test function that carries it (the atomizer writes doctests and characterization tests under
 fixed prefixes), so the sandbox only reports which test functions ran.
 """
@@ -23,6 +24,11 @@ class EvidenceKind(StrEnum):
     DOCTESTS = "doctests"
     CHARACTERIZATION = "characterization"
     TEST_COMMAND = "test_command"
+    CROSS_CHECK = "cross_check"
+    """The answer's outcomes agreed with an independent sample of the same model (or with the
+    majority of two) on the tests' calls and their neighbours (``validation/cross_check.py``).
+    Weaker than tests: two samples of one model can share a mistake. Given only to an atom
+    that also passed its own tests, whose weakness (a surviving mutant) asked for it."""
 
 
 DOCTEST_PREFIX = "test_doctests_of_"

@@ -84,6 +84,11 @@ class ValidationVerdict(_Record):
 
 
 class AttemptRecord(_Record):
+    """One generation attempt. When its answer was cross-checked (``validation/cross_check.py``),
+    the independent samples' calls are part of it: their cost, tokens and API retries are
+    added to the attempt's, and a warning line says what they showed. They never count as
+    attempts of their own."""
+
     atom_id: str
     attempt_number: int = Field(ge=1)
     temperature: float | None = Field(

@@ -7,6 +7,12 @@ the previous validation errors in the prompt; there are at most
 a transport error, 408, 409, 429 or 5xx (or when ``x-should-retry`` says so), with exponential
 backoff (1 s, 2 s, 4 s plus jitter) or exactly the server's ``retry-after``; it does not consume
 a generation attempt. Every such retry is logged with its reason.
+
+A passing answer of a weakly tested atom is cross-checked before it counts
+(``validation/cross_check.py``): independent samples of the same atom are drawn, paid and
+booked like any call, and folded into the attempt's record (its cost and tokens include them,
+a warning line says what they showed); they are never attempts of their own. An answer the
+majority of samples disagrees with fails its attempt with that disagreement as feedback.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from mge_pipeline.domain import (
     AtomResult,
@@ -26,9 +32,11 @@ from mge_pipeline.domain import (
     AttemptRecord,
     ErrorCategory,
     EvidenceKind,
+    MutationOutcome,
     ValidationIssue,
     ValidationVerdict,
 )
+from mge_pipeline.domain.evidence import normalize_evidence
 from mge_pipeline.domain.records import Reservation
 from mge_pipeline.exceptions import (
     BudgetExceededError,
@@ -63,7 +71,17 @@ from mge_pipeline.generation.schedule import (
     default_schedule,
 )
 from mge_pipeline.validation.autofix import auto_fix
+from mge_pipeline.validation.cross_check import (
+    CrossCheckMode,
+    CrossCheckResult,
+    CrossCheckStatus,
+    applicable,
+    cross_check,
+    weak_spot,
+)
 from mge_pipeline.validation.dispatch import AtomValidator
+from mge_pipeline.validation.mutation import run_mutants
+from mge_pipeline.validation.sandbox import PythonSandbox
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +140,18 @@ AttemptCallback = Callable[[AttemptRecord], Awaitable[None]]
 FilesForCode = Callable[[str], dict[str, str]]
 
 
+@dataclass(frozen=True)
+class CrossCheckSettings:
+    """How a passing answer is cross-checked before it counts (``None`` on the job: never)."""
+
+    sandbox: PythonSandbox
+    mode: CrossCheckMode = CrossCheckMode.WEAK
+    max_mutants: int = 4
+    """Mutants run on the passing answer first: in ``weak`` mode a survivor is what asks for
+    the cross-check; the outcome is the atom's mutation result (not run again after it
+    settles). 0: no mutation, so ``weak`` checks nothing."""
+
+
 @dataclass
 class AtomJob:
     """Everything one atom's loop needs; the op builds it, tests build it by hand."""
@@ -149,6 +179,7 @@ class AtomJob:
     plan_feedback: str | None = None
     """Set when the plan's tests failed on the assembled code and this atom is suspected: the
     failing output is the first attempt's feedback (``execution/repair.py``)."""
+    cross_check: CrossCheckSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +211,9 @@ async def run_atom(job: AtomJob) -> AtomResult:
     cut_offs = sum(a.errors == [CUT_OFF_MESSAGE] for a in attempts)
     for number in range(len(attempts) + 1, job.policy.max_attempts + 1):
         try:
-            record, code, refusal, evidence = await _attempt(job, number, feedback, rng, cut_offs)
+            record, code, refusal, evidence, mutation = await _attempt(
+                job, number, feedback, rng, cut_offs
+            )
         except BudgetExceededError as exc:
             return _final(job.atom, attempts, AtomStatus.SKIPPED, str(exc))
         except ProviderFatalError as exc:
@@ -197,6 +230,7 @@ async def run_atom(job: AtomJob) -> AtomResult:
                 code=code,
                 attempts=attempts,
                 evidence=evidence,
+                mutation=mutation,
             )
         if refusal:
             return _final(job.atom, attempts, AtomStatus.FAILED, refusal)
@@ -216,7 +250,7 @@ async def _attempt(
     feedback: Sequence[ValidationIssue],
     rng: random.Random,
     cut_offs: int,
-) -> tuple[AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...]]:
+) -> tuple[AttemptRecord, str | None, str | None, tuple[EvidenceKind, ...], MutationOutcome | None]:
     started = time.perf_counter()
     step = job.policy.step(number, job.provider.model)
     model = step.model or job.provider.model
@@ -241,8 +275,13 @@ async def _attempt(
         effort=step.effort,
     )
     call = await _call_with_api_retries(job, request, rng)
+    mutation = None
     try:
         record, code, refusal, evidence = await _judge(job, call, request, started)
+        if record.passed and code is not None and job.cross_check is not None:
+            record, evidence, mutation = await _cross_checked(
+                job, job.cross_check, request, record, code, evidence, rng, started
+            )
     except BaseException:
         if call.reservation is not None:  # never leave budget held by an attempt that died
             await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd)
@@ -251,7 +290,122 @@ async def _attempt(
         await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd, attempt=record)
     elif job.on_attempt is not None:
         await job.on_attempt(record)
-    return record, code, refusal, evidence
+    return record, code, refusal, evidence, mutation
+
+
+async def _cross_checked(
+    job: AtomJob,
+    settings: CrossCheckSettings,
+    request: GenerationRequest,
+    record: AttemptRecord,
+    code: str,
+    evidence: tuple[EvidenceKind, ...],
+    rng: random.Random,
+    started: float,
+) -> tuple[AttemptRecord, tuple[EvidenceKind, ...], MutationOutcome | None]:
+    """Mutants first (do the tests pin the answer down?), then, for a weakly tested answer (or
+    every one in ``all`` mode), the cross-check; the record gains the samples' cost and tokens
+    and a warning line that says what they showed, or fails with the disagreement."""
+    mutation = None
+    if settings.max_mutants > 0 and evidence:
+        try:
+            mutation = await run_mutants(
+                settings.sandbox, job.atom, code, job.files_for, limit=settings.max_mutants
+            )
+        except (MgeError, OSError) as exc:  # the sandbox failed, not the code: no signal
+            logger.warning("atom %s: mutants could not run: %s", job.atom.id, exc)
+    if settings.mode is CrossCheckMode.OFF or not evidence or not applicable(job.atom, code):
+        return record, evidence, mutation
+    reason = "every tested function atom is cross-checked"
+    if settings.mode is CrossCheckMode.WEAK:
+        try:
+            survivor = await weak_spot(settings.sandbox, job.atom, code, job.files_for, mutation)
+        except (MgeError, OSError) as exc:
+            logger.warning("atom %s: the weakness probe could not run: %s", job.atom.id, exc)
+            survivor = None
+        if survivor is None:
+            return record, evidence, mutation
+        reason = f"its tests let a mutant survive: {survivor}"
+    calls: list[_Call] = []
+
+    async def draw(sample: int) -> str | None:
+        """The sample-th independent answer: the same prompt without validation feedback, its
+        own draw; its code if it passes the atom's own validation."""
+        prompt = build_prompt(
+            job.atom,
+            dependencies=job.dependencies,
+            dependency_token_budget=job.dependency_token_budget,
+            reviewer_feedback=job.reviewer_feedback,
+        )
+        note = f"(Independent implementation {sample}: write it as if no other answer existed.)"
+        asked = replace(request, prompt=f"{prompt}\n\n{note}", sample=sample)
+        call = await _call_with_api_retries(job, asked, rng)
+        if call.reservation is not None:
+            await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd)
+        calls.append(call)
+        if call.response is None:
+            return None
+        sample_code, verdict, _ = await _check_answer(job, call.response)
+        return sample_code if verdict.passed else None
+
+    try:
+        result = await cross_check(settings.sandbox, job.atom, code, job.files_for, draw)
+    except (BudgetExceededError, RunStoppedError, ProviderFatalError) as exc:
+        why = f"no independent sample could be drawn: {exc}"
+        result = CrossCheckResult(CrossCheckStatus.INCONCLUSIVE, why)
+    except (MgeError, OSError) as exc:
+        why = f"the sandbox could not run the cross-check: {exc}"
+        result = CrossCheckResult(CrossCheckStatus.INCONCLUSIVE, why)
+    return (
+        _with_samples(record, result, calls, started, reason),
+        _evidence_after(result, evidence),
+        mutation,
+    )
+
+
+def _evidence_after(
+    result: CrossCheckResult, evidence: tuple[EvidenceKind, ...]
+) -> tuple[EvidenceKind, ...]:
+    if result.status is CrossCheckStatus.REJECTED:
+        return ()
+    if result.status is CrossCheckStatus.AGREED:
+        return normalize_evidence([*evidence, EvidenceKind.CROSS_CHECK])
+    return evidence
+
+
+def _with_samples(
+    record: AttemptRecord,
+    result: CrossCheckResult,
+    calls: Sequence[_Call],
+    started: float,
+    reason: str,
+) -> AttemptRecord:
+    """The attempt's record with its cross-check: cost, tokens and API retries of the sample
+    calls added (the ledger booked each call on its own), a warning line, and for a rejected
+    answer the failure with the disagreement as the next attempt's feedback."""
+    responses = [c.response for c in calls if c.response is not None]
+    cost = sum(c.cost_usd for c in calls)
+    note = (
+        f"cross-check {result.status.value}: {result.message}; "
+        f"{len(calls)} independent sample call(s), ${cost:.4f} (checked because {reason})"
+    )
+    update: dict[str, object] = {
+        "cost_usd": record.cost_usd + cost,
+        "cost_without_cache_usd": record.cost_without_cache_usd
+        + sum(c.cost_without_cache_usd for c in calls),
+        "prompt_tokens": record.prompt_tokens + sum(r.input_tokens for r in responses),
+        "response_tokens": record.response_tokens + sum(r.output_tokens for r in responses),
+        "cache_read_tokens": record.cache_read_tokens + sum(r.cache_read_tokens for r in responses),
+        "cache_write_tokens": record.cache_write_tokens
+        + sum(r.cache_write_tokens + r.cache_write_1h_tokens for r in responses),
+        "api_retries": record.api_retries + sum(c.api_retries for c in calls),
+        "duration_seconds": time.perf_counter() - started,
+        "warnings": [*record.warnings, note],
+    }
+    if result.status is CrossCheckStatus.REJECTED:
+        update |= {"passed": False, "error_category": ErrorCategory.LOGIC,
+                   "errors": [result.message]}  # fmt: skip
+    return record.model_copy(update=update)
 
 
 async def _judge(

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from mge_pipeline.execution.retry import RetryPolicy
 from mge_pipeline.generation.pricing import ModelPrice, PriceBook
+from mge_pipeline.validation.cross_check import CrossCheckMode
 
 
 class Scheduling(StrEnum):
@@ -40,11 +41,14 @@ class RunSettings:
     max_concurrent: int = 100
     """LLM calls in flight; held by the call gate, so atoms waiting on dependencies hold none."""
     use_cache: bool = True
+    """Serve atoms whose exact spec validated before from the store; off: generate everything."""
     max_mutants: int = 4
+    """Mutants of each validated atom with tests run against its tests; 0: none."""
     repair_rounds: int = 1
     """Rounds of regenerating atoms suspected by failing plan tests (``execution/repair.py``)."""
-    """Mutants of each validated atom with tests run against its tests; 0: none."""
-    """Serve atoms whose exact spec validated before from the store; off: generate everything."""
+    cross_check: CrossCheckMode = CrossCheckMode.WEAK
+    """Which validated atoms are compared with an independent sample before they settle
+    (``validation/cross_check.py``); ``weak`` needs mutation (``max_mutants`` > 0)."""
 
     submission: str = "realtime"
     """``batch``: calls go out as Message Batches (``generation/batch.py``), at half price."""

@@ -28,7 +28,7 @@ from mge_pipeline.execution.board import Settled, SettlementBoard
 from mge_pipeline.execution.budget import PatientCostGuard
 from mge_pipeline.execution.lifecycle import CancelProbe, RunWatch, watch_run
 from mge_pipeline.execution.plan_bundle import PlanBundle
-from mge_pipeline.execution.retry import AtomJob
+from mge_pipeline.execution.retry import AtomJob, CrossCheckSettings
 from mge_pipeline.execution.retry import run_atom as run_retry_loop
 from mge_pipeline.execution.root_cause import root_cause_atoms
 from mge_pipeline.execution.run_context import RunContext, Scheduling
@@ -45,6 +45,7 @@ from mge_pipeline.generation.rate_limit import CallGate
 from mge_pipeline.store import AsyncStore, MgeStore
 from mge_pipeline.store.review_repository import ReviewRepository
 from mge_pipeline.validation import PythonSandbox
+from mge_pipeline.validation.cross_check import CrossCheckMode
 from mge_pipeline.validation.dispatch import AtomValidator, LanguageDispatchValidator
 from mge_pipeline.validation.mutation import run_mutants
 
@@ -363,6 +364,12 @@ async def _generate(
         else services.prior_attempts.get(atom_id, []),
         reviewer_feedback=services.review_feedback.get(atom_id),
         plan_feedback=plan_feedback,
+        cross_check=None
+        if settings.cross_check is CrossCheckMode.OFF
+        or (settings.cross_check is CrossCheckMode.WEAK and settings.max_mutants == 0)
+        else CrossCheckSettings(
+            services.sandbox, mode=settings.cross_check, max_mutants=settings.max_mutants
+        ),
     )
     return await run_retry_loop(job)
 
@@ -380,8 +387,11 @@ async def _root_causes(services: RunServices, rows: list[AtomResultRecord]) -> l
 async def _with_mutation(services: RunServices, result: AtomResult) -> AtomResult:
     """A validated atom whose tests ran gets its tests tried on a few mutants of its code.
 
-    Run after the atom is settled, so its dependents never wait for its mutants."""
+    Run after the atom is settled, so its dependents never wait for its mutants — unless the
+    retry loop already ran them to decide on a cross-check (then the result carries them)."""
     if result.status is not AtomStatus.SUCCEEDED or not result.evidence or result.code is None:
+        return result
+    if result.mutation is not None:
         return result
     bundle = services.bundle
     atom_id = result.atom_id

@@ -25,6 +25,10 @@ class GenerationRequest:
     """The model to ask; ``None`` is the provider's own (``LLMProvider.model``)."""
     effort: str | None = None
     """``output_config.effort``; ``None`` sends none (the model's default)."""
+    sample: int = 0
+    """0: the attempt's answer. k ≥ 1: the k-th independent sample drawn to cross-check that
+    answer (``validation/cross_check.py``); its prompt says so, so it is a distinct request
+    (a batch never answers it with the answer's result) and a distinct draw."""
 
     @property
     def system(self) -> str:

@@ -48,7 +48,7 @@ class SimulatedModel:
     """Bills the cacheable prompt prefix the way the API does, so offline costs show caching."""
 
     async def generate(self, request: GenerationRequest) -> GenerationResponse:
-        latency = self.latency_for(request.atom.id, request.attempt_number)
+        latency = self.latency_for(request.atom.id, request.attempt_number, request.sample)
         if latency > 0:
             await asyncio.sleep(latency)
         blocks = [(b.text, "5m" if b.cache else None) for b in request.system_blocks]
@@ -57,7 +57,8 @@ class SimulatedModel:
         if not reference:
             message = NO_REFERENCE_MESSAGE.format(atom_id=request.atom.id)
             return self._response(message, bill, refusal=message, model=self.played(request))
-        rng = random.Random(f"{self.seed}:{request.atom.id}:{request.attempt_number}")
+        rng = random.Random(_stream(self.seed, request.atom.id, request.attempt_number,
+                                    request.sample))  # fmt: skip
         code = reference
         if rng.random() < self.fault_rate:
             kind = rng.choice(list(FaultKind))
@@ -76,16 +77,17 @@ class SimulatedModel:
             return self.model
         return f"simulated-{request.model}"
 
-    def latency_for(self, atom_id: str, attempt_number: int) -> float:
+    def latency_for(self, atom_id: str, attempt_number: int, sample: int = 0) -> float:
         """Seconds the given call takes; deterministic, so a benchmark can compute its bound."""
         if self.latency_sigma <= 0:
             return self.latency_seconds
-        rng = random.Random(f"{self.seed}:{atom_id}:{attempt_number}:latency")
+        stream = _stream(self.seed, atom_id, attempt_number, sample)
+        rng = random.Random(f"{stream}:latency")
         return self.latency_seconds * math.exp(self.latency_sigma * rng.gauss(0.0, 1.0))
 
-    def choose_fault(self, atom_id: str, attempt_number: int) -> FaultKind | None:
-        """The fault the given attempt will carry, for tests and reports; None for clean answers."""
-        rng = random.Random(f"{self.seed}:{atom_id}:{attempt_number}")
+    def choose_fault(self, atom_id: str, attempt_number: int, sample: int = 0) -> FaultKind | None:
+        """The fault the given call will carry, for tests and reports; None for clean answers."""
+        rng = random.Random(_stream(self.seed, atom_id, attempt_number, sample))
         return rng.choice(list(FaultKind)) if rng.random() < self.fault_rate else None
 
     def _response(
@@ -112,3 +114,11 @@ class SimulatedModel:
             cache_write_tokens=bill.cache_write_tokens,
             refusal=refusal,
         )
+
+
+def _stream(seed: int, atom_id: str, attempt_number: int, sample: int) -> str:
+    """The seed of one call's draw. A cross-check sample (``sample`` ≥ 1) draws from its own
+    stream, so it is independent of the answer it checks (same atom, same attempt) and of the
+    other samples, and reproducible; answers keep the stream they always had."""
+    base = f"{seed}:{atom_id}:{attempt_number}"
+    return base if sample == 0 else f"{base}:cross-check-{sample}"

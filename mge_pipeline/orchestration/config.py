@@ -17,6 +17,7 @@ from mge_pipeline.execution import RetryPolicy
 from mge_pipeline.execution.run_context import RunContext, RunSettings, Scheduling
 from mge_pipeline.generation.pricing import ModelPrice
 from mge_pipeline.generation.schedule import AttemptSchedule, AttemptStep, Effort
+from mge_pipeline.validation.cross_check import CrossCheckMode
 
 
 class AttemptStepConfig(dg.Config):
@@ -118,6 +119,14 @@ class MasterplanRunConfig(dg.Config):
         "comparisons, off-by-one constants, swapped operators, removed statements); survivors "
         "are reported and lower confidence. 0 switches mutation testing off.",
     )
+    cross_check: Literal["weak", "all", "off"] = Field(
+        default=c.DEFAULT_CROSS_CHECK,
+        description="Compare a validated function atom with an independent sample of the model "
+        "on its tests' calls and their neighbours before it settles; a disagreement brings a "
+        "third sample, and an answer the majority disagrees with fails its attempt. weak: atoms "
+        "whose tests let a mutant survive (needs max_mutants > 0); all: every tested function "
+        "atom; off: none. Each sample is a paid call, within the budget.",
+    )
     repair_rounds: int = Field(
         default=c.DEFAULT_REPAIR_ROUNDS,
         ge=0,
@@ -218,6 +227,7 @@ def settings_from_config(config: MasterplanRunConfig, output_dir: str) -> RunSet
         wave_stop_threshold=config.wave_stop_threshold,
         max_mutants=config.max_mutants,
         repair_rounds=config.repair_rounds,
+        cross_check=CrossCheckMode(config.cross_check),
         output_dir=output_dir,
         prompt_caching=config.prompt_caching,
         dependency_token_budget=config.dependency_token_budget,

@@ -230,7 +230,14 @@ def _tests(request: dict[str, Any], workdir: str) -> dict[str, Any]:
     except BaseException as exc:
         return _failure("tests", exc, tests)
     # The names say which behavioural evidence passed (own tests, doctests, characterization).
-    return {"ok": True, "tests_run": len(functions), "test_names": [n for n, _ in functions]}
+    verdict = {"ok": True, "tests_run": len(functions), "test_names": [n for n, _ in functions]}
+    collect = request.get("collect")
+    if collect:
+        # A probe (``cross_check.py``) leaves what it saw in a list of strings under this name;
+        # only strings travel back, so nothing the code made can run or lie about its type.
+        found = namespace.get(collect)
+        verdict["collected"] = [str(v) for v in found] if isinstance(found, list) else None
+    return verdict
 
 
 def _pytest(workdir: str) -> dict[str, Any]:

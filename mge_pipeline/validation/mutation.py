@@ -58,14 +58,19 @@ class Mutant:
     code: str
 
 
-def mutants(code: str, limit: int = DEFAULT_MAX_MUTANTS) -> list[Mutant]:
+def mutants(
+    code: str, limit: int = DEFAULT_MAX_MUTANTS, *, both_ways: bool = False
+) -> list[Mutant]:
     """Up to ``limit`` distinct mutants, taking each operator in turn so that a few mutants
-    still cover comparisons, constants, operators and statements."""
+    still cover comparisons, constants, operators and statements. ``both_ways`` adds integer
+    constants one *lower* as a fifth operator: an answer with ``n < 3`` where ``n < 2`` was
+    meant is told apart from its fix only by that mutant (the cross-check's weakness probe)."""
     try:
         tree = ast.parse(code)
     except SyntaxError:
         return []
-    pools = [list(operator(tree)) for operator in _OPERATORS]
+    operators = (*_OPERATORS, _off_by_minus_one) if both_ways else _OPERATORS
+    pools = [list(operator(tree)) for operator in operators]
     chosen: list[Mutant] = []
     seen = {ast.dump(tree)}
     while len(chosen) < limit and any(pools):
@@ -129,6 +134,18 @@ def _off_by_one(tree: ast.Module) -> Iterator[tuple[str, Mutant]]:
     return _mutate(tree, match, change)
 
 
+def _off_by_minus_one(tree: ast.Module) -> Iterator[tuple[str, Mutant]]:
+    def match(node: ast.AST) -> bool:
+        return isinstance(node, ast.Constant) and type(node.value) is int
+
+    def change(node: ast.AST) -> str:
+        assert isinstance(node, ast.Constant) and isinstance(node.value, int)
+        node.value -= 1
+        return f"off-by-one constant `{node.value + 1}` → `{node.value}`"
+
+    return _mutate(tree, match, change)
+
+
 def _swapped_operators(tree: ast.Module) -> Iterator[tuple[str, Mutant]]:
     def match(node: ast.AST) -> bool:
         return isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in _OPERATOR_SWAPS
@@ -176,16 +193,22 @@ async def run_mutants(
     *,
     limit: int = DEFAULT_MAX_MUTANTS,
     timeout_seconds: float = MUTANT_TIMEOUT_SECONDS,
+    both_ways: bool = False,
+    first_survivor: bool = False,
 ) -> MutationOutcome | None:
     """Run the atom's tests against its mutants in the sandbox; None when not applicable (not
-    Python, no tests, mutation off, or nothing to mutate)."""
+    Python, no tests, mutation off, or nothing to mutate). ``first_survivor`` stops at the
+    first mutant that survives (enough to call the tests weak); ``tested`` then counts the
+    mutants run."""
     if limit <= 0 or atom.language is not Language.PYTHON or not atom.tests.strip():
         return None
-    found = mutants(code, limit)
+    found = mutants(code, limit, both_ways=both_ways)
     if not found:
         return None
     survivors: list[str] = []
-    for mutant in found:
+    for index, mutant in enumerate(found):
+        if first_survivor and survivors:
+            return MutationOutcome(tested=index, survivors=survivors)
         outcome = await sandbox.run_tests(
             files_for(mutant.code),
             module_name_for(atom.file_path),

@@ -133,9 +133,19 @@ class PythonSandbox:
         *,
         timeout_seconds: float | None = None,
         memory_mb: int | None = None,
+        collect: str | None = None,
     ) -> SandboxOutcome:
-        """Import ``module`` from ``files`` and run ``tests`` in its namespace."""
-        request = {"kind": "tests", "files": files, "module": module, "tests": tests}
+        """Import ``module`` from ``files`` and run ``tests`` in its namespace. With
+        ``collect``, the verdict's ``collected`` is the list of strings the tests left under
+        that name (a probe's findings), or None."""
+        request: dict[str, Any] = {
+            "kind": "tests",
+            "files": files,
+            "module": module,
+            "tests": tests,
+        }
+        if collect:
+            request["collect"] = collect
         return await self._check(
             request, timeout_seconds or self.timeout_seconds, memory_mb or self.memory_mb
         )

@@ -64,3 +64,24 @@ def test_mutation_is_skipped_without_tests_or_when_switched_off() -> None:
     files = lambda code: {"pkg/core.py": code}  # noqa: E731
     assert asyncio.run(run_mutants(sandbox, untested, CODE, files)) is None
     assert asyncio.run(run_mutants(sandbox, tested, CODE, files, limit=0)) is None
+
+
+def test_both_ways_adds_constants_one_lower_and_the_first_survivor_ends_the_run() -> None:
+    lower = [
+        m.description for m in mutants(CODE, 20, both_ways=True) if "`0` → `-1`" in m.description
+    ]
+    assert sorted(lower) == [
+        "off-by-one constant `0` → `-1` (line 3)",
+        "off-by-one constant `0` → `-1` (line 5)",
+    ]
+    assert not any("→ `-1`" in m.description for m in mutants(CODE, 20))
+    weak = make_atom(id="net", signature="def net(entries: list[int]) -> int:",
+                     tests="assert net([5, -3]) == 5\n")  # fmt: skip
+    sandbox = PythonSandbox(timeout_seconds=5.0)
+    files = lambda code: {weak.file_path: code}  # noqa: E731
+    every = asyncio.run(run_mutants(sandbox, weak, CODE, files, limit=20, both_ways=True))
+    first = asyncio.run(
+        run_mutants(sandbox, weak, CODE, files, limit=20, both_ways=True, first_survivor=True)
+    )
+    assert every is not None and first is not None and len(every.survivors) > 1
+    assert first.survivors == every.survivors[:1] and first.tested < every.tested
