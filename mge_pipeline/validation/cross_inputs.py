@@ -4,8 +4,9 @@ Pure: no sandbox, no I/O. An input is a call of the atom's function: positional 
 keyword arguments, each a Python literal carried as its ``repr`` text (the sandbox reads it back
 with ``ast.literal_eval``, so nothing but data crosses). The inputs are the calls the atom's own
 tests make, plus *type-preserving neighbours* of them — an int one more or less, 0, 1, 2, -1; a
-string empty, shortened, one character longer, reversed; a list empty, one element dropped or
-added, reversed, its first element moved to a neighbour — because a weak test suite usually
+string empty, shortened, one character longer, a digit one up or down, a number
+written with one more digit, reversed; a list empty, one element dropped or
+added, reversed, its first element moved to a neighbour; then two arguments changed together — because a weak test suite usually
 misses exactly the value next to one it tried (``n < 2`` written ``n < 3`` is never run on 2).
 Neighbours may lie outside what the function must accept; that is why two outcomes that are
 both an exception agree (two implementations that refuse an input agree that it is invalid),
@@ -27,6 +28,8 @@ MAX_DIGIT_STEPS = 6
 """Digits of a string argument whose neighbours (one lower, one higher) are tried."""
 MAX_LITERAL_CHARS = 300
 """A recorded argument longer than this is not kept (nor a neighbour built from it)."""
+PAIR_NEIGHBOURS = 4
+"""Neighbours of each argument combined when two arguments change together."""
 SHOWN_CHARS = 120
 """How much of a result the feedback shows."""
 
@@ -141,10 +144,26 @@ def call_neighbours(call: CallInput) -> Iterator[CallInput]:
             kwargs = (*call.kwargs[:index], (key, neighbour), *call.kwargs[index + 1 :])
             variants.append(CallInput(call.args, kwargs))
         per_position.append(variants)
+    pairs = list(_pair_neighbours(call, per_position))
     while any(per_position):
         for variants in per_position:
             if variants:
                 yield variants.pop(0)
+    yield from pairs
+
+
+def _pair_neighbours(call: CallInput, per_position: list[list[CallInput]]) -> Iterator[CallInput]:
+    """Two positional arguments changed together, each to one of its first neighbours: a
+    fault may show only when both move (a longer list *and* a larger limit)."""
+    firsts = [[v.args[i] for v in variants[:PAIR_NEIGHBOURS]] for i, variants in
+              enumerate(per_position[: len(call.args)])]  # fmt: skip
+    for i in range(len(firsts)):
+        for j in range(i + 1, len(firsts)):
+            for left in firsts[i]:
+                for right in firsts[j]:
+                    args = list(call.args)
+                    args[i], args[j] = left, right
+                    yield CallInput(tuple(args), call.kwargs)
 
 
 def value_neighbours(value: Any) -> list[str]:
@@ -167,7 +186,10 @@ def _neighbour_values(value: Any) -> list[Any]:
         return [value + 1.0, value - 1.0, 0.0, -value, value / 2]
     if isinstance(value, str):
         grown = value + (value[-1] if value else "a")
-        return ["", value[:-1], *_digit_steps(value), value[1:], grown, value[::-1], value.upper()]
+        # A number in text written longer (``'14.5'`` → ``'14.50'``, ``'7'`` → ``'70'``).
+        zero = [value + "0"] if value[-1:].isdigit() else []
+        return ["", value[:-1], *_digit_steps(value), *zero, value[1:], grown, value[::-1],
+                value.upper()]  # fmt: skip
     if isinstance(value, list | tuple):
         kind = type(value)
         items = list(value)

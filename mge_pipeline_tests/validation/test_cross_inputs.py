@@ -87,3 +87,20 @@ def test_outcome_lines_must_be_one_per_input() -> None:
     assert parse_outcomes(lines, 4) is None
     assert parse_outcomes(["lied\tx\ty"], 1) is None
     assert parse_outcomes(None, 0) is None
+
+
+def test_a_number_in_text_is_also_tried_with_one_more_digit() -> None:
+    """``closest_integer('14.5')`` never tried ``'14.50'``: a trailing-zero fault hid there."""
+    assert "'14.50'" in value_neighbours("14.5")
+    assert "'abc0'" not in value_neighbours("abc")
+
+
+def test_after_single_changes_two_arguments_move_together() -> None:
+    """``will_it_fly([3, 2, 3], 9)``: a fault that needs a longer list *and* a larger weight."""
+    call = CallInput(("[3, 2, 3]", "9"))
+    inputs = inputs_for([call], limit=1000)
+    singles = [c for c in inputs if (c.args[0] == "[3, 2, 3]") != (c.args[1] == "9")]
+    pairs = [c for c in inputs if c.args[0] != "[3, 2, 3]" and c.args[1] != "9"]
+    assert CallInput(("[3, 2, 3, 3]", "10")) in pairs
+    assert inputs.index(pairs[0]) > max(inputs.index(c) for c in singles)
+    assert len(set(inputs)) == len(inputs)
