@@ -442,6 +442,8 @@ def _run_mge(args: argparse.Namespace, plan: dict[str, Any], root: Path) -> dict
     extra, scheduling = _scheduling(args.scheduling)
     if args.max_mutants is not None:
         extra["max_mutants"] = args.max_mutants
+    if args.cross_check is not None:
+        extra["cross_check"] = args.cross_check
     run_config = default_run_config(
         max_concurrent=args.max_concurrent, output_dir=str(output_dir), budget_usd=1e9, **extra
     )
@@ -666,7 +668,7 @@ COMPARABLE = {
     "atoms": int, "waves": int, "latency": float, "latency_sigma": float, "fault_rate": float,
     "seed": int, "max_concurrent": int, "io_manager": str, "validation": str, "instance": str,
     "sandbox_processes": int, "tests": str, "files": int, "scheduling": str, "job": str,
-    "executor": str, "max_mutants": int,
+    "executor": str, "max_mutants": int, "cross_check": str,
 }  # fmt: skip
 # What the stock job shares with the MGE run it is compared with: its shape and call times.
 STOCK_SHAPE = ("atoms", "waves", "latency", "latency_sigma", "seed", "max_concurrent")
@@ -710,6 +712,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--sandbox-processes", type=int, default=4)
     add("--max-mutants", type=int, default=None,
         help="mutants run against each validated atom's tests (default: the product's)")  # fmt: skip
+    add("--cross-check", choices=("weak", "all", "off"), default=None,
+        help="run config cross_check (default: the product's)")  # fmt: skip
     add("--instance", choices=INSTANCES, default="default",
         help="default: the repository's dagster.yaml; stock: none; memory: in-memory events")  # fmt: skip
     add("--files", type=int, default=5, help="modules the atoms are spread over")

@@ -405,6 +405,7 @@ async def _with_mutation(services: RunServices, result: AtomResult) -> AtomResul
             atom_id, code, bundle.atoms, codes, bundle.graph, bundle.plan.project_files
         ),
         limit=services.run.settings.max_mutants,
+        background=True,
     )
     return result.model_copy(update={"mutation": outcome}) if outcome else result
 

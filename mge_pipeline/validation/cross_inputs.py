@@ -4,10 +4,11 @@ Pure: no sandbox, no I/O. An input is a call of the atom's function: positional 
 keyword arguments, each a Python literal carried as its ``repr`` text (the sandbox reads it back
 with ``ast.literal_eval``, so nothing but data crosses). The inputs are the calls the atom's own
 tests make, plus *type-preserving neighbours* of them — an int one more or less, 0, 1, 2, -1; a
-string empty, shortened, one character longer, a digit one up or down, a number
-written with one more digit, reversed; a list empty, one element dropped or
-added, reversed, its first element moved to a neighbour; then two arguments changed together — because a weak test suite usually
-misses exactly the value next to one it tried (``n < 2`` written ``n < 3`` is never run on 2).
+string empty, shortened, one character longer, a digit one up or down, a number written with
+one more digit, reversed; a list empty, one element dropped or added, reversed, its first
+element moved to a neighbour; then two arguments changed together — because a weak test suite
+usually misses exactly the value next to one it tried (``n < 2`` written ``n < 3`` is never
+run on 2).
 Neighbours may lie outside what the function must accept; that is why two outcomes that are
 both an exception agree (two implementations that refuse an input agree that it is invalid),
 and why one disagreement never rejects an answer on its own (``cross_check.py``: majority).

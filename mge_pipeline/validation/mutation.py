@@ -195,11 +195,12 @@ async def run_mutants(
     timeout_seconds: float = MUTANT_TIMEOUT_SECONDS,
     both_ways: bool = False,
     first_survivor: bool = False,
+    background: bool = False,
 ) -> MutationOutcome | None:
     """Run the atom's tests against its mutants in the sandbox; None when not applicable (not
     Python, no tests, mutation off, or nothing to mutate). ``first_survivor`` stops at the
     first mutant that survives (enough to call the tests weak); ``tested`` then counts the
-    mutants run."""
+    mutants run. ``background``: grading a settled atom, so validations go first."""
     if limit <= 0 or atom.language is not Language.PYTHON or not atom.tests.strip():
         return None
     found = mutants(code, limit, both_ways=both_ways)
@@ -214,6 +215,7 @@ async def run_mutants(
             module_name_for(atom.file_path),
             atom.tests,
             timeout_seconds=timeout_seconds,
+            background=background,
         )
         if not outcome.timed_out and outcome.result is not None and outcome.result.get("ok"):
             survivors.append(mutant.description)

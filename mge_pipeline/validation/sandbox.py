@@ -35,6 +35,7 @@ from typing import Any
 import anyio
 
 from mge_pipeline import settings
+from mge_pipeline.validation.check_slots import CheckSlots
 from mge_pipeline.validation.pool import (
     PYTHON_GUARD,
     SANDBOX_ENV,
@@ -89,7 +90,7 @@ class PythonSandbox:
         if read_only_paths is None:
             read_only_paths = settings.sandbox_read_only_paths()
         self._pool = WarmPool(python, allow_weak=allow_weak, read_only=read_only_paths)
-        self._semaphores: dict[int, asyncio.Semaphore] = {}
+        self._slots: dict[int, CheckSlots] = {}
 
     @property
     def isolation(self) -> str | None:
@@ -119,11 +120,11 @@ class PythonSandbox:
     def close(self) -> None:
         self._pool.close()
 
-    def _semaphore(self) -> asyncio.Semaphore:
+    def _slots_of_loop(self) -> CheckSlots:
         loop_id = id(asyncio.get_running_loop())
-        if loop_id not in self._semaphores:
-            self._semaphores[loop_id] = asyncio.Semaphore(self.max_processes)
-        return self._semaphores[loop_id]
+        if loop_id not in self._slots:
+            self._slots[loop_id] = CheckSlots(self.max_processes)
+        return self._slots[loop_id]
 
     async def run_tests(
         self,
@@ -134,10 +135,12 @@ class PythonSandbox:
         timeout_seconds: float | None = None,
         memory_mb: int | None = None,
         collect: str | None = None,
+        background: bool = False,
     ) -> SandboxOutcome:
         """Import ``module`` from ``files`` and run ``tests`` in its namespace. With
         ``collect``, the verdict's ``collected`` is the list of strings the tests left under
-        that name (a probe's findings), or None."""
+        that name (a probe's findings), or None. A ``background`` check (mutants of a settled
+        atom) yields its turn to every waiting validation (``check_slots.py``)."""
         request: dict[str, Any] = {
             "kind": "tests",
             "files": files,
@@ -147,7 +150,10 @@ class PythonSandbox:
         if collect:
             request["collect"] = collect
         return await self._check(
-            request, timeout_seconds or self.timeout_seconds, memory_mb or self.memory_mb
+            request,
+            timeout_seconds or self.timeout_seconds,
+            memory_mb or self.memory_mb,
+            background=background,
         )
 
     async def run_pytest(
@@ -183,7 +189,7 @@ class PythonSandbox:
         return await self._check(request, timeout_seconds, memory_mb or self.memory_mb * 2)
 
     async def _check(
-        self, request: dict[str, Any], timeout: float, memory_mb: int
+        self, request: dict[str, Any], timeout: float, memory_mb: int, *, background: bool = False
     ) -> SandboxOutcome:
         request = {
             **request,
@@ -191,11 +197,15 @@ class PythonSandbox:
             "cpu_seconds": max(1, math.ceil(timeout)),
             "memory_mb": memory_mb,
         }
-        async with self._semaphore():
+        slots = self._slots_of_loop()
+        await slots.acquire(background=background)
+        try:
             if not self.warm:
                 return await self._fresh(request, timeout)
             started = time.perf_counter()
             answer = await self._pool.submit(request, timeout)
+        finally:
+            slots.release(background=background)
         if answer is None:
             return SandboxOutcome(None, True, None, "", time.perf_counter() - started, "")
         return SandboxOutcome(
