@@ -49,6 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from equivalence import RANDOM_INPUTS, Equivalence, equivalence  # benchmarks/
+
 from mge_pipeline.constants import DEFAULT_FAULT_RATE, DEFAULT_MAX_MUTANTS
 from mge_pipeline.domain import AtomSpec, Language
 from mge_pipeline.execution import bundle_masterplan
@@ -302,6 +304,7 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     uncaught = [t for t in trials if t.changed and not t.caught_by]
     weak = asyncio.run(weak_atoms(subjects, {t.subject.atom.id for t in uncaught}))
+    equivalent = asyncio.run(equivalences(uncaught))
     print(f"# fault_catch: {len(subjects)} atoms, {len(trials)} faults, {elapsed:.0f} s; "
           f"cross_check {mode.value}; "
           f"Python {platform.python_version()}, {platform.platform()}")  # fmt: skip
@@ -317,17 +320,51 @@ def main() -> None:
     for t in alarms:
         print(f"- {t.subject.source}:{t.subject.atom.id} {t.applied} seed {t.seed}")
     print()
-    print(f"## Uncaught behaviour-changing faults ({len(uncaught)})")
+    changing = sum(1 for t in trials if t.changed)
+    excluded = sum(1 for e in equivalent if e.excluded)
+    caught = changing - len(uncaught)
+    print(f"Equivalent faults (judged, and no difference in {RANDOM_INPUTS} random inputs): "
+          f"{excluded}. Caught of the behaviour-changing faults without them: "
+          f"{caught}/{changing - excluded} = "
+          f"**{100.0 * caught / max(changing - excluded, 1):.2f}%**")  # fmt: skip
+    print()
+    print(f"## Uncaught faults ({len(uncaught)})")
     print()
     print("| atom | fault | seed | change (first differing line) | cross-check | "
-          "reference's mutants survive |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
-    for t in uncaught:
+          "reference's mutants survive | equivalent? |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for t, e in zip(uncaught, equivalent, strict=True):
         survivors = weak.get(t.subject.atom.id, [])
         print(f"| {t.subject.source}:{t.subject.atom.id} | {t.applied} | {t.seed} | "
               f"`{_first_difference(t.subject.reference, t.code)}` | {t.cross_check} | "
-              f"{len(survivors)}: {'; '.join(survivors) or '-'} |")  # fmt: skip
+              f"{len(survivors)}: {'; '.join(survivors) or '-'} | {_equivalence_cell(e)} |")  # fmt: skip
     sys.stdout.flush()
+
+
+async def equivalences(uncaught: list[Trial]) -> list[Equivalence]:
+    """Random differential testing of each uncaught fault against its reference."""
+    sandbox = PythonSandbox(max_processes=2, timeout_seconds=60.0)
+    files = Files()
+    found = []
+    for t in uncaught:
+        change = _first_difference(t.subject.reference, t.code)
+        found.append(
+            await equivalence(
+                sandbox, t.subject.atom, t.subject.reference, t.code, change,
+                lambda c, s=t.subject: files(s, c),
+            )
+        )  # fmt: skip
+    return found
+
+
+def _equivalence_cell(e: Equivalence) -> str:
+    if e.difference is not None:
+        return f"no: {e.difference}".replace("|", "\\|")[:160]
+    if e.judged is None:
+        return f"not judged (no difference in {e.inputs} random inputs)"
+    if not e.inputs:
+        return f"judged: {e.judged}; not tested (no literal call to vary): counted"
+    return f"**yes**: {e.judged}; no difference in {e.inputs} random inputs"
 
 
 def _first_difference(reference: str, code: str) -> str:

@@ -16,6 +16,7 @@ from mge_pipeline.domain import (
 )
 from mge_pipeline.domain.levels import LevelIssue
 from mge_pipeline.domain.records import AtomResultRecord, ExecutionInfo
+from mge_pipeline.execution.cross_check_note import read_notes
 
 
 class AtomReport(BaseModel):
@@ -49,6 +50,17 @@ class ModelUse(BaseModel):
     cost_usd: float
     input_tokens: int
     output_tokens: int
+
+
+class CrossCheckUse(BaseModel):
+    """Answers checked against independent samples (``cross_check`` run config) and the
+    price: the samples' cost is part of the attempts' cost, shown apart here."""
+
+    agreed: int = 0
+    rejected: int = 0
+    inconclusive: int = 0
+    sample_calls: int = 0
+    cost_usd: float = 0.0
 
 
 class RunReport(BaseModel):
@@ -87,6 +99,7 @@ class RunReport(BaseModel):
     test_command: str = "none defined"
     test_command_output: str = ""
     repairs: list[str] = []
+    cross_checks: CrossCheckUse = CrossCheckUse()
     """Rounds in which failing plan tests sent atoms back for regeneration, one line each."""
     waves: list[WaveSummary]
     atoms: list[AtomReport]
@@ -151,6 +164,29 @@ def build_report(
         waves=waves,
         atoms=atoms,
         models=model_use(attempts),
+        cross_checks=cross_check_use(attempts),
+    )
+
+
+def cross_check_use(attempts: list[AttemptRecord]) -> CrossCheckUse:
+    notes = read_notes(w for attempt in attempts for w in attempt.warnings)
+    return CrossCheckUse(
+        agreed=sum(1 for n in notes if n.status == "agreed"),
+        rejected=sum(1 for n in notes if n.status == "rejected"),
+        inconclusive=sum(1 for n in notes if n.status == "inconclusive"),
+        sample_calls=sum(n.sample_calls for n in notes),
+        cost_usd=sum(n.cost_usd for n in notes),
+    )
+
+
+def cross_check_line(use: CrossCheckUse) -> str:
+    checked = use.agreed + use.rejected + use.inconclusive
+    if not checked:
+        return "- Cross-checks: none (no weakly tested answer was checked against a sample)"
+    return (
+        f"- Cross-checks: {checked} answers checked against independent samples — "
+        f"{use.agreed} agreed, {use.rejected} rejected (regenerated), {use.inconclusive} "
+        f"inconclusive; {use.sample_calls} sample calls, ${use.cost_usd:.4f} (in the cost above)"
     )
 
 
@@ -247,6 +283,7 @@ def render_markdown(report: RunReport) -> str:
         f"- Acceptance tests: {report.acceptance}",
         f"- Test command: {report.test_command}",
         f"- Repairs: {'; '.join(report.repairs) or 'none'}",
+        cross_check_line(report.cross_checks),
         f"- Sandbox isolation: {report.sandbox_isolation or 'unknown'}",
         "",
         "## Models",

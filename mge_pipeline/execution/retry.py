@@ -46,6 +46,7 @@ from mge_pipeline.exceptions import (
     RunStoppedError,
 )
 from mge_pipeline.execution.budget import CostGuard, output_token_cap
+from mge_pipeline.execution.cross_check_note import write_note
 from mge_pipeline.generation import (
     SYSTEM_PROMPT,
     GenerationRequest,
@@ -385,10 +386,7 @@ def _with_samples(
     answer the failure with the disagreement as the next attempt's feedback."""
     responses = [c.response for c in calls if c.response is not None]
     cost = sum(c.cost_usd for c in calls)
-    note = (
-        f"cross-check {result.status.value}: {result.message}; "
-        f"{len(calls)} independent sample call(s), ${cost:.4f} (checked because {reason})"
-    )
+    note = write_note(result.status.value, result.message, len(calls), cost, reason)
     update: dict[str, object] = {
         "cost_usd": record.cost_usd + cost,
         "cost_without_cache_usd": record.cost_without_cache_usd

@@ -55,6 +55,15 @@ def test_a_wrong_result_the_tests_miss_is_caught_and_regenerated(
     assert second.passed and "cross-check agreed" in second.warnings[-1]
     # Every call is booked: the run's spend is the attempts' cost, samples included.
     assert execution.total_cost_usd == pytest.approx(first.cost_usd + second.cost_usd)
+    # The report says what the cross-check did and what its samples cost.
+    checks = run.report["cross_checks"]
+    assert (checks["agreed"], checks["rejected"], checks["inconclusive"]) == (1, 1, 0)
+    assert checks["sample_calls"] >= 4 and 0 < checks["cost_usd"] < execution.total_cost_usd
+    markdown = (run.output_dir / "report.md").read_text()
+    assert (
+        "- Cross-checks: 2 answers checked against independent samples — 1 agreed, 1 rejected"
+        in markdown
+    )
 
 
 def test_without_the_cross_check_the_same_run_ships_the_wrong_result(
@@ -69,3 +78,5 @@ def test_without_the_cross_check_the_same_run_ships_the_wrong_result(
     assert atom["attempts"] == 1 and atom["evidence"] == ["own_tests"]
     assert atom["surviving_mutants"]  # mutation still flags the weak tests, after the fact
     assert "if n < 3:" in (run.output_dir / "pkg" / "core.py").read_text()
+    assert run.report["cross_checks"]["sample_calls"] == 0
+    assert "- Cross-checks: none" in (run.output_dir / "report.md").read_text()
