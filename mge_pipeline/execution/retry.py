@@ -46,7 +46,7 @@ from mge_pipeline.exceptions import (
     RunStoppedError,
 )
 from mge_pipeline.execution.budget import CostGuard, output_token_cap
-from mge_pipeline.execution.cross_check_note import write_note
+from mge_pipeline.execution.cross_check_note import read_notes, write_note
 from mge_pipeline.generation import (
     SYSTEM_PROMPT,
     GenerationRequest,
@@ -208,6 +208,9 @@ async def run_atom(job: AtomJob) -> AtomResult:
     if job.plan_feedback:
         message = f"the plan's tests failed on the assembled code: {job.plan_feedback}"
         feedback = [ValidationIssue(category=ErrorCategory.LOGIC, message=message)]
+    resumed = await _resumed_answer(job, attempts)
+    if resumed is not None:
+        return resumed
     rng = job.rng or random.Random(job.atom.id)
     cut_offs = sum(a.errors == [CUT_OFF_MESSAGE] for a in attempts)
     for number in range(len(attempts) + 1, job.policy.max_attempts + 1):
@@ -238,6 +241,39 @@ async def run_atom(job: AtomJob) -> AtomResult:
         feedback = _feedback(record)
     reason = f"no attempt validated in {len(attempts)} attempts"
     return _final(job.atom, attempts, AtomStatus.FAILED, reason)
+
+
+async def _resumed_answer(job: AtomJob, attempts: list[AttemptRecord]) -> AtomResult | None:
+    """The answer of a passed attempt whose atom result was never stored, checked again.
+
+    A worker can die after an attempt passed and was recorded but before the atom's result was
+    (the mutants and the cross-check run in between). The resumed run must not pay for the atom
+    again: the recorded code is validated again, for free, and stands if it still passes. A
+    repair or a reviewer's feedback asks for new code, so it is always generated."""
+    last = attempts[-1] if attempts else None
+    if last is None or not last.passed or last.code is None:
+        return None
+    if job.plan_feedback or job.reviewer_feedback:
+        return None
+    try:
+        verdict = await job.validator.validate(job.atom, last.code, job.files_for(last.code))
+    except (MgeError, OSError) as exc:
+        logger.warning(
+            "atom %s: the resumed answer could not be checked again: %s", job.atom.id, exc
+        )
+        return None
+    if not verdict.passed:
+        return None
+    evidence = verdict.evidence
+    if any(note.status == "agreed" for note in read_notes(last.warnings)):
+        evidence = normalize_evidence([*evidence, EvidenceKind.CROSS_CHECK])
+    return AtomResult(
+        atom_id=job.atom.id,
+        status=AtomStatus.SUCCEEDED,
+        code=last.code,
+        attempts=attempts,
+        evidence=evidence,
+    )
 
 
 def _feedback(record: AttemptRecord) -> list[ValidationIssue]:

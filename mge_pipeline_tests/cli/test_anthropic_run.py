@@ -56,7 +56,9 @@ def _run(
     assert f"provider: anthropic (model {model})" in result.stdout
     report: dict[str, object] = json.loads((output / "report.json").read_text())
     if "--batch" in extra:
-        assert "batches pending: msgbatch_000001: " in result.stdout, "batch progress shown"
+        # whichever batch the progress thread first sees pending (on a loaded machine it can
+        # first look after batch 1 was collected)
+        assert "batches pending: msgbatch_" in result.stdout, "batch progress shown"
         assert result.stdout.rstrip().count("batches pending: none") >= 1
     return report
 

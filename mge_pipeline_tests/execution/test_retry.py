@@ -12,6 +12,7 @@ import pytest
 from mge_pipeline.domain import (
     AtomSpec,
     AtomStatus,
+    AttemptRecord,
     ErrorCategory,
     ValidationIssue,
     ValidationVerdict,
@@ -301,3 +302,39 @@ def test_a_reviewers_feedback_reaches_every_attempts_prompt() -> None:
     assert len(provider.requests) == 2
     assert all("handle negative numbers" in r.prompt for r in provider.requests)
     assert "failed validation" in provider.requests[1].prompt
+
+
+def _resumed(previous: list[AttemptRecord], **extra: object) -> tuple:  # type: ignore[type-arg]
+    provider = ScriptedProvider([GOOD])
+    validator = CodeValidator()
+    job = AtomJob(
+        atom=make_atom(id="add"),
+        provider=provider,
+        validator=validator,
+        cost_guard=InMemoryCostGuard(100.0),
+        price=price_for("claude-sonnet-4-5"),
+        files_for=lambda code: {"pkg/core.py": code},
+        previous_attempts=previous,
+        **extra,  # type: ignore[arg-type]
+    )
+    return asyncio.run(run_atom(job)), provider, validator
+
+
+def test_a_resumed_atom_whose_answer_passed_before_the_crash_is_not_paid_for_again() -> None:
+    """The worker died after attempt 1 passed and was recorded, before the atom's result."""
+    passed = AttemptRecord(atom_id="add", attempt_number=1, passed=True, code=GOOD, cost_usd=0.01)
+    result, provider, validator = _resumed([passed])
+    assert result.status is AtomStatus.SUCCEEDED and result.code == GOOD
+    assert provider.requests == [], "no new call"
+    assert validator.seen == [GOOD], "the recorded code was checked again"
+    assert result.attempts == [passed]
+
+
+def test_a_recorded_answer_that_no_longer_validates_or_a_review_asks_for_new_code() -> None:
+    stale = AttemptRecord(atom_id="add", attempt_number=1, passed=True, code=BAD)
+    result, provider, _ = _resumed([stale])
+    assert result.status is AtomStatus.SUCCEEDED and len(provider.requests) == 1
+    assert [a.attempt_number for a in result.attempts] == [1, 2]
+    good = AttemptRecord(atom_id="add", attempt_number=1, passed=True, code=GOOD)
+    result, provider, _ = _resumed([good], reviewer_feedback="use a loop")
+    assert len(provider.requests) == 1 and result.attempts[-1].attempt_number == 2
