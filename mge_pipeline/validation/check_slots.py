@@ -56,7 +56,7 @@ class CheckSlots:
         except asyncio.CancelledError:
             if waiter.done() and not waiter.cancelled():
                 self.release(background=background)  # granted just as it was cancelled
-            else:
+            elif waiter in self._waiting[background]:  # a grant may have dropped it already
                 self._waiting[background].remove(waiter)
             raise
 

@@ -90,3 +90,19 @@ def test_one_process_serves_background_checks_too() -> None:
 def test_no_processes_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         CheckSlots(0)
+
+
+def test_a_waiter_cancelled_after_a_grant_passed_it_over_does_not_break_the_slots() -> None:
+    async def scenario() -> None:
+        slots = CheckSlots(1)
+        await slots.acquire()
+        waiting = asyncio.create_task(slots.acquire())
+        behind = asyncio.create_task(slots.acquire())
+        await _settle()
+        waiting.cancel()  # its future is cancelled now; the task sees it at its next step
+        slots.release()  # the grant skips the cancelled waiter and serves the next one
+        await _settle()
+        assert waiting.cancelled() and behind.done()
+        assert slots.in_use == 1
+
+    asyncio.run(scenario())
