@@ -9,6 +9,7 @@ query. Every client error leaves as a one-line ``DagsterUnavailableError`` or
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,9 @@ __all__ = ["DagsterRemote", "DagsterUnavailableError", "LaunchedRun", "RunNotFou
 
 CODE_LOCATION = "mge_pipeline"
 FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+TERMINATE_WAIT_SECONDS = 20.0
+"""How long a refused termination is asked again (a just-launched run has no process yet)."""
+TERMINATE_RETRY_SECONDS = 0.5
 _RUNS_BY_TAG = """
 query MgeRunsByTag($filter: RunsFilter) {
   runsOrError(filter: $filter) { __typename ... on Runs { results { runId status } } }
@@ -89,17 +93,28 @@ class DagsterRemote:
         return LaunchedRun(run_id=str(run_id), job_name=job)
 
     def terminate(self, run_id: str) -> None:
-        """Marks the run CANCELING; the run worker sees it within a second and stops."""
-        try:
-            self._client().terminate_run(run_id)
-        except DagsterGraphQLClientError as exc:
-            if exc.args and exc.args[0] == "RunNotFoundError":
-                raise RunNotFoundError(f"no run '{run_id}' in Dagster at {self.url}") from exc
-            raise DagsterUnavailableError(f"Dagster at {self.url}: {_line(exc)}") from exc
-        except Exception as exc:
-            raise DagsterUnavailableError(
-                f"cannot reach Dagster at {self.url}: {_line(exc)}"
-            ) from exc
+        """Marks the run CANCELING; the run worker sees it within a second and stops.
+
+        A run launched a moment ago may have no process to signal yet, and Dagster answers
+        ``TerminateRunFailure``; the request is repeated for up to ``TERMINATE_WAIT_SECONDS``
+        (a cancel right after a start must still stop the run), then reported."""
+        deadline = time.monotonic() + TERMINATE_WAIT_SECONDS
+        while True:
+            try:
+                self._client().terminate_run(run_id)
+                return
+            except DagsterGraphQLClientError as exc:
+                kind = exc.args[0] if exc.args else None
+                if kind == "RunNotFoundError":
+                    raise RunNotFoundError(f"no run '{run_id}' in Dagster at {self.url}") from exc
+                if kind == "TerminateRunFailure" and time.monotonic() < deadline:
+                    time.sleep(TERMINATE_RETRY_SECONDS)
+                    continue
+                raise DagsterUnavailableError(f"Dagster at {self.url}: {_line(exc)}") from exc
+            except Exception as exc:
+                raise DagsterUnavailableError(
+                    f"cannot reach Dagster at {self.url}: {_line(exc)}"
+                ) from exc
 
     def run_status(self, run_id: str) -> str:
         try:
