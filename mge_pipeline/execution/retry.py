@@ -313,18 +313,25 @@ async def _attempt(
     )
     call = await _call_with_api_retries(job, request, rng)
     mutation = None
+    reservation = call.reservation
     try:
         record, code, refusal, evidence = await _judge(job, call, request, started)
         if record.passed and code is not None and job.cross_check is not None:
+            # The answer's call is over: its reservation is booked now, not held while the
+            # samples wait for theirs (atoms holding budget while waiting for budget would
+            # wait for each other forever when the budget runs short).
+            if reservation is not None:
+                await job.cost_guard.settle(reservation, actual_usd=call.cost_usd)
+                reservation = None
             record, evidence, mutation = await _cross_checked(
                 job, job.cross_check, request, record, code, evidence, rng, started
             )
     except BaseException:
-        if call.reservation is not None:  # never leave budget held by an attempt that died
-            await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd)
+        if reservation is not None:  # never leave budget held by an attempt that died
+            await job.cost_guard.settle(reservation, actual_usd=call.cost_usd)
         raise
-    if call.reservation is not None:
-        await job.cost_guard.settle(call.reservation, actual_usd=call.cost_usd, attempt=record)
+    if reservation is not None:
+        await job.cost_guard.settle(reservation, actual_usd=call.cost_usd, attempt=record)
     elif job.on_attempt is not None:
         await job.on_attempt(record)
     return record, code, refusal, evidence, mutation

@@ -45,7 +45,7 @@ class CheckSlots:
             self._background_running += 1
 
     async def acquire(self, *, background: bool = False) -> None:
-        ahead = self._waiting[False] or (background and self._waiting[True])
+        ahead = self._queued(False) or (background and self._queued(True))
         if not ahead and self._can_start(background):
             self._take(background)
             return
@@ -58,7 +58,12 @@ class CheckSlots:
                 self.release(background=background)  # granted just as it was cancelled
             elif waiter in self._waiting[background]:  # a grant may have dropped it already
                 self._waiting[background].remove(waiter)
+                self._grant()  # whoever queued behind it may start now
             raise
+
+    def _queued(self, background: bool) -> bool:
+        """Someone still waits (a waiter cancelled but not yet removed does not count)."""
+        return any(not waiter.done() for waiter in self._waiting[background])
 
     def release(self, *, background: bool = False) -> None:
         self._free += 1

@@ -106,3 +106,22 @@ def test_a_waiter_cancelled_after_a_grant_passed_it_over_does_not_break_the_slot
         assert slots.in_use == 1
 
     asyncio.run(scenario())
+
+
+def test_a_check_queued_behind_a_cancelled_one_starts_when_a_process_is_free() -> None:
+    """No deadlock: the cancelled waiter leaves, and the one behind it is not left waiting."""
+
+    async def scenario() -> None:
+        slots = CheckSlots(1)
+        await slots.acquire()
+        first = asyncio.create_task(slots.acquire())
+        await _settle()
+        first.cancel()
+        second = asyncio.create_task(slots.acquire())  # queues behind the cancelled one
+        slots.release()
+        await _settle()
+        assert first.cancelled()
+        await asyncio.wait_for(second, timeout=1)
+        assert slots.in_use == 1
+
+    asyncio.run(scenario())
